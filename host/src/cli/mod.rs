@@ -1,0 +1,82 @@
+//! The command line of `portagent` (also installed as `ovs-port-agent`):
+//! parses flags, calls the library, maps errors to exit codes.
+
+mod plugin;
+
+use crate::config::{Config, DEFAULT_CONFIG_PATH};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes scripts can rely on.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    /// Bad input: nothing was changed.
+    pub const INVALID: u8 = 2;
+}
+
+/// An error at the edge, with the exit code it maps to.
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    pub fn invalid(error: impl Into<anyhow::Error>) -> Failure {
+        Failure { code: exit::INVALID, error: error.into() }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Failure {
+        Failure { code: exit::FAILED, error: error.into() }
+    }
+}
+
+#[derive(Parser)]
+#[command(name = "portagent", version, about = "portagent, the OVS Port Agent: declarative network state for Open vSwitch hosts")]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, env = "PORTAGENT_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install, list, inspect and remove sandboxed plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Entry point of both binaries.
+pub fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp(None)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let config = Config::load(&cli.config).map_err(Failure::invalid)?;
+    match cli.command {
+        Command::Plugin(cmd) => plugin::run(&config, cmd),
+    }
+}

@@ -1,0 +1,170 @@
+//! `portagent plugin install | list | info | remove`.
+
+use super::{Failure, Output};
+use crate::config::Config;
+use crate::plugin::manifest::Manifest;
+use crate::plugin::{Grants, Installed, Registry, RegistryError, Runtime};
+use clap::Subcommand;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Show what a plugin asks for and install it with the admin's consent.
+    Install {
+        /// The plugin component (`.wasm`).
+        file: PathBuf,
+        /// Grant everything the plugin asks for.
+        #[arg(long, conflicts_with = "grant")]
+        yes: bool,
+        /// Grant one capability: `CAP` (as asked) or `CAP=SCOPE,...` (narrower).
+        #[arg(long, value_name = "CAP[=SCOPE,...]")]
+        grant: Vec<String>,
+        /// Replace an installed plugin of the same name.
+        #[arg(long)]
+        upgrade: bool,
+    },
+    /// List installed plugins.
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Show one installed plugin: version, WIT version, sha256, size, capabilities.
+    Info {
+        name: String,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Remove an installed plugin.
+    Remove { name: String },
+}
+
+/// Errors the user caused map to the "invalid input" exit code.
+fn classify(e: RegistryError) -> Failure {
+    match e {
+        RegistryError::Io { .. } => Failure::from(e),
+        _ => Failure::invalid(e),
+    }
+}
+
+pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
+    let registry = Registry::new(config.plugin_dir());
+    match cmd {
+        PluginCommand::Install { file, yes, grant, upgrade } => {
+            let wasm = std::fs::read(&file)
+                .map_err(|e| Failure::invalid(anyhow::anyhow!("cannot read {}: {e}", file.display())))?;
+            let runtime = Runtime::from_config(config)?;
+            let inspection = registry.inspect(&runtime, &wasm).map_err(|e| {
+                Failure::invalid(anyhow::anyhow!("{}: refused: {e}", file.display()))
+            })?;
+            let mut out = std::io::stdout().lock();
+            print_request(&mut out, &inspection.manifest, &inspection.sha256, inspection.size)?;
+            let granted = consent(&inspection.manifest, yes, &grant)?;
+            let installed = registry.install(inspection, &wasm, granted, upgrade).map_err(classify)?;
+            writeln!(out, "installed {} {} with {}", installed.manifest.name, installed.manifest.version, grant_text(&installed.granted))?;
+            Ok(())
+        }
+        PluginCommand::List { output } => {
+            let plugins = registry.list().map_err(classify)?;
+            let mut out = std::io::stdout().lock();
+            if output == Output::Json {
+                serde_json::to_writer_pretty(&mut out, &plugins)?;
+                writeln!(out)?;
+            } else if plugins.is_empty() {
+                writeln!(out, "no plugins installed in {}", config.plugin_dir().display())?;
+            } else {
+                writeln!(out, "{:<16} {:<10} {:<8} {:<16} GRANTED", "NAME", "VERSION", "WIT", "SECTION")?;
+                for p in &plugins {
+                    let m = &p.manifest;
+                    writeln!(out, "{:<16} {:<10} {:<8} {:<16} {}", m.name, m.version, m.wit_version, m.section, grant_text(&p.granted))?;
+                }
+            }
+            Ok(())
+        }
+        PluginCommand::Info { name, output } => {
+            let p = registry.get(&name).map_err(classify)?;
+            let mut out = std::io::stdout().lock();
+            if output == Output::Json {
+                serde_json::to_writer_pretty(&mut out, &p)?;
+                writeln!(out)?;
+            } else {
+                print_info(&mut out, &p)?;
+            }
+            Ok(())
+        }
+        PluginCommand::Remove { name } => {
+            let p = registry.remove(&name).map_err(classify)?;
+            println!("removed {} {}", p.manifest.name, p.manifest.version);
+            Ok(())
+        }
+    }
+}
+
+fn print_request(out: &mut impl Write, m: &Manifest, sha256: &str, size: u64) -> std::io::Result<()> {
+    writeln!(out, "plugin {} {} (portagent:plugin@{}), owns section `{}`", m.name, m.version, m.wit_version, m.section)?;
+    writeln!(out, "  sha256 {sha256}, {size} bytes")?;
+    if m.requests.is_empty() {
+        return writeln!(out, "  asks for no capabilities");
+    }
+    writeln!(out, "  asks for:")?;
+    for r in &m.requests {
+        writeln!(out, "    {:<9} [{}]  {}", r.capability.as_str(), r.scope.join(", "), r.reason)?;
+    }
+    Ok(())
+}
+
+fn print_info(out: &mut impl Write, p: &Installed) -> std::io::Result<()> {
+    let m = &p.manifest;
+    writeln!(out, "name:        {}", m.name)?;
+    writeln!(out, "version:     {}", m.version)?;
+    writeln!(out, "wit:         portagent:plugin@{}", m.wit_version)?;
+    writeln!(out, "section:     {}", m.section)?;
+    writeln!(out, "sha256:      {}", p.sha256)?;
+    writeln!(out, "size:        {} bytes", p.size)?;
+    writeln!(out, "after:       [{}]", m.after.join(", "))?;
+    writeln!(out, "capabilities:")?;
+    for r in &m.requests {
+        let granted = match p.granted.0.get(&r.capability) {
+            Some(scope) => format!("granted [{}]", scope.join(", ")),
+            None => "NOT granted".into(),
+        };
+        writeln!(out, "  {:<9} asked [{}], {granted}: {}", r.capability.as_str(), r.scope.join(", "), r.reason)?;
+    }
+    Ok(())
+}
+
+fn grant_text(g: &Grants) -> String {
+    if g.0.is_empty() {
+        return "no capabilities".into();
+    }
+    g.0.iter()
+        .map(|(c, s)| if s.is_empty() { c.to_string() } else { format!("{c}[{}]", s.join(",")) })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The admin's consent: flags for scripts, a prompt on a terminal, and a
+/// refusal when neither is there.
+fn consent(m: &Manifest, yes: bool, grant: &[String]) -> Result<Grants, Failure> {
+    if yes {
+        return Ok(m.grant_all());
+    }
+    if !grant.is_empty() {
+        return m.grant_some(grant).map_err(Failure::invalid);
+    }
+    if m.requests.is_empty() {
+        return Ok(Grants::default());
+    }
+    if std::io::stdin().is_terminal() {
+        print!("grant all of these? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(m.grant_all());
+        }
+    }
+    Err(Failure::invalid(anyhow::anyhow!(
+        "not installed: no consent given (pass --yes to grant everything asked, or --grant CAP[=SCOPE,...] per capability)"
+    )))
+}

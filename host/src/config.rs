@@ -1,0 +1,169 @@
+//! `config.toml`: the deployment guide's keys plus portagent's own.
+//!
+//! A missing file means all defaults; an unknown key or a bad value is an
+//! error that names the key and line (toml's own messages do).
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Where the daemon and CLI look for their configuration by default.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/ovs-port-agent/config.toml";
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Primary OVS bridge.
+    pub bridge_name: String,
+    /// Proxmox-style interfaces file.
+    pub interfaces_path: PathBuf,
+    /// The audit ledger.
+    pub ledger_path: PathBuf,
+    /// Container interface naming, e.g. `vi{vmid}`.
+    pub naming_template: String,
+    pub enable_rename: bool,
+    pub managed_block_tag: String,
+    /// Default OVS `datapath_type` for bridges that do not name one
+    /// (`system`; `netdev` for the userspace datapath).
+    pub datapath_type: String,
+    /// Root of portagent's own state: plugins, compiled cache, journal.
+    pub state_dir: PathBuf,
+    /// The OVSDB server's unix socket.
+    pub ovsdb_socket: PathBuf,
+    /// OVS's run dir, where bridge management sockets (`BRIDGE.mgmt`) live.
+    pub ovs_rundir: PathBuf,
+    /// systemd-networkd's config dir.
+    pub networkd_dir: PathBuf,
+    pub plugins: PluginLimits,
+}
+
+/// Sandbox limits applied to every plugin call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Linear memory a plugin instance may grow to.
+    pub memory_limit_mb: u64,
+    /// Time a call may spend executing guest code.
+    pub cpu_limit_ms: u64,
+    /// Wall-clock time a call may take, including capability calls.
+    pub call_timeout_ms: u64,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits { memory_limit_mb: 128, cpu_limit_ms: 5_000, call_timeout_ms: 30_000 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bridge_name: "ovsbr0".into(),
+            interfaces_path: "/etc/network/interfaces".into(),
+            ledger_path: "/var/lib/ovs-port-agent/ledger.jsonl".into(),
+            naming_template: "vi{vmid}".into(),
+            enable_rename: false,
+            managed_block_tag: "ovs-port-agent".into(),
+            datapath_type: "system".into(),
+            state_dir: "/var/lib/ovs-port-agent".into(),
+            ovsdb_socket: "/run/openvswitch/db.sock".into(),
+            ovs_rundir: "/run/openvswitch".into(),
+            networkd_dir: "/etc/systemd/network".into(),
+            plugins: PluginLimits::default(),
+        }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration in {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Loads `path`; a file that does not exist yields the defaults.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text)
+                .map_err(|message| ConfigError::Invalid { path: path.into(), message }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read { path: path.into(), source }),
+        }
+    }
+
+    /// Parses configuration text; the error names the key and line.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !["system", "netdev"].contains(&self.datapath_type.as_str()) {
+            return Err(format!(
+                "datapath_type: expected \"system\" or \"netdev\", got {:?}",
+                self.datapath_type
+            ));
+        }
+        let limits = &self.plugins;
+        for (key, value) in [
+            ("plugins.memory_limit_mb", limits.memory_limit_mb),
+            ("plugins.cpu_limit_ms", limits.cpu_limit_ms),
+            ("plugins.call_timeout_ms", limits.call_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(format!("{key}: must be greater than 0"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Installed plugins live here.
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.state_dir.join("plugins")
+    }
+
+    /// Compiled plugins are cached here.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.state_dir.join("cache")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guide_example_parses() {
+        let text = r#"
+bridge_name = "ovsbr0"
+interfaces_path = "/etc/network/interfaces"
+ledger_path = "/var/lib/ovs-port-agent/ledger.jsonl"
+naming_template = "vi{vmid}"
+enable_rename = false
+managed_block_tag = "ovs-port-agent"
+"#;
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.bridge_name, "ovsbr0");
+        assert_eq!(config.datapath_type, "system");
+        assert_eq!(config.plugins.memory_limit_mb, 128);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = Config::parse("bridge_name = \"x\"\nbridge_nmae = \"y\"\n").unwrap_err();
+        assert!(err.contains("bridge_nmae"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::parse("datapath_type = \"kernel\"").unwrap_err();
+        assert!(err.starts_with("datapath_type:"), "{err}");
+        let err = Config::parse("[plugins]\ncpu_limit_ms = 0").unwrap_err();
+        assert!(err.starts_with("plugins.cpu_limit_ms:"), "{err}");
+    }
+}

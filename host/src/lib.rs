@@ -1,0 +1,11 @@
+//! portagent: declarative network state for Open vSwitch hosts, computed and
+//! applied by sandboxed WebAssembly component plugins.
+//!
+//! - [`config`]: `config.toml`, with the deployment guide's keys.
+//! - [`plugin`]: the component runtime, capability grants, and the installed
+//!   plugin registry. Only this module imports wasmtime.
+//! - [`cli`]: the `portagent` / `ovs-port-agent` command line.
+
+pub mod cli;
+pub mod config;
+pub mod plugin;

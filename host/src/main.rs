@@ -1,0 +1,4 @@
+//! `portagent`: the CLI and daemon entry point.
+fn main() -> std::process::ExitCode {
+    portagent::cli::main()
+}

@@ -1,0 +1,250 @@
+//! A plugin's manifest: what `describe` says it is and needs, checked against
+//! the imports the component really has and the WIT version it was built for.
+
+use super::bindings::{PluginInfo, WIT_PACKAGE, WIT_VERSION};
+use super::caps::{Capability, Grants};
+use serde::{Deserialize, Serialize};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// One capability a plugin asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub capability: Capability,
+    pub scope: Vec<String>,
+    pub reason: String,
+}
+
+/// Everything the admin is shown, and what the host relies on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    /// The WIT version of `portagent:plugin` the component exports.
+    pub wit_version: String,
+    pub section: String,
+    pub after: Vec<String>,
+    pub requests: Vec<Request>,
+}
+
+/// Why a component's manifest is not acceptable.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error(
+        "built against {WIT_PACKAGE}@{found}; this host supports {WIT_PACKAGE}@{} (compatible {})",
+        WIT_VERSION,
+        compatible_range()
+    )]
+    IncompatibleWit { found: String },
+    #[error("does not export {WIT_PACKAGE}/plugin: not a portagent plugin (exports: {exports})")]
+    NotAPlugin { exports: String },
+    #[error("imports {0}, which this host does not provide")]
+    UnknownImport(String),
+    #[error("imports the {0} capability but does not ask for it in describe()")]
+    Undeclared(Capability),
+    #[error("describe(): {field}: {message}")]
+    Describe { field: String, message: String },
+}
+
+fn compatible_range() -> String {
+    let (major, minor) = major_minor(WIT_VERSION);
+    if major == 0 { format!("0.{minor}.x") } else { format!("{major}.x") }
+}
+
+fn major_minor(v: &str) -> (u64, u64) {
+    let mut parts = v.split('.').map(|p| p.parse::<u64>().unwrap_or(u64::MAX));
+    (parts.next().unwrap_or(u64::MAX), parts.next().unwrap_or(u64::MAX))
+}
+
+/// Semver compatibility as cargo reads it: same major, and same minor while
+/// the major is 0.
+fn compatible(found: &str) -> bool {
+    let ours = major_minor(WIT_VERSION);
+    let theirs = major_minor(found);
+    theirs.0 == ours.0 && (ours.0 != 0 || theirs.1 == ours.1)
+}
+
+/// Checks the component's exports and imports before it is ever run.
+pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<Vec<Capability>, ManifestError> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    let prefix = format!("{WIT_PACKAGE}/plugin@");
+    match exports.iter().find_map(|n| n.strip_prefix(&prefix)) {
+        Some(found) if compatible(found) => {}
+        Some(found) => return Err(ManifestError::IncompatibleWit { found: found.into() }),
+        None => return Err(ManifestError::NotAPlugin { exports: exports.join(", ") }),
+    }
+    let mut used = Vec::new();
+    for (name, _) in ty.imports(engine) {
+        if let Some(rest) = name.strip_prefix(&format!("{WIT_PACKAGE}/")) {
+            let (iface, version) = rest.split_once('@').unwrap_or((rest, ""));
+            if !compatible(version) {
+                return Err(ManifestError::IncompatibleWit { found: version.into() });
+            }
+            match Capability::parse(iface) {
+                Some(cap) => used.push(cap),
+                None if iface == "types" => {}
+                None => return Err(ManifestError::UnknownImport(name.into())),
+            }
+        } else if !name.starts_with("wasi:") {
+            return Err(ManifestError::UnknownImport(name.into()));
+        }
+    }
+    Ok(used)
+}
+
+/// Turns `describe()` output into a manifest, checking every field and that
+/// each capability the component imports is declared.
+pub fn from_info(info: PluginInfo, wit_version: &str, imported: &[Capability]) -> Result<Manifest, ManifestError> {
+    let bad = |field: &str, message: String| ManifestError::Describe { field: field.into(), message };
+    if !valid_plugin_name(&info.name) {
+        return Err(bad("name", format!("{:?} must match [a-z][a-z0-9-]* and be at most 32 bytes", info.name)));
+    }
+    if !valid_plugin_name(&info.section) {
+        return Err(bad("section", format!("{:?} must match [a-z][a-z0-9-]* and be at most 32 bytes", info.section)));
+    }
+    if info.version.is_empty() || info.version.len() > 64 {
+        return Err(bad("version", format!("{:?} must be 1 to 64 bytes", info.version)));
+    }
+    if let Some(a) = info.after.iter().find(|a| !valid_plugin_name(a)) {
+        return Err(bad("after", format!("{a:?} is not a plugin name")));
+    }
+    let mut requests: Vec<Request> = Vec::new();
+    for (i, req) in info.capabilities.into_iter().enumerate() {
+        let field = format!("capabilities[{i}]");
+        let capability = Capability::parse(&req.name).ok_or_else(|| {
+            bad(&field, format!("{:?} is not a capability this host can grant ({})", req.name, cap_names()))
+        })?;
+        capability.check_scope(&req.scope).map_err(|m| bad(&field, m))?;
+        if requests.iter().any(|r| r.capability == capability) {
+            return Err(bad(&field, format!("{capability} is asked for twice")));
+        }
+        requests.push(Request { capability, scope: req.scope, reason: req.reason });
+    }
+    if let Some(cap) = imported.iter().find(|c| !requests.iter().any(|r| r.capability == **c)) {
+        return Err(ManifestError::Undeclared(*cap));
+    }
+    Ok(Manifest {
+        name: info.name,
+        version: info.version,
+        wit_version: wit_version.into(),
+        section: info.section,
+        after: info.after,
+        requests,
+    })
+}
+
+fn cap_names() -> String {
+    Capability::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn valid_plugin_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z'))
+        && name.len() <= 32
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Why a requested grant cannot be given.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    #[error("--grant {0}: the plugin does not ask for {0}")]
+    NotRequested(String),
+    #[error("--grant {given}: {message}")]
+    Scope { given: String, message: String },
+    #[error("--grant {0}: unknown capability (one of: {1})")]
+    Unknown(String, String),
+}
+
+impl Manifest {
+    /// Everything asked for, as asked.
+    pub fn grant_all(&self) -> Grants {
+        Grants(self.requests.iter().map(|r| (r.capability, r.scope.clone())).collect())
+    }
+
+    /// Grants from `--grant CAP` (the whole requested scope) or
+    /// `--grant CAP=a,b` (a narrower scope); never more than was asked.
+    pub fn grant_some(&self, specs: &[String]) -> Result<Grants, GrantError> {
+        let mut grants = Grants::default();
+        for spec in specs {
+            let (name, scope) = match spec.split_once('=') {
+                Some((n, s)) => (n, Some(s.split(',').map(str::to_string).collect::<Vec<_>>())),
+                None => (spec.as_str(), None),
+            };
+            let cap = Capability::parse(name).ok_or_else(|| GrantError::Unknown(name.into(), cap_names()))?;
+            let req = self
+                .requests
+                .iter()
+                .find(|r| r.capability == cap)
+                .ok_or_else(|| GrantError::NotRequested(name.into()))?;
+            let scope = scope.unwrap_or_else(|| req.scope.clone());
+            cap.check_scope(&scope).map_err(|message| GrantError::Scope { given: spec.clone(), message })?;
+            if let Some(extra) = scope.iter().find(|s| !req.scope.contains(s)) {
+                return Err(GrantError::Scope {
+                    given: spec.clone(),
+                    message: format!("{extra:?} was not asked for (asked: [{}])", req.scope.join(", ")),
+                });
+            }
+            grants.0.insert(cap, scope);
+        }
+        Ok(grants)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::bindings::CapabilityRequest;
+
+    fn info(caps: &[(&str, &[&str])]) -> PluginInfo {
+        PluginInfo {
+            name: "demo".into(),
+            version: "1.0.0".into(),
+            section: "demo".into(),
+            capabilities: caps
+                .iter()
+                .map(|(n, s)| CapabilityRequest {
+                    name: n.to_string(),
+                    scope: s.iter().map(|x| x.to_string()).collect(),
+                    reason: "test".into(),
+                })
+                .collect(),
+            after: vec![],
+        }
+    }
+
+    #[test]
+    fn wit_versions() {
+        assert!(compatible("0.1.0"));
+        assert!(compatible("0.1.7"));
+        assert!(!compatible("0.2.0"));
+        assert!(!compatible("1.0.0"));
+        assert!(!compatible("garbage"));
+    }
+
+    #[test]
+    fn undeclared_import_is_refused() {
+        let err = from_info(info(&[("log", &[])]), "0.1.0", &[Capability::Log, Capability::Ovsdb]).unwrap_err();
+        assert!(matches!(err, ManifestError::Undeclared(Capability::Ovsdb)));
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let err = from_info(info(&[("filesystem", &["/"])]), "0.1.0", &[]).unwrap_err().to_string();
+        assert!(err.contains("capabilities[0]") && err.contains("filesystem"), "{err}");
+        let mut i = info(&[]);
+        i.name = "Bad Name".into();
+        assert!(from_info(i, "0.1.0", &[]).unwrap_err().to_string().contains("describe(): name"));
+    }
+
+    #[test]
+    fn grants_never_exceed_the_request() {
+        let m = from_info(info(&[("ovsdb", &["Bridge", "Port"]), ("log", &[])]), "0.1.0", &[]).unwrap();
+        assert_eq!(m.grant_all().0.len(), 2);
+        let g = m.grant_some(&["ovsdb=Bridge".into()]).unwrap();
+        assert_eq!(g.0[&Capability::Ovsdb], vec!["Bridge".to_string()]);
+        assert!(matches!(m.grant_some(&["ovsdb=Interface".into()]), Err(GrantError::Scope { .. })));
+        assert!(matches!(m.grant_some(&["netlink".into()]), Err(GrantError::NotRequested(_))));
+        assert!(matches!(m.grant_some(&["root".into()]), Err(GrantError::Unknown(..))));
+    }
+}

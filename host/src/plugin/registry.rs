@@ -1,0 +1,187 @@
+//! Installed plugins on disk: `<plugin_dir>/<name>/plugin.wasm` plus
+//! `plugin.json` (manifest, sha256, size, grant). One `.wasm` file is the
+//! unit of install; the compiled artifact lives in the runtime's cache.
+
+use super::caps::Grants;
+use super::instance::{CallError, Plugin};
+use super::manifest::{self, Manifest, ManifestError};
+use super::runtime::{LoadError, Runtime, create_private_dir, sha256_hex, write_atomically};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Names of plugins that ship inside the host; no install may take them.
+pub const RESERVED_NAMES: &[&str] = &["net", "netcfg"];
+
+/// What `plugin info` shows about an installed plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Installed {
+    #[serde(flatten)]
+    pub manifest: Manifest,
+    pub sha256: String,
+    pub size: u64,
+    pub granted: Grants,
+    /// Seconds since the Unix epoch.
+    pub installed_at: u64,
+}
+
+/// A component that passed every check, ready to be installed.
+pub struct Inspection {
+    pub manifest: Manifest,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Why a plugin cannot be installed, found, loaded or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error("{0}")]
+    Manifest(#[from] ManifestError),
+    #[error("describe() failed: {0}")]
+    Describe(CallError),
+    #[error("a plugin named '{0}' is already installed (use --upgrade to replace it)")]
+    Taken(String),
+    #[error("the name '{0}' is reserved for a built-in plugin")]
+    Reserved(String),
+    #[error("section '{section}' is already owned by plugin '{owner}'")]
+    SectionTaken { section: String, owner: String },
+    #[error("no plugin named '{0}' is installed")]
+    NotInstalled(String),
+    #[error("installed plugin '{name}' was modified on disk (sha256 {found}, installed {expected}); reinstall it")]
+    Tampered { name: String, expected: String, found: String },
+    #[error("{path}: unreadable plugin record: {message}")]
+    Record { path: PathBuf, message: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
+    move |source| RegistryError::Io { path: path.to_path_buf(), source }
+}
+
+/// The directory of installed plugins.
+pub struct Registry {
+    dir: PathBuf,
+}
+
+impl Registry {
+    pub fn new(dir: impl Into<PathBuf>) -> Registry {
+        Registry { dir: dir.into() }
+    }
+
+    /// Compiles `wasm`, checks its interfaces and runs `describe()` in a
+    /// sandbox with no grants. Nothing is written but the compile cache.
+    pub fn inspect(&self, runtime: &Runtime, wasm: &[u8]) -> Result<Inspection, RegistryError> {
+        let compiled = runtime.compile(wasm)?;
+        let imported = manifest::check_interfaces(runtime.engine(), &compiled.component)?;
+        let mut plugin = runtime.load("(inspecting)", &compiled, Grants::default())?;
+        let info = plugin.describe().map_err(RegistryError::Describe)?;
+        let manifest = manifest::from_info(info, super::bindings::WIT_VERSION, &imported)?;
+        Ok(Inspection { manifest, sha256: compiled.sha256, size: wasm.len() as u64 })
+    }
+
+    /// Installs an inspected component with `granted` (already consented).
+    pub fn install(
+        &self,
+        inspection: Inspection,
+        wasm: &[u8],
+        granted: Grants,
+        upgrade: bool,
+    ) -> Result<Installed, RegistryError> {
+        let name = inspection.manifest.name.clone();
+        if RESERVED_NAMES.contains(&name.as_str()) {
+            return Err(RegistryError::Reserved(name));
+        }
+        let existing = self.list()?;
+        if !upgrade && existing.iter().any(|p| p.manifest.name == name) {
+            return Err(RegistryError::Taken(name));
+        }
+        let section = &inspection.manifest.section;
+        let owner = existing.iter().find(|p| p.manifest.name != name && &p.manifest.section == section);
+        if RESERVED_NAMES.contains(&section.as_str()) || owner.is_some() {
+            let owner = owner.map_or(section.clone(), |p| p.manifest.name.clone());
+            return Err(RegistryError::SectionTaken { section: section.clone(), owner });
+        }
+        let installed = Installed {
+            manifest: inspection.manifest,
+            sha256: inspection.sha256,
+            size: inspection.size,
+            granted,
+            installed_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
+        // Build the new plugin dir beside the old one, then swap it in.
+        create_private_dir(&self.dir).map_err(io(&self.dir))?;
+        let staging = self.dir.join(format!(".{name}.new.{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        create_private_dir(&staging).map_err(io(&staging))?;
+        write_atomically(&staging.join("plugin.wasm"), wasm, 0o600).map_err(io(&staging))?;
+        let record = serde_json::to_vec_pretty(&installed).expect("plugin record serializes");
+        write_atomically(&staging.join("plugin.json"), &record, 0o600).map_err(io(&staging))?;
+        let target = self.dir.join(&name);
+        let old = self.dir.join(format!(".{name}.old.{}", std::process::id()));
+        if target.exists() {
+            std::fs::rename(&target, &old).map_err(io(&target))?;
+        }
+        std::fs::rename(&staging, &target).map_err(io(&target))?;
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(installed)
+    }
+
+    /// All installed plugins, by name.
+    pub fn list(&self) -> Result<Vec<Installed>, RegistryError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(io(&self.dir)(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io(&self.dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') {
+                out.push(self.get(&name)?);
+            }
+        }
+        out.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
+        Ok(out)
+    }
+
+    /// One installed plugin's record.
+    pub fn get(&self, name: &str) -> Result<Installed, RegistryError> {
+        if name.contains('/') || name.starts_with('.') {
+            return Err(RegistryError::NotInstalled(name.into()));
+        }
+        let path = self.dir.join(name).join("plugin.json");
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RegistryError::NotInstalled(name.into())),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        serde_json::from_slice(&text).map_err(|e| RegistryError::Record { path, message: e.to_string() })
+    }
+
+    /// Removes an installed plugin (its cache entry is left to the cache).
+    pub fn remove(&self, name: &str) -> Result<Installed, RegistryError> {
+        let installed = self.get(name)?;
+        let dir = self.dir.join(name);
+        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        Ok(installed)
+    }
+
+    /// Loads an installed plugin with its grant, refusing a file that no
+    /// longer matches the sha256 recorded at install.
+    pub fn load(&self, runtime: &Runtime, name: &str) -> Result<Plugin, RegistryError> {
+        let installed = self.get(name)?;
+        let path = self.dir.join(name).join("plugin.wasm");
+        let wasm = std::fs::read(&path).map_err(io(&path))?;
+        let found = sha256_hex(&wasm);
+        if found != installed.sha256 {
+            return Err(RegistryError::Tampered { name: name.into(), expected: installed.sha256, found });
+        }
+        let compiled = runtime.compile(&wasm)?;
+        Ok(runtime.load(name, &compiled, installed.granted)?)
+    }
+}

@@ -1,0 +1,247 @@
+//! The component runtime: one wasmtime engine, the linker with WASI and the
+//! capability imports, the compiled-artifact cache, and the epoch ticker
+//! that drives the CPU and wall-clock limits.
+
+use super::bindings::StatePlugin;
+use super::caps::{Backends, Grants};
+use super::instance::Plugin;
+use super::sandbox::{HostState, Limits};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+/// How often the epoch advances while any plugin call runs.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// Why a component could not be compiled or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a WebAssembly component: {0}")]
+    NotAComponent(String),
+    #[error("precompiled artifacts are never loaded; install the .wasm component it was built from")]
+    Precompiled,
+    #[error("invalid component: {0}")]
+    Invalid(String),
+    #[error("cannot prepare sandbox: {0}")]
+    Sandbox(String),
+    #[error("cache {path}: {source}")]
+    Cache { path: PathBuf, source: std::io::Error },
+}
+
+/// A compiled component and the sha256 of the `.wasm` it came from.
+#[derive(Clone)]
+pub struct Compiled {
+    pub component: Component,
+    pub sha256: String,
+}
+
+/// The wasmtime engine and everything shared by all plugins.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache_dir: PathBuf,
+    engine_hash: String,
+    backends: Backends,
+    limits: Limits,
+    memory: Mutex<HashMap<String, Compiled>>,
+    ticker: Arc<Ticker>,
+}
+
+impl Runtime {
+    /// An engine configured for the sandbox, caching compiled components
+    /// under `cache_dir` (created 0700 if missing).
+    pub fn new(cache_dir: &Path, backends: Backends, limits: Limits) -> Result<Runtime, LoadError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| LoadError::Sandbox(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| LoadError::Sandbox(e.to_string()))?;
+        StatePlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Sandbox(e.to_string()))?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_hash = format!("{:016x}", hasher.finish());
+        let ticker = Ticker::start(engine.clone());
+        Ok(Runtime {
+            engine,
+            linker,
+            cache_dir: cache_dir.to_path_buf(),
+            engine_hash,
+            backends,
+            limits,
+            memory: Mutex::new(HashMap::new()),
+            ticker,
+        })
+    }
+
+    /// A runtime with the paths and limits of `config`.
+    pub fn from_config(config: &crate::config::Config) -> Result<Runtime, LoadError> {
+        Runtime::new(&config.cache_dir(), Backends::from_config(config), Limits::from_config(&config.plugins))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Compiles `wasm`, or takes it from the memory or disk cache (keyed by
+    /// the file's sha256 and the engine's compatibility hash).
+    pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, LoadError> {
+        check_is_component(wasm)?;
+        let sha256 = sha256_hex(wasm);
+        if let Some(hit) = self.memory.lock().unwrap().get(&sha256) {
+            return Ok(hit.clone());
+        }
+        let path = self.cache_dir.join(format!("{sha256}-{}.cwasm", self.engine_hash));
+        // SAFETY: only files this runtime wrote, into its own 0700 cache dir,
+        // under a name that commits to the source's hash and the engine, are
+        // deserialized. A user-supplied precompiled file is refused above.
+        let cached = path.exists().then(|| unsafe { Component::deserialize_file(&self.engine, &path) });
+        let component = match cached {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                log::warn!("discarding unreadable cache entry {}: {e}", path.display());
+                self.compile_to_cache(wasm, &path)?
+            }
+            None => self.compile_to_cache(wasm, &path)?,
+        };
+        let compiled = Compiled { component, sha256: sha256.clone() };
+        self.memory.lock().unwrap().insert(sha256, compiled.clone());
+        Ok(compiled)
+    }
+
+    fn compile_to_cache(&self, wasm: &[u8], path: &Path) -> Result<Component, LoadError> {
+        let bytes = self.engine.precompile_component(wasm).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let cache_err = |source| LoadError::Cache { path: path.to_path_buf(), source };
+        create_private_dir(&self.cache_dir).map_err(cache_err)?;
+        write_atomically(path, &bytes, 0o600).map_err(cache_err)?;
+        // SAFETY: `bytes` was just produced by this engine.
+        unsafe { Component::deserialize(&self.engine, &bytes) }.map_err(|e| LoadError::Invalid(format!("{e:#}")))
+    }
+
+    /// A plugin handle with exactly `grants`. Instances are created lazily
+    /// and replaced after any fault.
+    pub fn load(&self, name: &str, compiled: &Compiled, grants: Grants) -> Result<Plugin, LoadError> {
+        let pre = self
+            .linker
+            .instantiate_pre(&compiled.component)
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let pre = super::bindings::StatePluginPre::new(pre).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        Ok(Plugin::new(name, pre, grants, self.backends.clone(), self.limits, self.ticker.clone()))
+    }
+}
+
+/// Refuses anything but a component binary, with a message that says why.
+pub fn check_is_component(wasm: &[u8]) -> Result<(), LoadError> {
+    if Engine::detect_precompiled(wasm).is_some() {
+        return Err(LoadError::Precompiled);
+    }
+    match wasm {
+        [0, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00, ..] => Ok(()),
+        [0, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00, ..] => Err(LoadError::NotAComponent(
+            "this is a core WebAssembly module; build for wasm32-wasip2 (or run `wasm-tools component new`)".into(),
+        )),
+        _ => Err(LoadError::NotAComponent("the file does not start with the WebAssembly magic number".into())),
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Writes `bytes` to `path` via a temporary file, fsync and rename.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Advances the engine's epoch every [`TICK`] while at least one plugin
+/// call is running, and sleeps otherwise.
+pub(crate) struct Ticker {
+    active: AtomicUsize,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+/// Marks one running call; the ticker idles when none is left.
+pub(crate) struct Active<'a>(&'a Ticker);
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> Arc<Ticker> {
+        let ticker = Arc::new(Ticker { active: AtomicUsize::new(0), lock: Mutex::new(()), wake: Condvar::new() });
+        let weak = Arc::downgrade(&ticker);
+        std::thread::Builder::new()
+            .name("portagent-epoch".into())
+            .spawn(move || {
+                while let Some(t) = weak.upgrade() {
+                    let guard = t.lock.lock().unwrap();
+                    if t.active.load(Ordering::SeqCst) == 0 {
+                        // `activate` notifies under the same lock: no lost wake-up.
+                        let _ = t.wake.wait_timeout(guard, Duration::from_secs(1)).unwrap();
+                        continue;
+                    }
+                    drop(guard);
+                    drop(t);
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawn epoch ticker");
+        ticker
+    }
+
+    pub(crate) fn activate(&self) -> Active<'_> {
+        if self.active.fetch_add(1, Ordering::SeqCst) == 0 {
+            let _guard = self.lock.lock().unwrap();
+            self.wake.notify_all();
+        }
+        Active(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_components_are_refused_with_a_reason() {
+        let core = b"\0asm\x01\0\0\0";
+        assert!(matches!(check_is_component(core), Err(LoadError::NotAComponent(m)) if m.contains("core")));
+        assert!(matches!(check_is_component(b"hello"), Err(LoadError::NotAComponent(m)) if m.contains("magic")));
+        assert!(check_is_component(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn sha256_of_empty_input() {
+        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+}

@@ -1,0 +1,15 @@
+//! portagent's integration tests: one binary, one module per area.
+//!
+//! - `sandbox`: the plugin runtime's isolation, through the library, with
+//!   the test guests from `tests/guests` (capabilities, escapes, limits).
+//! - `plugin_cli`: `portagent plugin install | list | info | remove`
+//!   through the real binary.
+//! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
+//!
+//! Tests that need root and the lab's packages run by default: they are
+//! the product's proof (see README, "Tests").
+
+mod lab;
+mod plugin_cli;
+mod sandbox;
+mod support;

@@ -1,0 +1,108 @@
+//! `portagent plugin install | list | info | remove` through the real binary.
+
+use crate::support::{Scratch, files_in, incompatible_wasm_path, probe_wasm_path, text};
+
+#[test]
+fn install_list_info_remove_round_trip() {
+    let s = Scratch::new("");
+    let probe = probe_wasm_path();
+    let out = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("plugin probe 1.2.3 (portagent:plugin@0.1.0)"), "{shown}");
+    assert!(shown.contains("ovsdb     [Bridge, Open_vSwitch]  to read bridges"), "{shown}");
+
+    let list = text(&s.portagent(&["plugin", "list"]).stdout);
+    assert!(list.lines().any(|l| l.starts_with("probe ") && l.contains("1.2.3")), "{list}");
+
+    let info = s.portagent(&["plugin", "info", "probe", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let wasm = std::fs::read(&probe).unwrap();
+    assert_eq!(v["sha256"], portagent::plugin::runtime::sha256_hex(&wasm));
+    assert_eq!(v["size"], wasm.len());
+    assert_eq!(v["wit_version"], "0.1.0");
+    assert_eq!(v["granted"]["ovsdb"], serde_json::json!(["Bridge", "Open_vSwitch"]));
+
+    let again = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("already installed (use --upgrade"), "{}", text(&again.stderr));
+    let upgraded = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes", "--upgrade"]);
+    assert!(upgraded.status.success(), "{}", text(&upgraded.stderr));
+
+    let removed = s.portagent(&["plugin", "remove", "probe"]);
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert!(text(&s.portagent(&["plugin", "list"]).stdout).starts_with("no plugins installed"));
+    assert_eq!(s.portagent(&["plugin", "info", "probe"]).status.code(), Some(2));
+}
+
+#[test]
+fn partial_grant_is_recorded_and_shown() {
+    let s = Scratch::new("");
+    let probe = probe_wasm_path();
+    let out = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--grant", "log", "--grant", "ovsdb=Bridge"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = text(&s.portagent(&["plugin", "info", "probe"]).stdout);
+    assert!(info.contains("ovsdb     asked [Bridge, Open_vSwitch], granted [Bridge]"), "{info}");
+    assert!(info.contains("netlink   asked [read], NOT granted"), "{info}");
+}
+
+/// Each refusal exits 2 with a message saying why, and installs nothing.
+#[test]
+fn refused_installs_change_nothing() {
+    let s = Scratch::new("");
+    let dir = s.dir.path();
+    let probe = std::fs::read(probe_wasm_path()).unwrap();
+    std::fs::write(dir.join("truncated.wasm"), &probe[..probe.len() / 2]).unwrap();
+    std::fs::write(dir.join("text.wasm"), "not wasm at all").unwrap();
+    std::fs::write(dir.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let probe_path = probe_wasm_path().to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![incompatible_wasm_path().to_str().unwrap().into(), "--yes".into()],
+            "built against portagent:plugin@1.0.0; this host supports portagent:plugin@0.1.0"),
+        (vec![p("truncated.wasm"), "--yes".into()], "invalid component"),
+        (vec![p("text.wasm"), "--yes".into()], "does not start with the WebAssembly magic number"),
+        (vec![p("core.wasm"), "--yes".into()], "core WebAssembly module"),
+        (vec![p("missing.wasm"), "--yes".into()], "cannot read"),
+        (vec![probe_path.clone()], "no consent given"),
+        (vec![probe_path.clone(), "--grant".into(), "ovsdb=Interface".into()], "\"Interface\" was not asked for"),
+        (vec![probe_path.clone(), "--grant".into(), "filesystem".into()], "unknown capability"),
+    ];
+    for (args, expected) in cases {
+        let mut argv = vec!["plugin", "install"];
+        argv.extend(args.iter().map(String::as_str));
+        let out = s.portagent(&argv);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(expected), "{args:?}: {}", text(&out.stderr));
+        assert!(files_in(&s.state_dir().join("plugins")).is_empty(), "{args:?} installed something");
+    }
+}
+
+#[test]
+fn precompiled_artifacts_are_never_loaded() {
+    let s = Scratch::new("");
+    let probe = probe_wasm_path();
+    assert!(s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]).status.success());
+    // The cache now holds a precompiled artifact; offering one is refused.
+    let cache = s.state_dir().join("cache");
+    let artifact = cache.join(&files_in(&cache)[0]);
+    let out = s.portagent(&["plugin", "install", artifact.to_str().unwrap(), "--yes", "--upgrade"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("precompiled artifacts are never loaded"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn tampered_plugin_is_refused_at_load() {
+    let s = Scratch::new("");
+    let probe = probe_wasm_path();
+    assert!(s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]).status.success());
+    let installed = s.state_dir().join("plugins/probe/plugin.wasm");
+    let mut bytes = std::fs::read(&installed).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&installed, bytes).unwrap();
+    let registry = portagent::plugin::Registry::new(s.config().plugin_dir());
+    let runtime = portagent::plugin::Runtime::from_config(&s.config()).unwrap();
+    let err = registry.load(&runtime, "probe").err().expect("load refused");
+    assert!(err.to_string().contains("was modified on disk"), "{err}");
+}

@@ -1,0 +1,172 @@
+//! The plugin sandbox: granted capabilities work, everything else is
+//! refused, and misbehaving guests are stopped without harming the host.
+
+use crate::support::{Scratch, probe_wasm};
+use portagent::plugin::bindings::{Action, ActionKind, PluginError};
+use portagent::plugin::{CallError, Capability, Grants, Plugin, Runtime};
+use portagent_lab::Lab;
+
+fn probe(scratch: &Scratch, granted: Grants) -> (Runtime, Plugin) {
+    let runtime = Runtime::from_config(&scratch.config()).unwrap();
+    let compiled = runtime.compile(&probe_wasm()).unwrap();
+    let plugin = runtime.load("probe", &compiled, granted).unwrap();
+    (runtime, plugin)
+}
+
+/// Runs probe commands in one `apply` call.
+fn apply(plugin: &mut Plugin, commands: &[&str]) -> Result<Vec<String>, CallError> {
+    let actions: Vec<Action> = commands
+        .iter()
+        .map(|c| Action { kind: ActionKind::Modify, resource: c.to_string(), body: "null".into() })
+        .collect();
+    plugin.apply(&actions)
+}
+
+fn plugin_error(result: Result<Vec<String>, CallError>) -> PluginError {
+    match result {
+        Err(CallError::Plugin { error, .. }) => error,
+        other => panic!("expected a plugin error, got {other:?}"),
+    }
+}
+
+#[test]
+fn granted_capabilities_work() {
+    let lab = Lab::start().unwrap();
+    lab.vsctl("add-br br-probe -- set bridge br-probe datapath_type=netdev").unwrap();
+    let scratch = Scratch::new(&format!(
+        "ovsdb_socket = {:?}",
+        lab.path("/run/openvswitch/db.sock")
+    ));
+    let (_rt, mut p) = probe(
+        &scratch,
+        Grants::of(&[
+            (Capability::Log, &[]),
+            (Capability::Ovsdb, &["Bridge"]),
+            (Capability::Networkd, &["read", "write"]),
+        ]),
+    );
+    let out = apply(&mut p, &["log", "ovsdb:Bridge", "write:10-probe.network"]).unwrap();
+    assert_eq!(out[1], "1 rows", "the lab's one bridge, read through the OVSDB capability");
+    assert_eq!(
+        std::fs::read_to_string(scratch.networkd_dir().join("10-probe.network")).unwrap(),
+        "[Match]\nName=probe0\n"
+    );
+}
+
+#[test]
+fn ungranted_capabilities_are_refused_and_do_nothing() {
+    let scratch = Scratch::new("ovsdb_socket = \"/nonexistent/db.sock\"");
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::Log, &[]), (Capability::Ovsdb, &["Bridge"])]));
+
+    let e = plugin_error(apply(&mut p, &["networkd-reload"]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("networkd")), "{e}");
+    let e = plugin_error(apply(&mut p, &["netlink-links"]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("netlink")), "{e}");
+    let e = plugin_error(apply(&mut p, &["flows:br-probe"]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("openflow")), "{e}");
+    // Granted ovsdb, but not this table: refused before anything is sent
+    // (the socket does not even exist, so a send would fail differently).
+    let e = plugin_error(apply(&mut p, &["ovsdb:Port"]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("\"Port\"")), "{e}");
+    // No networkd grant, no preopen: the file is not written anywhere.
+    let e = plugin_error(apply(&mut p, &["write:10-probe.network"]));
+    assert!(matches!(&e, PluginError::Failed(m) if m.contains("10-probe.network")), "{e}");
+    assert!(crate::support::files_in(&scratch.networkd_dir()).is_empty());
+}
+
+#[test]
+fn preopen_cannot_be_escaped() {
+    let scratch = Scratch::new("");
+    let dir = scratch.networkd_dir();
+    std::fs::write(dir.join("ok.network"), "[Match]\n").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("evil")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../etc", dir.join("up")).unwrap();
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::Networkd, &["read"])]));
+
+    // Control: a file inside the preopen is readable.
+    assert_eq!(apply(&mut p, &["read:/etc/systemd/network/ok.network"]).unwrap(), ["read 8 bytes"]);
+    for escape in [
+        "read:/etc/passwd",
+        "read:/etc/systemd/network/../../../etc/passwd",
+        "read:/etc/systemd/network/evil",
+        "read:/etc/systemd/network/up/passwd",
+        "read:../passwd",
+    ] {
+        let e = plugin_error(apply(&mut p, &[escape]));
+        assert!(matches!(&e, PluginError::Failed(_)), "{escape}: {e}");
+    }
+    // Read-only grant: writing is refused too.
+    assert!(matches!(plugin_error(apply(&mut p, &["write:new.network"])), PluginError::Failed(_)));
+    assert!(!dir.join("new.network").exists());
+}
+
+#[test]
+fn endless_loop_is_stopped_by_the_cpu_limit() {
+    let scratch = Scratch::new("[plugins]\ncpu_limit_ms = 200\ncall_timeout_ms = 20000\n");
+    let (_rt, mut p) = probe(&scratch, Grants::default());
+    let err = apply(&mut p, &["loop"]).unwrap_err();
+    assert!(matches!(err, CallError::CpuLimit { .. }), "{err}");
+    // The instance was discarded; the next call gets a fresh one.
+    assert_eq!(p.query().unwrap(), "{\"calls\":1}");
+    assert_eq!(p.instances_created(), 2);
+}
+
+#[test]
+fn endless_loop_is_stopped_by_the_wall_clock_limit() {
+    let scratch = Scratch::new("[plugins]\ncpu_limit_ms = 60000\ncall_timeout_ms = 300\n");
+    let (_rt, mut p) = probe(&scratch, Grants::default());
+    let err = apply(&mut p, &["loop"]).unwrap_err();
+    assert!(matches!(err, CallError::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("wall-clock limit of 300ms"), "{err}");
+}
+
+#[test]
+fn memory_blow_up_is_stopped() {
+    let scratch = Scratch::new("[plugins]\nmemory_limit_mb = 32\n");
+    let (_rt, mut p) = probe(&scratch, Grants::default());
+    let err = apply(&mut p, &["alloc"]).unwrap_err();
+    assert!(matches!(err, CallError::MemoryLimit { limit_mb: 32, .. }), "{err}");
+    assert_eq!(p.query().unwrap(), "{\"calls\":1}");
+}
+
+#[test]
+fn panic_is_an_error_and_the_next_call_works() {
+    let scratch = Scratch::new("");
+    let (_rt, mut p) = probe(&scratch, Grants::default());
+    assert_eq!(p.query().unwrap(), "{\"calls\":1}");
+    assert_eq!(p.query().unwrap(), "{\"calls\":2}", "a healthy instance is kept between calls");
+    let err = apply(&mut p, &["panic"]).unwrap_err();
+    assert!(matches!(err, CallError::Trap { .. }), "{err}");
+    assert_eq!(p.query().unwrap(), "{\"calls\":1}", "a fresh instance after the crash");
+}
+
+#[test]
+fn plugin_errors_name_the_field_and_keep_the_instance() {
+    let scratch = Scratch::new("");
+    let (_rt, mut p) = probe(&scratch, Grants::default());
+    let e = plugin_error(apply(&mut p, &["no-such-command"]));
+    assert!(matches!(&e, PluginError::Invalid(f) if f.field == "resource"), "{e}");
+    assert_eq!(p.instances_created(), 1);
+}
+
+#[test]
+fn compiled_components_are_cached_on_disk_and_reused() {
+    let scratch = Scratch::new("");
+    let config = scratch.config();
+    let wasm = probe_wasm();
+    Runtime::from_config(&config).unwrap().compile(&wasm).unwrap();
+    let cached = crate::support::files_in(&config.cache_dir());
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    let sha = portagent::plugin::runtime::sha256_hex(&wasm);
+    assert!(cached[0].starts_with(&sha), "keyed by the file's sha256: {cached:?}");
+    let entry = config.cache_dir().join(&cached[0]);
+    let written = std::fs::metadata(&entry).unwrap().modified().unwrap();
+    // A second runtime (a new process, in effect) loads the cached artifact
+    // instead of compiling and writing it again.
+    let rt = Runtime::from_config(&config).unwrap();
+    let compiled = rt.compile(&wasm).unwrap();
+    assert_eq!(std::fs::metadata(&entry).unwrap().modified().unwrap(), written);
+    assert_eq!(crate::support::files_in(&config.cache_dir()), cached);
+    let mut p = rt.load("probe", &compiled, Grants::default()).unwrap();
+    assert_eq!(p.describe().unwrap().name, "probe");
+}

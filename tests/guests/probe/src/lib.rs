@@ -1,0 +1,113 @@
+//! Test guest `probe`: each action's resource names one thing to try.
+//!
+//! `apply` runs the actions in order and returns one line per action, or the
+//! first error. Commands: `log`, `ovsdb:TABLE`, `write:NAME`, `read:PATH`,
+//! `networkd-reload`, `netlink-links`, `flows:BRIDGE`, `loop`, `alloc`,
+//! `panic`. `query` returns how many calls this instance has served, which
+//! shows when the host replaced the instance.
+
+use portagent_sdk::{netlink, networkd, openflow, ovsdb, Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static CALLS: AtomicU32 = AtomicU32::new(0);
+
+struct Probe;
+
+fn run(command: &str) -> Result<String, PluginError> {
+    let (verb, arg) = command.split_once(':').unwrap_or((command, ""));
+    match verb {
+        "log" => {
+            portagent_sdk::log::info("probe says hello");
+            Ok("logged".into())
+        }
+        "ovsdb" => {
+            let ops = serde_json::json!([{"op": "select", "table": arg, "where": []}]);
+            let results = ovsdb::transact(&ops)?;
+            let rows = results[0]["rows"].as_array().map_or(0, |r| r.len());
+            Ok(format!("{rows} rows"))
+        }
+        "write" => {
+            let path = format!("{}/{arg}", portagent_sdk::NETWORKD_DIR);
+            std::fs::write(&path, "[Match]\nName=probe0\n")
+                .map_err(|e| PluginError::Failed(format!("write {path}: {e}")))?;
+            Ok(format!("wrote {path}"))
+        }
+        "read" => std::fs::read_to_string(arg)
+            .map(|s| format!("read {} bytes", s.len()))
+            .map_err(|e| PluginError::Failed(format!("read {arg}: {e}"))),
+        "networkd-reload" => {
+            networkd::reload()?;
+            Ok("reloaded".into())
+        }
+        "netlink-links" => {
+            let links = netlink::list_links()?;
+            Ok(links.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(","))
+        }
+        "flows" => Ok(openflow::dump_flows(arg)?.join("\n")),
+        "loop" => {
+            let mut x: u64 = 0;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
+        "alloc" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        "panic" => panic!("probe was asked to panic"),
+        other => Err(PluginError::invalid("resource", format!("unknown probe command {other:?}"))),
+    }
+}
+
+impl Plugin for Probe {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "probe".into(),
+            version: "1.2.3".into(),
+            section: "probe".into(),
+            capabilities: vec![
+                CapabilityRequest::new("log", &[], "to say hello"),
+                CapabilityRequest::new("ovsdb", &["Bridge", "Open_vSwitch"], "to read bridges"),
+                CapabilityRequest::new("networkd", &["read", "write"], "to write .network files"),
+                CapabilityRequest::new("netlink", &["read"], "to list links"),
+                CapabilityRequest::new("openflow", &["br-probe"], "to read flows"),
+            ],
+            after: vec![],
+        }
+    }
+
+    fn validate(_desired: String) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    fn query() -> Result<String, PluginError> {
+        let n = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(format!("{{\"calls\":{n}}}"))
+    }
+
+    fn diff(_current: String, _desired: String) -> Result<Vec<Action>, PluginError> {
+        Ok(vec![])
+    }
+
+    fn apply(actions: Vec<Action>) -> Result<Vec<String>, PluginError> {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        actions.iter().map(|a| run(&a.resource)).collect()
+    }
+
+    fn verify(_desired: String) -> Result<Vec<Mismatch>, PluginError> {
+        Ok(vec![])
+    }
+
+    fn checkpoint() -> Result<Vec<u8>, PluginError> {
+        Ok(vec![])
+    }
+
+    fn restore(_checkpoint: Vec<u8>) -> Result<(), PluginError> {
+        Ok(())
+    }
+}
+
+portagent_sdk::export_plugin!(Probe);
