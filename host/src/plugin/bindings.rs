@@ -12,7 +12,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::portagent::plugin::plugin as exports_plugin;
-pub use portagent::plugin::types::{
+pub use self::portagent::plugin::types::{
     Action, ActionKind, CapError, CapabilityRequest, FieldError, Mismatch, PluginError, PluginInfo,
 };
 
