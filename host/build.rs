@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const GUESTS: &[&str] = &["probe", "incompatible"];
+/// Built-in plugins (embedded in the host) and test guests.
+const GUESTS: &[&str] = &["net", "probe", "incompatible"];
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();

@@ -4,8 +4,10 @@
 //! - [`config`]: `config.toml`, with the deployment guide's keys.
 //! - [`plugin`]: the component runtime, capability grants, and the installed
 //!   plugin registry. Only this module imports wasmtime.
+//! - [`state`]: the state manager (diff, checkpoint, apply, verify, rollback).
 //! - [`cli`]: the `portagent` / `ovs-port-agent` command line.
 
 pub mod cli;
 pub mod config;
 pub mod plugin;
+pub mod state;

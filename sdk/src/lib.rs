@@ -27,7 +27,7 @@ pub use bindings::exports::portagent::plugin::plugin::Guest as Plugin;
 pub use bindings::portagent::plugin::types::{
     Action, ActionKind, CapError, CapabilityRequest, FieldError, Mismatch, PluginError, PluginInfo,
 };
-pub use bindings::portagent::plugin::{netlink, networkd, openflow};
+pub use bindings::portagent::plugin::{netlink, networkd, openflow, settings};
 
 /// Where the host preopens systemd-networkd's config dir for plugins granted
 /// the `networkd` capability.

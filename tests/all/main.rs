@@ -4,12 +4,14 @@
 //!   the test guests from `tests/guests` (capabilities, escapes, limits).
 //! - `plugin_cli`: `portagent plugin install | list | info | remove`
 //!   through the real binary.
+//! - `net`: the built-in net plugin through the real binary, in labs.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //!
 //! Tests that need root and the lab's packages run by default: they are
 //! the product's proof (see README, "Tests").
 
 mod lab;
+mod net;
 mod plugin_cli;
 mod sandbox;
 mod support;

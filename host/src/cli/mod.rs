@@ -2,6 +2,7 @@
 //! parses flags, calls the library, maps errors to exit codes.
 
 mod plugin;
+mod state;
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -14,6 +15,12 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// Bad input: nothing was changed.
     pub const INVALID: u8 = 2;
+    /// Applied, failed, and rolled back to the state before.
+    pub const ROLLED_BACK: u8 = 3;
+    /// Another apply is running (with `--no-wait`).
+    pub const BUSY: u8 = 4;
+    /// With `--detailed-exitcode`: applied, and something changed.
+    pub const CHANGED: u8 = 5;
 }
 
 /// An error at the edge, with the exit code it maps to.
@@ -46,6 +53,12 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Apply a state file: diff, checkpoint, apply, verify, roll back on failure.
+    ApplyState(state::ApplyArgs),
+    /// Show what applying a state file would change (nothing is changed).
+    ShowDiff(state::DiffArgs),
+    /// Show the live state, as a state file would describe it.
+    QueryState(state::QueryArgs),
     /// Install, list, inspect and remove sandboxed plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -57,6 +70,7 @@ pub enum Output {
     #[default]
     Text,
     Json,
+    Yaml,
 }
 
 /// Entry point of both binaries.
@@ -68,7 +82,10 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
-            eprintln!("error: {:#}", failure.error);
+            // "Changed" is a result, not an error.
+            if failure.code != exit::CHANGED {
+                eprintln!("error: {:#}", failure.error);
+            }
             ExitCode::from(failure.code)
         }
     }
@@ -78,5 +95,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let config = Config::load(&cli.config).map_err(Failure::invalid)?;
     match cli.command {
         Command::Plugin(cmd) => plugin::run(&config, cmd),
+        Command::ApplyState(args) => state::apply(config, args),
+        Command::ShowDiff(args) => state::show_diff(config, args),
+        Command::QueryState(args) => state::query(config, args),
     }
 }

@@ -83,7 +83,7 @@ pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<Vec<Ca
             }
             match Capability::parse(iface) {
                 Some(cap) => used.push(cap),
-                None if iface == "types" => {}
+                None if iface == "types" || iface == "settings" => {}
                 None => return Err(ManifestError::UnknownImport(name.into())),
             }
         } else if !name.starts_with("wasi:") {

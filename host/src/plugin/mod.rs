@@ -1,5 +1,6 @@
 //! The WebAssembly component plugin host. Only this module imports wasmtime.
 //!
+//! - [`builtin`]: plugins embedded in the host (`net`).
 //! - [`bindings`]: the generated types of the WIT world `state-plugin`.
 //! - [`caps`]: capabilities, grants and their host implementations.
 //! - [`sandbox`]: per-instance store data, WASI context and limits.
@@ -9,6 +10,7 @@
 //! - [`registry`]: installed plugins on disk.
 
 pub mod bindings;
+pub mod builtin;
 pub mod caps;
 pub mod instance;
 pub mod manifest;

@@ -9,7 +9,8 @@ use super::runtime::{LoadError, Runtime, create_private_dir, sha256_hex, write_a
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Names of plugins that ship inside the host; no install may take them.
+/// Names of plugins that ship (or will ship) inside the host; no install
+/// may take them or their sections.
 pub const RESERVED_NAMES: &[&str] = &["net", "netcfg"];
 
 /// What `plugin info` shows about an installed plugin.
@@ -20,8 +21,11 @@ pub struct Installed {
     pub sha256: String,
     pub size: u64,
     pub granted: Grants,
-    /// Seconds since the Unix epoch.
+    /// Seconds since the Unix epoch (0 for built-in plugins).
     pub installed_at: u64,
+    /// Shipped inside the host rather than installed.
+    #[serde(default)]
+    pub builtin: bool,
 }
 
 /// A component that passed every check, ready to be installed.
@@ -111,6 +115,7 @@ impl Registry {
             installed_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            builtin: false,
         };
         // Build the new plugin dir beside the old one, then swap it in.
         create_private_dir(&self.dir).map_err(io(&self.dir))?;
@@ -128,6 +133,32 @@ impl Registry {
         std::fs::rename(&staging, &target).map_err(io(&target))?;
         let _ = std::fs::remove_dir_all(&old);
         Ok(installed)
+    }
+
+    /// The built-in plugins' records (inspected, so cheap after the first
+    /// compile thanks to the cache), granted all they ask for.
+    pub fn builtins(&self, runtime: &Runtime) -> Result<Vec<Installed>, RegistryError> {
+        super::builtin::BUILTINS
+            .iter()
+            .map(|b| {
+                let inspection = self.inspect(runtime, b.wasm)?;
+                Ok(Installed {
+                    granted: inspection.manifest.grant_all(),
+                    manifest: inspection.manifest,
+                    sha256: inspection.sha256,
+                    size: inspection.size,
+                    installed_at: 0,
+                    builtin: true,
+                })
+            })
+            .collect()
+    }
+
+    /// Built-in plugins followed by installed ones: everything that can run.
+    pub fn all(&self, runtime: &Runtime) -> Result<Vec<Installed>, RegistryError> {
+        let mut all = self.builtins(runtime)?;
+        all.extend(self.list()?);
+        Ok(all)
     }
 
     /// All installed plugins, by name.
@@ -174,6 +205,11 @@ impl Registry {
     /// Loads an installed plugin with its grant, refusing a file that no
     /// longer matches the sha256 recorded at install.
     pub fn load(&self, runtime: &Runtime, name: &str) -> Result<Plugin, RegistryError> {
+        if let Some(b) = super::builtin::find(name) {
+            let compiled = runtime.compile(b.wasm)?;
+            let inspection = self.inspect(runtime, b.wasm)?;
+            return Ok(runtime.load(name, &compiled, inspection.manifest.grant_all())?);
+        }
         let installed = self.get(name)?;
         let path = self.dir.join(name).join("plugin.wasm");
         let wasm = std::fs::read(&path).map_err(io(&path))?;

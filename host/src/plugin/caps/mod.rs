@@ -10,6 +10,7 @@ mod netlink;
 mod networkd;
 mod openflow;
 mod ovsdb;
+mod settings;
 
 use super::bindings::CapError;
 use serde::{Deserialize, Serialize};
@@ -149,6 +150,9 @@ pub struct Backends {
     pub ovsdb_socket: PathBuf,
     pub ovs_rundir: PathBuf,
     pub networkd_dir: PathBuf,
+    /// Settings plugins may read (see the WIT `settings` interface).
+    pub datapath_type: String,
+    pub bridge_name: String,
 }
 
 impl Backends {
@@ -157,6 +161,8 @@ impl Backends {
             ovsdb_socket: config.ovsdb_socket.clone(),
             ovs_rundir: config.ovs_rundir.clone(),
             networkd_dir: config.networkd_dir.clone(),
+            datapath_type: config.datapath_type.clone(),
+            bridge_name: config.bridge_name.clone(),
         }
     }
 }

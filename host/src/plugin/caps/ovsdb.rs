@@ -106,6 +106,8 @@ mod tests {
                 ovsdb_socket: "/nonexistent".into(),
                 ovs_rundir: "/nonexistent".into(),
                 networkd_dir: "/nonexistent".into(),
+                datapath_type: "system".into(),
+                bridge_name: "ovsbr0".into(),
             },
             deadline: Instant::now(),
         }

@@ -1,0 +1,83 @@
+//! The state file: `version: 1` and `plugins:`, one section per plugin.
+//! YAML is parsed with serde-saphyr (maintained, panic-free, with budgets
+//! against alias bombs), since state files also arrive over D-Bus.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The state file versions this portagent reads.
+pub const VERSION: u64 = 1;
+
+/// A parsed state file: each plugin's section as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateFile {
+    pub sections: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    version: Option<Value>,
+    plugins: Option<BTreeMap<String, Value>>,
+}
+
+/// What is wrong with a state file: the field (or line) and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{message}", if field.is_empty() { String::new() } else { format!("{field}: ") })]
+pub struct FileError {
+    pub field: String,
+    pub message: String,
+}
+
+fn error(field: &str, message: impl Into<String>) -> FileError {
+    FileError { field: field.into(), message: message.into() }
+}
+
+impl StateFile {
+    pub fn parse(text: &str) -> Result<StateFile, FileError> {
+        let raw: Raw = serde_saphyr::from_str(text).map_err(|e| error("", e.to_string()))?;
+        match raw.version {
+            None => return Err(error("version", format!("missing; this portagent reads version {VERSION}"))),
+            Some(Value::Number(n)) if n.as_u64() == Some(VERSION) => {}
+            Some(v) => return Err(error("version", format!("{v} is not supported; this portagent reads version {VERSION}"))),
+        }
+        let sections = raw.plugins.unwrap_or_default();
+        if sections.is_empty() {
+            return Err(error("plugins", "no plugin sections; nothing to do"));
+        }
+        for (name, section) in &sections {
+            if !section.is_object() {
+                return Err(error(&format!("plugins.{name}"), "must be a mapping"));
+            }
+        }
+        Ok(StateFile { sections })
+    }
+
+    pub fn read(path: &std::path::Path) -> Result<StateFile, FileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| error("", format!("cannot read {}: {e}", path.display())))?;
+        StateFile::parse(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guide_file_parses() {
+        let f = StateFile::parse("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr0\n        type: ovs-bridge\n        ports: [eth0]\n").unwrap();
+        assert_eq!(f.sections["net"]["interfaces"][0]["ports"][0], "eth0");
+    }
+
+    #[test]
+    fn errors_name_field_or_line() {
+        let e = StateFile::parse("version: 1\nplugins:\n  net: [\n").unwrap_err();
+        assert!(e.message.contains("line 3"), "{e}");
+        assert_eq!(StateFile::parse("plugins: {net: {}}").unwrap_err().field, "version");
+        assert_eq!(StateFile::parse("version: 2\nplugins: {net: {}}").unwrap_err().field, "version");
+        assert_eq!(StateFile::parse("version: 1\n").unwrap_err().field, "plugins");
+        assert_eq!(StateFile::parse("version: 1\nplugins: {net: 3}").unwrap_err().field, "plugins.net");
+        assert!(StateFile::parse("version: 1\nplugns: {}").unwrap_err().message.contains("plugns"));
+    }
+}

@@ -1,0 +1,242 @@
+//! Carrying out actions: the whole OVS part in one guarded transaction,
+//! then the networkd files (rendered from what was declared, never from
+//! incidental live values), then one reload, after which networkd
+//! reconfigures exactly the links whose file changed.
+
+use crate::live::Live;
+use crate::model::{Interface, Kind};
+use crate::networkd;
+use crate::ovs::Txn;
+use portagent_sdk::{Action, ActionKind, PluginError, networkd as nd};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// How long ovs-vswitchd may take to apply a transaction.
+pub const OVS_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn bad_action(a: &Action, why: impl std::fmt::Display) -> PluginError {
+    PluginError::Failed(format!("action on {}: {why}", a.resource))
+}
+
+/// Sets `path` (dotted) in a JSON object.
+fn set_path(obj: &mut Value, path: &str, value: Value) {
+    let mut at = obj;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            at[part] = value;
+            return;
+        }
+        if !at[part].is_object() {
+            at[part] = Value::Object(Default::default());
+        }
+        at = &mut at[part];
+    }
+}
+
+/// Applies one action's body to `base` (Create replaces, Modify merges the
+/// dotted changes).
+fn merged(base: &Interface, a: &Action) -> Result<Interface, PluginError> {
+    let body: Value = serde_json::from_str(&a.body).map_err(|e| bad_action(a, e))?;
+    if a.kind == ActionKind::Create {
+        return serde_json::from_value(body).map_err(|e| bad_action(a, e));
+    }
+    let mut json = serde_json::to_value(base).expect("interface serializes");
+    for (k, v) in body.as_object().ok_or_else(|| bad_action(a, "changes are not an object"))? {
+        set_path(&mut json, k, v.clone());
+    }
+    serde_json::from_value(json).map_err(|e| bad_action(a, e))
+}
+
+/// What the file of `name` declares after `a`: the previous declaration
+/// (or, for a first file, the live IP configuration, so nothing the link
+/// has is dropped) with the action applied.
+fn declared(live: &Live, current: &Interface, a: &Action) -> Result<Interface, PluginError> {
+    let base = match live.files.get(&a.resource).and_then(|f| f.declared.clone()) {
+        Some(d) => d,
+        None => Interface {
+            state: None,
+            mtu: None,
+            ports: None,
+            datapath_type: None,
+            ..current.clone()
+        },
+    };
+    merged(&base, a)
+}
+
+/// The interfaces after the actions, starting from the live state.
+fn target(current: Vec<Interface>, actions: &[Action]) -> Result<(BTreeMap<String, Interface>, BTreeSet<String>), PluginError> {
+    let mut target: BTreeMap<String, Interface> = current.into_iter().map(|i| (i.name.clone(), i)).collect();
+    let mut deleted = BTreeSet::new();
+    for a in actions {
+        match a.kind {
+            ActionKind::Create => {
+                let iface = merged(target.get(&a.resource).unwrap_or(&placeholder(a)), a)?;
+                target.insert(a.resource.clone(), iface);
+            }
+            ActionKind::Modify => {
+                let cur = target.get(&a.resource).ok_or_else(|| bad_action(a, "no such interface"))?;
+                let iface = merged(cur, a)?;
+                target.insert(a.resource.clone(), iface);
+            }
+            ActionKind::Delete => {
+                target.remove(&a.resource);
+                deleted.insert(a.resource.clone());
+            }
+        }
+    }
+    Ok((target, deleted))
+}
+
+/// A stand-in base for a Create (whose body replaces it whole).
+fn placeholder(a: &Action) -> Interface {
+    Interface {
+        name: a.resource.clone(),
+        kind: Kind::OvsBridge,
+        state: None,
+        ports: None,
+        controller: None,
+        mtu: None,
+        datapath_type: None,
+        ipv4: None,
+        ipv6: None,
+    }
+}
+
+pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
+    if actions.is_empty() {
+        return Ok(vec![]);
+    }
+    let live = Live::read()?;
+    let current = live.state();
+    let (target, deleted) = target(current.interfaces.clone(), actions)?;
+    let touched: BTreeSet<&str> = actions.iter().map(|a| a.resource.as_str()).collect();
+    let created: BTreeSet<&str> =
+        actions.iter().filter(|a| a.kind == ActionKind::Create).map(|a| a.resource.as_str()).collect();
+    let port_kind = |name: &str| match target.get(name).map(|i| i.kind) {
+        Some(Kind::OvsInterface) => "internal",
+        _ => "",
+    };
+    let mtu_of = |name: &str| target.get(name).and_then(|i| i.mtu);
+
+    // --- OVS: one transaction for everything.
+    let mut txn = Txn::new(&live.ovs.root);
+    let mut detached: Vec<(String, String)> = Vec::new(); // (port, bridge)
+    for name in &created {
+        let Some(b) = target.get(*name).filter(|i| i.kind == Kind::OvsBridge) else { continue };
+        let ports: Vec<(String, String)> =
+            b.ports.iter().flatten().map(|p| (p.clone(), port_kind(p).to_string())).collect();
+        txn.create_bridge(&b.name, b.datapath_type.as_deref().unwrap_or("system"), b.mtu, &ports);
+    }
+    for bridge in &live.ovs.bridges {
+        if deleted.contains(&bridge.name) {
+            if !bridge.owned {
+                return Err(PluginError::Failed(format!("{} was not created by portagent; not deleting it", bridge.name)));
+            }
+            txn.guard_ports(bridge);
+            txn.delete_bridge(&bridge.uuid);
+            detached.extend(bridge.port_names().into_iter().map(|p| (p, bridge.name.clone())));
+            continue;
+        }
+        let Some(t) = target.get(&bridge.name) else { continue };
+        let mut want: BTreeSet<String> = t.ports.iter().flatten().cloned().collect();
+        for (name, iface) in &target {
+            if touched.contains(name.as_str()) {
+                match &iface.controller {
+                    Some(c) if c == &bridge.name => {
+                        want.insert(name.clone());
+                    }
+                    Some(_) => {
+                        want.remove(name);
+                    }
+                    None => {}
+                }
+            }
+        }
+        want.retain(|p| !deleted.contains(p));
+        let have: BTreeSet<String> = bridge.port_names().into_iter().collect();
+        if want == have && !touched.contains(bridge.name.as_str()) {
+            continue;
+        }
+        let mut guarded = false;
+        let mut guard = |txn: &mut Txn| {
+            if !guarded {
+                txn.guard_ports(bridge);
+                guarded = true;
+            }
+        };
+        for p in want.difference(&have) {
+            guard(&mut txn);
+            txn.add_port(&bridge.name, p, port_kind(p), mtu_of(p).filter(|_| port_kind(p) == "internal"));
+        }
+        for p in have.difference(&want) {
+            guard(&mut txn);
+            let port = bridge.port(p).expect("port read from this bridge");
+            txn.remove_port(&bridge.name, &port.uuid);
+            detached.push((p.clone(), bridge.name.clone()));
+        }
+        if let Some(dp) = &t.datapath_type {
+            let have_dp = if bridge.datapath_type.is_empty() { "system" } else { bridge.datapath_type.as_str() };
+            if touched.contains(bridge.name.as_str()) && dp != have_dp {
+                txn.set_datapath_type(&bridge.name, dp);
+            }
+        }
+    }
+    for name in &touched {
+        let Some(t) = target.get(*name).filter(|i| i.kind != Kind::Ethernet) else { continue };
+        if let (Some(mtu), false) = (t.mtu, created.contains(name)) {
+            if live.ovs.iface(name).and_then(|i| i.mtu_request) != Some(mtu) && live.link(name).map(|l| l.mtu) != Some(mtu) {
+                txn.set_mtu_request(name, mtu);
+            }
+        }
+    }
+    txn.commit(OVS_TIMEOUT)?;
+
+    // --- networkd files.
+    let mut changed_links: BTreeSet<String> = BTreeSet::new();
+    for a in actions {
+        let wrote = match (a.kind, current.get(&a.resource)) {
+            (ActionKind::Delete, _) => networkd::remove(&a.resource)?,
+            (_, cur) => {
+                let base = cur.cloned().unwrap_or_else(|| placeholder(a));
+                networkd::write(&a.resource, &networkd::render(&declared(&live, &base, a)?))?
+            }
+        };
+        if wrote {
+            changed_links.insert(a.resource.clone());
+        }
+    }
+    // Ports that left a bridge lose the port-only file portagent gave them.
+    for (port, bridge) in detached {
+        let ours = live
+            .files
+            .get(&port)
+            .and_then(|f| f.declared.as_ref())
+            .is_some_and(|d| d.controller.as_deref() == Some(bridge.as_str()));
+        if ours && !touched.contains(port.as_str()) && networkd::remove(&port)? {
+            changed_links.insert(port);
+        }
+    }
+    // networkd reconfigures exactly the links whose file was added,
+    // changed or removed; an extra `reconfigure` would configure them twice.
+    if !changed_links.is_empty() {
+        nd::reload()?;
+    }
+    Ok(touched.into_iter().map(str::to_string).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dotted_paths_create_objects() {
+        let mut v = json!({"name": "x", "ipv4": null});
+        set_path(&mut v, "ipv4.address", json!([{"ip": "10.0.0.1", "prefix": 8}]));
+        set_path(&mut v, "mtu", json!(9000));
+        assert_eq!(v, json!({"name": "x", "mtu": 9000, "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 8}]}}));
+    }
+}

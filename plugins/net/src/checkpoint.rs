@@ -1,0 +1,174 @@
+//! Checkpoint and restore: everything `apply` could touch (OVSDB bridges
+//! and ports, portagent's networkd files, the kernel's addresses), and the
+//! way back to exactly that, including deleting bridges created since.
+//! The shape follows the deployment guide's checkpoint JSON.
+
+use crate::live::Live;
+use crate::model::NetState;
+use crate::networkd;
+use crate::ovs::Txn;
+use portagent_sdk::{PluginError, netlink, networkd as nd};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPort {
+    pub name: String,
+    /// Interface type: `""` or `internal`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedBridge {
+    pub name: String,
+    pub datapath_type: String,
+    pub owned: bool,
+    pub ports: Vec<SavedPort>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backend {
+    /// Path -> content of portagent's networkd files.
+    pub systemd_files: BTreeMap<String, String>,
+    pub ovs_database: Vec<SavedBridge>,
+    /// `link ip/prefix` of every non-link-local address.
+    pub kernel_addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub id: String,
+    pub plugin: String,
+    pub timestamp: u64,
+    pub state_snapshot: NetState,
+    pub backend_checkpoint: Backend,
+}
+
+fn addresses(live: &Live) -> Vec<String> {
+    let mut v: Vec<String> = live
+        .addresses
+        .iter()
+        .filter(|a| !a.ip.to_ascii_lowercase().starts_with("fe80:"))
+        .map(|a| format!("{} {}/{}", a.link, a.ip, a.prefix))
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn take() -> Result<Checkpoint, PluginError> {
+    let live = Live::read()?;
+    let backend = Backend {
+        systemd_files: live.files.iter().map(|(n, f)| (networkd::path(n), f.content.clone())).collect(),
+        ovs_database: live
+            .ovs
+            .bridges
+            .iter()
+            .map(|b| SavedBridge {
+                name: b.name.clone(),
+                datapath_type: b.datapath_type.clone(),
+                owned: b.owned,
+                ports: b
+                    .ports
+                    .iter()
+                    .filter(|p| p.name != b.name)
+                    .map(|p| SavedPort {
+                        name: p.name.clone(),
+                        kind: p.interfaces.first().map(|i| i.kind.clone()).unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        kernel_addresses: addresses(&live),
+    };
+    let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let body = serde_json::to_string(&backend).expect("checkpoint serializes");
+    let hash = body.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+    Ok(Checkpoint {
+        id: format!("chkpt-{timestamp}-{:08x}", hash as u32),
+        plugin: "net".into(),
+        timestamp,
+        state_snapshot: live.state(),
+        backend_checkpoint: backend,
+    })
+}
+
+pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
+    let saved = &cp.backend_checkpoint;
+    let live = Live::read()?;
+
+    // OVS: owned bridges created since go; saved bridges get their ports back.
+    let mut txn = Txn::new(&live.ovs.root);
+    for b in &live.ovs.bridges {
+        if b.owned && !saved.ovs_database.iter().any(|s| s.name == b.name) {
+            txn.delete_bridge(&b.uuid);
+        }
+    }
+    for s in &saved.ovs_database {
+        let ports: Vec<(String, String)> = s.ports.iter().map(|p| (p.name.clone(), p.kind.clone())).collect();
+        match live.ovs.bridge(&s.name) {
+            None => txn.create_bridge(&s.name, &s.datapath_type, None, &ports),
+            Some(b) => {
+                let have: BTreeSet<String> = b.port_names().into_iter().collect();
+                let want: BTreeSet<String> = s.ports.iter().map(|p| p.name.clone()).collect();
+                for p in s.ports.iter().filter(|p| !have.contains(&p.name)) {
+                    txn.add_port(&s.name, &p.name, &p.kind, None);
+                }
+                for p in have.difference(&want) {
+                    txn.remove_port(&s.name, &b.port(p).expect("port of this bridge").uuid);
+                }
+                if b.datapath_type != s.datapath_type {
+                    txn.set_datapath_type(&s.name, &s.datapath_type);
+                }
+            }
+        }
+    }
+    txn.commit(crate::apply::OVS_TIMEOUT)?;
+
+    // networkd: exactly the saved files.
+    let mut changed = BTreeSet::new();
+    for name in live.files.keys() {
+        if !saved.systemd_files.contains_key(&networkd::path(name)) && networkd::remove(name)? {
+            changed.insert(name.clone());
+        }
+    }
+    for (path, content) in &saved.systemd_files {
+        let name = path.rsplit('/').next().unwrap_or_default();
+        let Some(name) = name.strip_prefix("10-portagent-").and_then(|n| n.strip_suffix(".network")) else { continue };
+        if networkd::write(name, content)? {
+            changed.insert(name.to_string());
+        }
+    }
+    if !changed.is_empty() {
+        nd::reload()?; // reconfigures exactly the links whose file changed
+    }
+
+    // Kernel addresses: networkd drops what it configured, eventually;
+    // take away and put back what still differs, until it all agrees.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let live = Live::read()?;
+        let now: BTreeSet<String> = addresses(&live).into_iter().collect();
+        let want: BTreeSet<String> = saved.kernel_addresses.iter().cloned().collect();
+        let links: BTreeSet<&str> = live.links.iter().map(|l| l.name.as_str()).collect();
+        let extra: Vec<&String> = now.difference(&want).collect();
+        let missing: Vec<&String> = want.difference(&now).filter(|a| links.contains(a.split(' ').next().unwrap_or(""))).collect();
+        if extra.is_empty() && missing.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(PluginError::Failed(format!(
+                "restore: addresses still differ from the checkpoint: extra {extra:?}, missing {missing:?}"
+            )));
+        }
+        for (a, add) in extra.iter().map(|a| (a, false)).chain(missing.iter().map(|a| (a, true))) {
+            let (link, cidr) = a.split_once(' ').unwrap_or_default();
+            let (ip, prefix) = cidr.split_once('/').unwrap_or_default();
+            let address = netlink::Address { link: link.into(), ip: ip.into(), prefix: prefix.parse().unwrap_or(0) };
+            // Races with networkd doing the same are harmless: re-checked.
+            let _ = if add { netlink::add_address(&address) } else { netlink::del_address(&address) };
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,265 @@
+//! Desired vs current: dependency-ordered actions (bridges before their
+//! ports, ports before addresses; the reverse for deletion), empty when
+//! they agree. Unset desired fields are left as they are.
+
+use crate::model::{Interface, Invalid, IpConfig, Kind, NetState, State};
+use portagent_sdk::{Action, ActionKind};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+
+/// The ports a bridge should have: its `ports:` list, or (without one) what
+/// it has now, plus every interface that names it as `controller`.
+pub fn wanted_ports(desired: &NetState, bridge: &Interface, current: Option<&Interface>) -> Option<Vec<String>> {
+    let children: Vec<String> = desired
+        .interfaces
+        .iter()
+        .filter(|i| i.controller.as_deref() == Some(bridge.name.as_str()) && i.state != Some(State::Absent))
+        .map(|i| i.name.clone())
+        .collect();
+    let base = bridge.ports.clone().or_else(|| {
+        (!children.is_empty()).then(|| current.and_then(|c| c.ports.clone()).unwrap_or_default())
+    })?;
+    let mut set: BTreeSet<String> = base.into_iter().chain(children).collect();
+    // Deleting a port takes it off its bridge.
+    for i in &desired.interfaces {
+        if i.state == Some(State::Absent) {
+            set.remove(&i.name);
+        }
+    }
+    Some(set.into_iter().collect())
+}
+
+fn ip_changes(prefix: &str, d: &IpConfig, c: Option<&IpConfig>, out: &mut Map<String, Value>) {
+    let blank = IpConfig { enabled: false, dhcp: Some(false), address: Some(vec![]), gateway: None, dns: Some(vec![]) };
+    let c = c.unwrap_or(&blank);
+    if d.enabled != c.enabled {
+        out.insert(format!("{prefix}.enabled"), json!(d.enabled));
+    }
+    if !d.enabled {
+        return;
+    }
+    if d.dhcp.is_some() && d.dhcp.unwrap_or(false) != c.dhcp.unwrap_or(false) {
+        out.insert(format!("{prefix}.dhcp"), json!(d.dhcp));
+    }
+    if let Some(want) = &d.address {
+        let mut want = want.clone();
+        want.sort();
+        let mut have = c.address.clone().unwrap_or_default();
+        have.sort();
+        if want != have {
+            out.insert(format!("{prefix}.address"), json!(want));
+        }
+    }
+    if d.gateway.is_some() && d.gateway != c.gateway {
+        out.insert(format!("{prefix}.gateway"), json!(d.gateway));
+    }
+    if let Some(dns) = &d.dns {
+        if Some(dns) != c.dns.as_ref() {
+            out.insert(format!("{prefix}.dns"), json!(dns));
+        }
+    }
+}
+
+/// The fields of `d` (with `ports` resolved) that `c` does not match, as
+/// dotted keys with the desired values.
+pub fn changes(d: &Interface, ports: Option<&Vec<String>>, c: &Interface) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Some(p) = ports {
+        if Some(p) != c.ports.as_ref() {
+            out.insert("ports".into(), json!(p));
+        }
+    }
+    if d.controller.is_some() && d.controller != c.controller {
+        out.insert("controller".into(), json!(d.controller));
+    }
+    if d.mtu.is_some() && d.mtu != c.mtu {
+        out.insert("mtu".into(), json!(d.mtu));
+    }
+    if d.datapath_type.is_some() && d.datapath_type != c.datapath_type {
+        out.insert("datapath_type".into(), json!(d.datapath_type));
+    }
+    let want_state = d.state.unwrap_or(State::Up);
+    if want_state != State::Absent && Some(want_state) != c.state {
+        out.insert("state".into(), json!(want_state));
+    }
+    if let Some(v4) = &d.ipv4 {
+        ip_changes("ipv4", v4, c.ipv4.as_ref(), &mut out);
+    }
+    if let Some(v6) = &d.ipv6 {
+        ip_changes("ipv6", v6, c.ipv6.as_ref(), &mut out);
+    }
+    out
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::OvsBridge => "ovs-bridge",
+        Kind::OvsInterface => "ovs-interface",
+        Kind::Ethernet => "ethernet",
+    }
+}
+
+/// `d` completed for creation: defaults filled in, ports resolved.
+fn for_create(d: &Interface, ports: Option<Vec<String>>, default_dp: &str) -> Interface {
+    let off = || Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, dns: None });
+    let mut n = d.clone();
+    n.state = Some(d.state.unwrap_or(State::Up));
+    if n.kind == Kind::OvsBridge {
+        n.ports = Some(ports.unwrap_or_default());
+        n.datapath_type = Some(d.datapath_type.clone().unwrap_or_else(|| default_dp.into()));
+    }
+    n.ipv4 = n.ipv4.or_else(off);
+    n.ipv6 = n.ipv6.or_else(off);
+    n
+}
+
+/// The actions turning `current` into `desired`. `owned` says whether an
+/// OVS bridge or port was created by portagent (only those are deleted).
+pub fn diff(
+    current: &NetState,
+    desired: &NetState,
+    default_dp: &str,
+    owned: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Action>, Invalid> {
+    // Buckets, in apply order.
+    let mut buckets: [Vec<Action>; 6] = Default::default();
+    let act = |kind, name: &str, body: Value| Action { kind, resource: name.into(), body: body.to_string() };
+    for (i, d) in desired.interfaces.iter().enumerate() {
+        let cur = current.get(&d.name);
+        let bridge = d.kind == Kind::OvsBridge;
+        if d.state == Some(State::Absent) {
+            let Some(c) = cur else { continue };
+            if c.kind != Kind::Ethernet && !owned(&d.name) {
+                return Err(Invalid {
+                    field: format!("interfaces[{i}].state"),
+                    message: format!("{} was not created by portagent; portagent deletes only what it created", d.name),
+                });
+            }
+            buckets[if bridge { 5 } else { 4 }].push(act(ActionKind::Delete, &d.name, Value::Null));
+            continue;
+        }
+        let ports = if bridge { wanted_ports(desired, d, cur) } else { None };
+        match cur {
+            None if d.kind == Kind::Ethernet => {
+                return Err(Invalid {
+                    field: format!("interfaces[{i}].name"),
+                    message: format!("no network device named {} exists; an ethernet cannot be created", d.name),
+                });
+            }
+            None => {
+                let body = serde_json::to_value(for_create(d, ports, default_dp)).expect("interface serializes");
+                buckets[if bridge { 0 } else { 1 }].push(act(ActionKind::Create, &d.name, body));
+            }
+            Some(c) if c.kind != d.kind => {
+                return Err(Invalid {
+                    field: format!("interfaces[{i}].type"),
+                    message: format!("{} exists as {}, not {}", d.name, kind_name(c.kind), kind_name(d.kind)),
+                });
+            }
+            Some(c) => {
+                let ch = changes(d, ports.as_ref(), c);
+                if !ch.is_empty() {
+                    buckets[if bridge { 2 } else { 3 }].push(act(ActionKind::Modify, &d.name, Value::Object(ch)));
+                }
+            }
+        }
+    }
+    // Ports named only in a bridge's `ports:` list: attach existing ones.
+    for (port, bridge) in desired.port_owners() {
+        if desired.get(&port).is_some() {
+            continue;
+        }
+        if let Some(c) = current.get(&port) {
+            if c.controller.as_deref() != Some(bridge.as_str()) {
+                buckets[3].push(act(ActionKind::Modify, &port, json!({"controller": bridge})));
+            }
+        }
+    }
+    Ok(buckets.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parse;
+    use serde_json::json;
+
+    fn state(v: Value) -> NetState {
+        parse(&v.to_string()).unwrap()
+    }
+
+    fn summary(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .map(|a| {
+                let kind = match a.kind {
+                    ActionKind::Create => "Create",
+                    ActionKind::Modify => "Modify",
+                    ActionKind::Delete => "Delete",
+                };
+                format!("{kind} {} {}", a.resource, a.body)
+            })
+            .collect()
+    }
+
+    fn current() -> NetState {
+        state(json!({"interfaces": [
+            {"name": "eth0", "type": "ethernet", "state": "up", "mtu": 1500,
+             "ipv4": {"enabled": false, "dhcp": false, "address": [], "dns": []},
+             "ipv6": {"enabled": false, "dhcp": false, "address": [], "dns": []}}
+        ]}))
+    }
+
+    #[test]
+    fn guide_example_from_empty() {
+        let desired = state(json!({"interfaces": [
+            {"name": "ovsbr0", "type": "ovs-bridge", "ports": ["eth0"],
+             "ipv4": {"enabled": true, "dhcp": false, "address": [{"ip": "192.168.1.100", "prefix": 24}], "gateway": "192.168.1.1"}},
+            {"name": "eth0", "type": "ethernet", "controller": "ovsbr0", "ipv4": {"enabled": false}}
+        ]}));
+        let a = diff(&current(), &desired, "netdev", &|_| true).unwrap();
+        let s = summary(&a);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(s[0].starts_with("Create ovsbr0 ") && s[0].contains("\"datapath_type\":\"netdev\"") && s[0].contains("\"ports\":[\"eth0\"]"), "{s:?}");
+        assert_eq!(s[1], "Modify eth0 {\"controller\":\"ovsbr0\"}");
+    }
+
+    #[test]
+    fn equal_state_gives_no_actions() {
+        assert!(diff(&current(), &current(), "system", &|_| true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn deletion_order_and_ownership() {
+        let cur = state(json!({"interfaces": [
+            {"name": "br", "type": "ovs-bridge", "ports": ["p1"]},
+            {"name": "p1", "type": "ovs-interface", "controller": "br"}
+        ]}));
+        let desired = state(json!({"interfaces": [
+            {"name": "br", "type": "ovs-bridge", "state": "absent"},
+            {"name": "p1", "type": "ovs-interface", "state": "absent"}
+        ]}));
+        let s = summary(&diff(&cur, &desired, "system", &|_| true).unwrap());
+        assert_eq!(s, ["Delete p1 null", "Delete br null"]);
+        let e = diff(&cur, &desired, "system", &|n| n != "br").unwrap_err();
+        assert_eq!(e.field, "interfaces[0].state");
+    }
+
+    #[test]
+    fn one_changed_address_is_one_modify() {
+        let cur = state(json!({"interfaces": [{"name": "br", "type": "ovs-bridge", "ports": [], "state": "up",
+            "ipv4": {"enabled": true, "dhcp": false, "address": [{"ip": "10.0.0.1", "prefix": 24}], "dns": []}}]}));
+        let desired = state(json!({"interfaces": [{"name": "br", "type": "ovs-bridge",
+            "ipv4": {"enabled": true, "address": [{"ip": "10.0.0.2", "prefix": 24}]}}]}));
+        let s = summary(&diff(&cur, &desired, "system", &|_| true).unwrap());
+        assert_eq!(s, ["Modify br {\"ipv4.address\":[{\"ip\":\"10.0.0.2\",\"prefix\":24}]}"]);
+    }
+
+    #[test]
+    fn missing_ethernet_and_kind_clash_are_invalid() {
+        let desired = state(json!({"interfaces": [{"name": "eth9", "type": "ethernet"}]}));
+        assert_eq!(diff(&current(), &desired, "system", &|_| true).unwrap_err().field, "interfaces[0].name");
+        let desired = state(json!({"interfaces": [{"name": "eth0", "type": "ovs-bridge"}]}));
+        assert_eq!(diff(&current(), &desired, "system", &|_| true).unwrap_err().field, "interfaces[0].type");
+    }
+}

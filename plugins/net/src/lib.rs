@@ -1,0 +1,96 @@
+//! portagent's built-in `net` plugin: OVS bridges, ports and internal
+//! interfaces through OVSDB; addresses, gateway, DNS and MTU through
+//! systemd-networkd `.network` files; the live state read back through
+//! OVSDB, netlink and those files.
+//!
+//! - [`model`]: the section's schema and validation.
+//! - [`ovs`]: OVSDB reads and guarded transactions.
+//! - [`networkd`]: portagent's `.network` files.
+//! - [`live`]: the live state, as a section.
+//! - [`diff`], [`apply`], [`verify`], [`checkpoint`]: the pipeline steps.
+
+pub mod apply;
+pub mod checkpoint;
+pub mod diff;
+pub mod live;
+pub mod model;
+pub mod networkd;
+pub mod ovs;
+pub mod verify;
+
+use portagent_sdk::{Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
+
+fn invalid(e: model::Invalid) -> PluginError {
+    PluginError::invalid(e.field, e.message)
+}
+
+fn parse_valid(json: &str) -> Result<model::NetState, PluginError> {
+    let state = model::parse(json).map_err(invalid)?;
+    state.validate().map_err(invalid)?;
+    Ok(state)
+}
+
+struct Net;
+
+impl Plugin for Net {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "net".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            section: "net".into(),
+            capabilities: vec![
+                CapabilityRequest::new("log", &[], "to report what it does"),
+                CapabilityRequest::new(
+                    "ovsdb",
+                    &["Open_vSwitch", "Bridge", "Port", "Interface"],
+                    "to create and remove OVS bridges and ports",
+                ),
+                CapabilityRequest::new("networkd", &["read", "write"], "to write .network files and reload networkd"),
+                CapabilityRequest::new("netlink", &["read", "write"], "to read links, addresses and routes, and restore addresses"),
+            ],
+            after: vec![],
+        }
+    }
+
+    fn validate(desired: String) -> Result<(), PluginError> {
+        parse_valid(&desired).map(drop)
+    }
+
+    fn query() -> Result<String, PluginError> {
+        let state = live::Live::read()?.state();
+        Ok(serde_json::to_string(&state).expect("state serializes"))
+    }
+
+    fn diff(current: String, desired: String) -> Result<Vec<Action>, PluginError> {
+        let desired = parse_valid(&desired)?;
+        let current = model::parse(&current).map_err(invalid)?;
+        let default_dp = portagent_sdk::settings::get("datapath_type").unwrap_or_else(|| "system".into());
+        let ovs = ovs::read()?;
+        let owned = |name: &str| {
+            ovs.bridge(name).is_some_and(|b| b.owned) || ovs.bridge_of(name).is_some_and(|b| b.owned)
+        };
+        diff::diff(&current, &desired, &default_dp, &owned).map_err(invalid)
+    }
+
+    fn apply(actions: Vec<Action>) -> Result<Vec<String>, PluginError> {
+        let changed = apply::apply(&actions)?;
+        portagent_sdk::log::info(&format!("applied {} action(s): {}", actions.len(), changed.join(", ")));
+        Ok(changed)
+    }
+
+    fn verify(desired: String) -> Result<Vec<Mismatch>, PluginError> {
+        verify::verify(&parse_valid(&desired)?)
+    }
+
+    fn checkpoint() -> Result<Vec<u8>, PluginError> {
+        Ok(serde_json::to_vec(&checkpoint::take()?).expect("checkpoint serializes"))
+    }
+
+    fn restore(blob: Vec<u8>) -> Result<(), PluginError> {
+        let cp: checkpoint::Checkpoint = serde_json::from_slice(&blob)
+            .map_err(|e| PluginError::Failed(format!("not a net checkpoint: {e}")))?;
+        checkpoint::restore(&cp)
+    }
+}
+
+portagent_sdk::export_plugin!(Net);

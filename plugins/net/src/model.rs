@@ -1,0 +1,327 @@
+//! The `net` section of a state file: the deployment guide's schema plus
+//! what nmstate users expect, and its validation. Every error names the
+//! field as a path, e.g. `interfaces[1].ipv4.address[0].prefix`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// The whole section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetState {
+    #[serde(default)]
+    pub interfaces: Vec<Interface>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// An OVS bridge (and its internal interface of the same name).
+    OvsBridge,
+    /// An OVS internal port: a kernel interface living on a bridge.
+    OvsInterface,
+    /// A kernel NIC (physical, veth, ...): it cannot be created, only
+    /// configured or attached to a bridge.
+    Ethernet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Up,
+    Down,
+    Absent,
+}
+
+/// One interface. Unset fields mean "whatever it is now".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interface {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    /// Bridge only: the complete list of its ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<String>>,
+    /// Non-bridges: the bridge this interface is a port of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    /// Bridge only: `system` or `netdev` (default from config.toml).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datapath_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4: Option<IpConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<IpConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Vec<Address>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub ip: String,
+    pub prefix: u8,
+}
+
+impl Address {
+    pub fn cidr(&self) -> String {
+        format!("{}/{}", self.ip, self.prefix)
+    }
+}
+
+/// A validation failure: the field path and what is wrong with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
+    Invalid { field: field.into(), message: message.into() }
+}
+
+/// Parses the section's JSON text, naming the field of any type error.
+pub fn parse(json: &str) -> Result<NetState, Invalid> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        invalid(field, e.into_inner().to_string())
+    })
+}
+
+/// Interface names: 1..=15 bytes, no `/`, whitespace, `:` or NUL.
+pub fn valid_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && !name.bytes().any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace())
+}
+
+fn check_ip(field: &str, text: &str, v6: bool) -> Result<IpAddr, Invalid> {
+    let ip: IpAddr = text.parse().map_err(|_| invalid(field, format!("{text:?} is not an IP address")))?;
+    if ip.is_ipv6() != v6 {
+        let family = if v6 { "IPv6" } else { "IPv4" };
+        return Err(invalid(field, format!("{text} is not an {family} address")));
+    }
+    Ok(ip)
+}
+
+fn check_ip_config(field: &str, c: &IpConfig, v6: bool, enslaved: bool) -> Result<(), Invalid> {
+    let max = if v6 { 128 } else { 32 };
+    for (i, a) in c.address.iter().flatten().enumerate() {
+        check_ip(&format!("{field}.address[{i}].ip"), &a.ip, v6)?;
+        if a.prefix > max {
+            return Err(invalid(format!("{field}.address[{i}].prefix"), format!("{} is larger than {max}", a.prefix)));
+        }
+    }
+    if let Some(gw) = &c.gateway {
+        check_ip(&format!("{field}.gateway"), gw, v6)?;
+    }
+    for (i, d) in c.dns.iter().flatten().enumerate() {
+        d.parse::<IpAddr>().map_err(|_| invalid(format!("{field}.dns[{i}]"), format!("{d:?} is not an IP address")))?;
+    }
+    let configured = c.dhcp == Some(true) || c.address.as_ref().is_some_and(|a| !a.is_empty()) || c.gateway.is_some();
+    if !c.enabled && configured {
+        return Err(invalid(format!("{field}.enabled"), "is false, but addresses, DHCP or a gateway are set"));
+    }
+    if enslaved && configured {
+        return Err(invalid(field, "a port of an OVS bridge carries no IP configuration; configure the bridge instead"));
+    }
+    Ok(())
+}
+
+impl NetState {
+    /// Checks everything that can be checked without looking at the system.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let mut names = BTreeMap::new();
+        for (i, iface) in self.interfaces.iter().enumerate() {
+            let at = format!("interfaces[{i}]");
+            if !valid_ifname(&iface.name) {
+                let why = if iface.name.len() > 15 { "is longer than 15 bytes" } else { "is not a valid interface name" };
+                return Err(invalid(format!("{at}.name"), format!("{:?} {why}", iface.name)));
+            }
+            if let Some(first) = names.insert(iface.name.as_str(), i) {
+                return Err(invalid(format!("{at}.name"), format!("{} is also interfaces[{first}]", iface.name)));
+            }
+            let bridge = iface.kind == Kind::OvsBridge;
+            if iface.ports.is_some() && !bridge {
+                return Err(invalid(format!("{at}.ports"), "only an ovs-bridge has ports"));
+            }
+            if iface.controller.is_some() && bridge {
+                return Err(invalid(format!("{at}.controller"), "an ovs-bridge cannot be a port of another bridge"));
+            }
+            if iface.kind == Kind::OvsInterface && iface.controller.is_none() && iface.state != Some(State::Absent) {
+                return Err(invalid(format!("{at}.controller"), "an ovs-interface needs the bridge it lives on"));
+            }
+            if let Some(dp) = &iface.datapath_type {
+                if !bridge {
+                    return Err(invalid(format!("{at}.datapath_type"), "only an ovs-bridge has a datapath type"));
+                }
+                if dp != "system" && dp != "netdev" {
+                    return Err(invalid(format!("{at}.datapath_type"), format!("expected system or netdev, got {dp:?}")));
+                }
+            }
+            if let Some(mtu) = iface.mtu {
+                if !(68..=65535).contains(&mtu) {
+                    return Err(invalid(format!("{at}.mtu"), format!("{mtu} is outside 68..=65535")));
+                }
+            }
+            for (j, p) in iface.ports.iter().flatten().enumerate() {
+                if !valid_ifname(p) {
+                    return Err(invalid(format!("{at}.ports[{j}]"), format!("{p:?} is not a valid interface name")));
+                }
+                if p == &iface.name {
+                    return Err(invalid(format!("{at}.ports[{j}]"), "a bridge's own interface is not listed as a port"));
+                }
+            }
+            let enslaved = iface.controller.is_some();
+            if let Some(c) = &iface.ipv4 {
+                check_ip_config(&format!("{at}.ipv4"), c, false, enslaved)?;
+            }
+            if let Some(c) = &iface.ipv6 {
+                check_ip_config(&format!("{at}.ipv6"), c, true, enslaved)?;
+            }
+        }
+        // Ports and controllers must tell one consistent story.
+        let mut owner: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
+        for (i, iface) in self.interfaces.iter().enumerate() {
+            for (j, p) in iface.ports.iter().flatten().enumerate() {
+                if let Some((other, _)) = owner.insert(p, (&iface.name, i)) {
+                    return Err(invalid(
+                        format!("interfaces[{i}].ports[{j}]"),
+                        format!("{p} is already a port of {other}; a port belongs to one bridge"),
+                    ));
+                }
+            }
+        }
+        for (i, iface) in self.interfaces.iter().enumerate() {
+            let Some(ctrl) = &iface.controller else { continue };
+            if let Some(&j) = names.get(ctrl.as_str()) {
+                if self.interfaces[j].kind != Kind::OvsBridge {
+                    return Err(invalid(format!("interfaces[{i}].controller"), format!("{ctrl} is not an ovs-bridge")));
+                }
+            }
+            if let Some((bridge, _)) = owner.get(iface.name.as_str()) {
+                if bridge != ctrl {
+                    return Err(invalid(
+                        format!("interfaces[{i}].controller"),
+                        format!("says {ctrl}, but {} is listed in the ports of {bridge}", iface.name),
+                    ));
+                }
+            } else if let Some(&j) = names.get(ctrl.as_str()) {
+                if self.interfaces[j].ports.is_some() {
+                    return Err(invalid(
+                        format!("interfaces[{i}].controller"),
+                        format!("says {ctrl}, but {ctrl}'s ports do not list {}", iface.name),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The bridge each port belongs to, from `ports:` and `controller:`.
+    pub fn port_owners(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for iface in &self.interfaces {
+            for p in iface.ports.iter().flatten() {
+                out.insert(p.clone(), iface.name.clone());
+            }
+            if let Some(c) = &iface.controller {
+                out.insert(iface.name.clone(), c.clone());
+            }
+        }
+        out
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.name == name)
+    }
+
+    /// Names of the section's interfaces, in order.
+    pub fn names(&self) -> BTreeSet<&str> {
+        self.interfaces.iter().map(|i| i.name.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(yaml_as_json: serde_json::Value) -> Result<NetState, Invalid> {
+        let s = parse(&yaml_as_json.to_string())?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn err(v: serde_json::Value) -> (String, String) {
+        let e = check(v).unwrap_err();
+        (e.field, e.message)
+    }
+
+    #[test]
+    fn guide_example_is_valid() {
+        let s = check(serde_json::json!({"interfaces": [
+            {"name": "ovsbr0", "type": "ovs-bridge", "ports": ["eth0"],
+             "ipv4": {"enabled": true, "dhcp": false, "address": [{"ip": "192.168.1.100", "prefix": 24}],
+                      "gateway": "192.168.1.1", "dns": ["8.8.8.8", "8.8.4.4"]}},
+            {"name": "eth0", "type": "ethernet", "controller": "ovsbr0", "ipv4": {"enabled": false}},
+            {"name": "ovsbr1", "type": "ovs-bridge", "ipv4": {"enabled": true, "dhcp": false,
+             "address": [{"ip": "10.0.100.1", "prefix": 24}]}}
+        ]}))
+        .unwrap();
+        assert_eq!(s.port_owners()["eth0"], "ovsbr0");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        use serde_json::json;
+        let cases = [
+            (json!({"interfaces": [{"name": "x", "type": "ovs-bridge", "colour": 1}]}), "interfaces[0].colour"),
+            (json!({"interfaces": [{"name": "x", "type": "switch"}]}), "interfaces[0].type"),
+            (json!({"interfaces": [{"name": "abcdefghijklmnop", "type": "ovs-bridge"}]}), "interfaces[0].name"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge"}, {"name": "b", "type": "ovs-bridge"}]}), "interfaces[1].name"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 33}]}}]}), "interfaces[0].ipv4.address[0].prefix"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.0.300", "prefix": 24}]}}]}), "interfaces[0].ipv4.address[0].ip"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv6": {"address": [{"ip": "10.0.0.1", "prefix": 64}]}}]}), "interfaces[0].ipv6.address[0].ip"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"gateway": "fe80::1"}}]}), "interfaces[0].ipv4.gateway"),
+            (json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": ["eth0"]}, {"name": "b", "type": "ovs-bridge", "ports": ["eth0"]}]}), "interfaces[1].ports[0]"),
+            (json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": ["eth0"]}, {"name": "eth0", "type": "ethernet", "controller": "b"}]}), "interfaces[1].controller"),
+            (json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": []}, {"name": "eth0", "type": "ethernet", "controller": "a"}]}), "interfaces[1].controller"),
+            (json!({"interfaces": [{"name": "eth0", "type": "ethernet", "controller": "a", "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 8}]}}]}), "interfaces[0].ipv4"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "mtu": 20}]}), "interfaces[0].mtu"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "datapath_type": "dpdk"}]}), "interfaces[0].datapath_type"),
+            (json!({"interfaces": [{"name": "e", "type": "ethernet", "ports": ["x"]}]}), "interfaces[0].ports"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"enabled": false, "dhcp": true}}]}), "interfaces[0].ipv4.enabled"),
+        ];
+        for (input, field) in cases {
+            let (got, message) = err(input.clone());
+            assert_eq!(got, field, "{input}: {message}");
+        }
+    }
+}

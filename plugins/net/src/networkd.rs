@@ -1,0 +1,188 @@
+//! systemd-networkd `.network` files, one per managed interface, in the
+//! preopened config dir. Each starts with a marker and a JSON record of
+//! what portagent declared; files without the marker are never touched.
+//! `netcfg` adds routes and DNS as drop-ins (`NAME.network.d/`), never by
+//! editing these files.
+
+use crate::model::{Interface, IpConfig, Kind, State};
+use portagent_sdk::{NETWORKD_DIR, PluginError};
+use std::collections::BTreeMap;
+
+pub const MARKER: &str = "# Managed by portagent (net plugin): edits are overwritten.";
+const RECORD: &str = "# portagent: ";
+
+/// One of portagent's files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedFile {
+    pub content: String,
+    /// The interface as declared (header record): what the file renders.
+    /// The kernel cannot tell DHCP intent or DNS servers; this can.
+    pub declared: Option<Interface>,
+}
+
+pub fn file_name(iface: &str) -> String {
+    format!("10-portagent-{iface}.network")
+}
+
+pub fn path(iface: &str) -> String {
+    format!("{NETWORKD_DIR}/{}", file_name(iface))
+}
+
+fn io_failed(what: &str, e: std::io::Error) -> PluginError {
+    PluginError::Failed(format!("{what}: {e}"))
+}
+
+/// portagent's files in the config dir, by interface name.
+pub fn read_all() -> Result<BTreeMap<String, ManagedFile>, PluginError> {
+    let entries = std::fs::read_dir(NETWORKD_DIR).map_err(|e| io_failed(NETWORKD_DIR, e))?;
+    let mut out = BTreeMap::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_failed(NETWORKD_DIR, e))?;
+        let fname = entry.file_name().to_string_lossy().into_owned();
+        let Some(name) = fname.strip_prefix("10-portagent-").and_then(|n| n.strip_suffix(".network")) else { continue };
+        let content = std::fs::read_to_string(entry.path()).map_err(|e| io_failed(&fname, e))?;
+        if !content.starts_with(MARKER) {
+            continue; // someone else's file with a look-alike name
+        }
+        let declared = content.lines().find_map(|l| l.strip_prefix(RECORD)).and_then(|j| serde_json::from_str(j).ok());
+        out.insert(name.to_string(), ManagedFile { content, declared });
+    }
+    Ok(out)
+}
+
+fn dhcp_value(v4: bool, v6: bool) -> &'static str {
+    match (v4, v6) {
+        (true, true) => "yes",
+        (true, false) => "ipv4",
+        (false, true) => "ipv6",
+        (false, false) => "no",
+    }
+}
+
+fn enabled(c: &Option<IpConfig>) -> bool {
+    c.as_ref().is_some_and(|c| c.enabled)
+}
+
+/// The file for an interface as declared (unset fields are not managed).
+pub fn render(iface: &Interface) -> String {
+    let dhcp4 = iface.ipv4.as_ref().and_then(|c| c.dhcp).unwrap_or(false);
+    let dhcp6 = iface.ipv6.as_ref().and_then(|c| c.dhcp).unwrap_or(false);
+    let mut dns: Vec<String> = Vec::new();
+    for c in [&iface.ipv4, &iface.ipv6].into_iter().flatten() {
+        dns.extend(c.dns.iter().flatten().cloned());
+    }
+    let mut f = format!(
+        "{MARKER}\n{RECORD}{}\n\n[Match]\nName={}\n",
+        serde_json::to_string(iface).expect("interface serializes"),
+        iface.name
+    );
+    let mut link = String::new();
+    if iface.state == Some(State::Down) {
+        link.push_str("ActivationPolicy=down\n");
+    }
+    if let (Some(mtu), Kind::Ethernet) = (iface.mtu, iface.kind) {
+        link.push_str(&format!("MTUBytes={mtu}\n"));
+    }
+    if !link.is_empty() {
+        f.push_str(&format!("\n[Link]\n{link}"));
+    }
+    f.push_str("\n[Network]\n");
+    if iface.controller.is_some() {
+        // A bridge port: no addresses of its own, not even link-local.
+        f.push_str("DHCP=no\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n");
+        return f;
+    }
+    f.push_str(&format!("DHCP={}\n", dhcp_value(dhcp4, dhcp6)));
+    let v6 = enabled(&iface.ipv6);
+    f.push_str(if v6 { "LinkLocalAddressing=ipv6\n" } else { "LinkLocalAddressing=no\n" });
+    f.push_str(if v6 && dhcp6 { "IPv6AcceptRA=yes\n" } else { "IPv6AcceptRA=no\n" });
+    if iface.kind != Kind::Ethernet {
+        // OVS internal ports may lack carrier when no port is up.
+        f.push_str("ConfigureWithoutCarrier=yes\n");
+    }
+    for c in [&iface.ipv4, &iface.ipv6].into_iter().flatten().filter(|c| c.enabled) {
+        for a in c.address.iter().flatten() {
+            f.push_str(&format!("Address={}\n", a.cidr()));
+        }
+        if let Some(gw) = &c.gateway {
+            f.push_str(&format!("Gateway={gw}\n"));
+        }
+    }
+    for d in dns {
+        f.push_str(&format!("DNS={d}\n"));
+    }
+    f
+}
+
+/// Writes `content` as the file for `iface` if it differs; true if written.
+pub fn write(iface: &str, content: &str) -> Result<bool, PluginError> {
+    let p = path(iface);
+    if std::fs::read_to_string(&p).ok().as_deref() == Some(content) {
+        return Ok(false);
+    }
+    let tmp = format!("{NETWORKD_DIR}/.{}.tmp", file_name(iface));
+    std::fs::write(&tmp, content).map_err(|e| io_failed(&tmp, e))?;
+    std::fs::rename(&tmp, &p).map_err(|e| io_failed(&p, e))?;
+    Ok(true)
+}
+
+/// Removes portagent's file for `iface`; true if there was one.
+pub fn remove(iface: &str) -> Result<bool, PluginError> {
+    match std::fs::remove_file(path(iface)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_failed(&path(iface), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Address;
+
+    fn bridge() -> Interface {
+        Interface {
+            name: "ovsbr0".into(),
+            kind: Kind::OvsBridge,
+            state: Some(State::Up),
+            ports: Some(vec!["eth0".into()]),
+            controller: None,
+            mtu: None,
+            datapath_type: None,
+            ipv4: Some(IpConfig {
+                enabled: true,
+                dhcp: Some(false),
+                address: Some(vec![Address { ip: "192.168.1.100".into(), prefix: 24 }]),
+                gateway: Some("192.168.1.1".into()),
+                dns: Some(vec!["8.8.8.8".into()]),
+            }),
+            ipv6: None,
+        }
+    }
+
+    #[test]
+    fn bridge_with_static_address() {
+        let f = render(&bridge());
+        assert!(f.starts_with(MARKER));
+        assert!(f.contains("[Match]\nName=ovsbr0\n"));
+        assert!(f.contains("DHCP=no\nLinkLocalAddressing=no\nIPv6AcceptRA=no\nConfigureWithoutCarrier=yes\nAddress=192.168.1.100/24\nGateway=192.168.1.1\nDNS=8.8.8.8\n"), "{f}");
+        assert!(!f.contains("[Link]"));
+    }
+
+    #[test]
+    fn enslaved_port_has_no_addresses() {
+        let mut e = bridge();
+        e.name = "eth0".into();
+        e.kind = Kind::Ethernet;
+        e.ports = None;
+        e.controller = Some("ovsbr0".into());
+        e.ipv4 = Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, dns: None });
+        e.mtu = Some(9000);
+        let f = render(&e);
+        assert!(f.ends_with("[Link]\nMTUBytes=9000\n\n[Network]\nDHCP=no\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n"), "{f}");
+        assert!(f.contains("\"controller\":\"ovsbr0\""), "{f}");
+        // The header round-trips to the declared interface.
+        let header = f.lines().find_map(|l| l.strip_prefix(RECORD)).unwrap();
+        assert_eq!(serde_json::from_str::<Interface>(header).unwrap(), e);
+    }
+}

@@ -1,0 +1,87 @@
+//! Verification: the desired section against a fresh read of the live
+//! system, retried within a bounded settle time (networkd configures links
+//! asynchronously). Mismatches name the resource and field.
+
+use crate::diff::{changes, wanted_ports};
+use crate::live::Live;
+use crate::model::{Kind, NetState, State};
+use portagent_sdk::networkd::LinkState;
+use portagent_sdk::{Mismatch, PluginError};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+pub const SETTLE: Duration = Duration::from_secs(15);
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One comparison of `desired` with the live state (and networkd's view:
+/// a link still being configured is not verified yet).
+pub fn mismatches(desired: &NetState, live: &Live, networkd: &[LinkState]) -> Vec<Mismatch> {
+    let current = live.state();
+    let mut out = Vec::new();
+    let mismatch = |resource: &str, field: &str, expected: String, actual: String| Mismatch {
+        resource: resource.into(),
+        field: field.into(),
+        expected,
+        actual,
+    };
+    for d in &desired.interfaces {
+        let cur = current.get(&d.name);
+        if d.state == Some(State::Absent) {
+            let present = match d.kind {
+                Kind::Ethernet => live.files.contains_key(&d.name),
+                _ => cur.is_some(),
+            };
+            if present {
+                out.push(mismatch(&d.name, "state", "absent".into(), "present".into()));
+            }
+            continue;
+        }
+        let Some(c) = cur else {
+            out.push(mismatch(&d.name, "state", "present".into(), "absent".into()));
+            continue;
+        };
+        if live.files.contains_key(&d.name) && live.link(&d.name).is_some() {
+            let setup = networkd.iter().find(|l| l.name == d.name).map_or("unknown", |l| l.setup.as_str());
+            if setup != "configured" {
+                out.push(mismatch(&d.name, "networkd", "configured".into(), setup.into()));
+            }
+        }
+        let ports = if d.kind == Kind::OvsBridge { wanted_ports(desired, d, Some(c)) } else { None };
+        let actual = serde_json::to_value(c).expect("interface serializes");
+        for (field, expected) in changes(d, ports.as_ref(), c) {
+            let got = field.split('.').fold(&actual, |v, k| &v[k]);
+            out.push(mismatch(&d.name, &field, text(&expected), text(got)));
+        }
+        // Every port must really be attached: a missing device shows up
+        // as an Interface error in OVSDB.
+        for p in ports.iter().flatten() {
+            match live.ovs.iface(p) {
+                Some(i) if i.error.is_some() || i.ofport == Some(-1) => out.push(mismatch(
+                    p,
+                    "ovs",
+                    format!("attached to {}", d.name),
+                    i.error.clone().unwrap_or_else(|| "no OpenFlow port".into()),
+                )),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let found = mismatches(desired, &Live::read()?, &portagent_sdk::networkd::link_states()?);
+        if found.is_empty() || Instant::now() >= deadline {
+            return Ok(found);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
