@@ -105,3 +105,138 @@ fn guide_example_applies_from_empty_and_reapplies_as_a_no_op() {
     let again = apply(&lab, "queried", &text(&q.stdout));
     assert_eq!(report(&again)["plugins"], serde_json::json!([]), "{}", text(&q.stdout));
 }
+
+/// Everything an apply could have changed, as the real tools show it.
+pub fn snapshot(lab: &Lab) -> String {
+    lab.sh(
+        "ovs-vsctl --format=csv --columns=name,ports,datapath_type,external_ids list bridge | sort; \
+         ovs-vsctl --format=csv --columns=name,interfaces list port | sort; \
+         ip -br addr | sort; ip route | sort; \
+         for f in /etc/systemd/network/*; do echo \"== $f\"; cat \"$f\"; done",
+    )
+    .unwrap()
+}
+
+fn ok(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    report(out)
+}
+
+/// Lines networkd logged since `from` (byte offset) that reconfigure a link.
+fn reconfigured_since(lab: &Lab, from: usize) -> Vec<String> {
+    let log = std::fs::read_to_string(lab.dir().join("logs/networkd.log")).unwrap();
+    log[from..].lines().filter(|l| l.contains("Reconfiguring with")).map(str::to_string).collect()
+}
+
+fn log_len(lab: &Lab) -> usize {
+    std::fs::read_to_string(lab.dir().join("logs/networkd.log")).unwrap().len()
+}
+
+#[test]
+fn changing_one_address_is_one_modify_and_one_reconfigure() {
+    let lab = net_lab();
+    ok(&apply(&lab, "net", GUIDE_NET));
+    let changed = GUIDE_NET.replace("192.168.1.100", "192.168.1.200");
+    lab.write("/root/changed.yaml", changed.as_bytes()).unwrap();
+    let diff = portagent(&lab, &["show-diff", "/root/changed.yaml"]);
+    let d: serde_json::Value = serde_json::from_slice(&diff.stdout).unwrap();
+    assert_eq!(
+        d,
+        serde_json::json!({"plugin": "net", "actions": [{"type": "Modify", "resource": "ovsbr0",
+            "changes": {"ipv4.address": [{"ip": "192.168.1.200", "prefix": 24}]}}]})
+    );
+    let ovsbr1_file = lab.read("/etc/systemd/network/10-portagent-ovsbr1.network").unwrap();
+    let before = log_len(&lab);
+    let r = ok(&apply(&lab, "changed", &changed));
+    assert_eq!(r["changes_applied"], serde_json::json!(["net:ovsbr0"]));
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.200/24"]);
+    let reconf = reconfigured_since(&lab, before);
+    assert!(reconf.len() == 1 && reconf[0].starts_with("ovsbr0:"), "only ovsbr0 reconfigured: {reconf:?}");
+    assert_eq!(lab.read("/etc/systemd/network/10-portagent-ovsbr1.network").unwrap(), ovsbr1_file);
+    lab.sh("ping -c 1 -W 5 192.168.1.1").unwrap();
+}
+
+#[test]
+fn absent_removes_only_what_portagent_owns() {
+    let lab = net_lab();
+    ok(&apply(&lab, "net", GUIDE_NET));
+    lab.vsctl("add-br foreign0 -- set bridge foreign0 datapath_type=netdev").unwrap();
+    lab.write("/etc/systemd/network/50-foreign0.network", b"[Match]\nName=foreign0\n").unwrap();
+
+    let absent = "version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr1\n        type: ovs-bridge\n        state: absent\n";
+    let r = ok(&apply(&lab, "absent", absent));
+    assert_eq!(r["changes_applied"], serde_json::json!(["net:ovsbr1"]));
+    let bridges = lab.vsctl("list-br").unwrap();
+    assert!(!bridges.lines().any(|l| l == "ovsbr1"), "{bridges}");
+    assert!(bridges.lines().any(|l| l == "foreign0") && bridges.lines().any(|l| l == "ovsbr0"), "{bridges}");
+    assert!(!lab.path("/etc/systemd/network/10-portagent-ovsbr1.network").exists());
+    assert!(lab.path("/etc/systemd/network/50-foreign0.network").exists());
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "the other bridge is untouched");
+
+    // A bridge portagent did not create is never deleted.
+    let before = snapshot(&lab);
+    let foreign = absent.replace("ovsbr1", "foreign0");
+    let out = apply(&lab, "foreign", &foreign);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("plugins.net.interfaces[0].state: foreign0 was not created by portagent"), "{}", text(&out.stderr));
+    assert_eq!(snapshot(&lab), before);
+}
+
+#[test]
+fn failure_in_the_middle_of_an_apply_is_rolled_back() {
+    let lab = net_lab();
+    ok(&apply(&lab, "net", GUIDE_NET));
+    let before = snapshot(&lab);
+    // A new bridge, an address change and a port whose device does not
+    // exist: OVS accepts the port, verify finds it unattached.
+    let broken = GUIDE_NET.replace("192.168.1.100", "192.168.1.150").replace(
+        "      # Container bridge (no uplink)\n",
+        "      - name: ovsbr2\n        type: ovs-bridge\n        ports: [nosuchnic0]\n        ipv4:\n          address:\n            - ip: 10.0.200.1\n              prefix: 24\n",
+    );
+    let out = apply(&lab, "broken", &broken);
+    assert_eq!(out.status.code(), Some(3), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let r = report(&out);
+    assert_eq!(r["success"], false);
+    assert_eq!(r["rolled_back"], true);
+    assert_eq!(r["plugins"][0]["restored"], true, "{r}");
+    let errors = r["errors"].to_string();
+    assert!(errors.contains("nosuchnic0"), "{errors}");
+    assert_eq!(snapshot(&lab), before, "everything as before the apply");
+    lab.sh("ping -c 1 -W 5 192.168.1.1").unwrap();
+}
+
+#[test]
+fn invalid_input_is_refused_and_changes_nothing() {
+    let lab = net_lab();
+    ok(&apply(&lab, "net", GUIDE_NET));
+    let before = snapshot(&lab);
+    let head = "version: 1\nplugins:\n  net:\n    interfaces:\n";
+    let cases = [
+        ("      - name: ovsbr0\n        type: ovs-bridge\n        colour: blue\n", "plugins.net.interfaces[0].colour: unknown field `colour`"),
+        ("      - name: ovsbr0\n        type: ovs-bridge\n        ipv4:\n          address:\n            - ip: 192.168.1.100\n              prefix: 33\n", "plugins.net.interfaces[0].ipv4.address[0].prefix: 33 is larger than 32"),
+        ("      - name: ovsbr0\n        type: ovs-bridge\n        ipv4:\n          address:\n            - ip: 192.168.1.300\n              prefix: 24\n", "plugins.net.interfaces[0].ipv4.address[0].ip"),
+        ("      - name: averyveryverylongname\n        type: ovs-bridge\n", "plugins.net.interfaces[0].name: \"averyveryverylongname\" is longer than 15 bytes"),
+        ("      - name: ovsbr0\n        type: ovs-bridge\n      - name: ovsbr0\n        type: ovs-bridge\n", "plugins.net.interfaces[1].name: ovsbr0 is also interfaces[0]"),
+        ("      - name: ovsbr0\n        type: ovs-bridge\n        ports: [eth0]\n      - name: ovsbr1\n        type: ovs-bridge\n        ports: [eth0]\n", "plugins.net.interfaces[1].ports[0]: eth0 is already a port of ovsbr0"),
+        ("      - name: ovsbr0\n        type: ovs-bridge\n        ports: [eth0]\n      - name: eth0\n        type: ethernet\n        controller: ovsbr1\n", "plugins.net.interfaces[1].controller: says ovsbr1, but eth0 is listed in the ports of ovsbr0"),
+        ("      - name: eth7\n        type: ethernet\n", "plugins.net.interfaces[0].name: no network device named eth7 exists"),
+        ("      - name: eth0\n        type: ovs-bridge\n", "plugins.net.interfaces[0].type: eth0 exists as ethernet, not ovs-bridge"),
+    ];
+    for (i, (body, expected)) in cases.iter().enumerate() {
+        let out = apply(&lab, &format!("bad{i}"), &format!("{head}{body}"));
+        assert_eq!(out.status.code(), Some(2), "case {i}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(expected), "case {i}: {}", text(&out.stderr));
+    }
+    // Broken files, wrong versions, unknown plugins.
+    let files = [
+        ("version: 1\nplugins:\n  net: [\n", "line 3"),
+        ("version: 2\nplugins:\n  net: {}\n", "version: 2 is not supported"),
+        ("version: 1\nplugins:\n  firewall: {}\n", "plugins.firewall: no plugin owns this section (available: net)"),
+    ];
+    for (i, (yaml, expected)) in files.iter().enumerate() {
+        let out = apply(&lab, &format!("file{i}"), yaml);
+        assert_eq!(out.status.code(), Some(2), "file {i}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(expected), "file {i}: {}", text(&out.stderr));
+    }
+    assert_eq!(snapshot(&lab), before, "nothing changed");
+}

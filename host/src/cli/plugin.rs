@@ -65,24 +65,30 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             Ok(())
         }
         PluginCommand::List { output } => {
-            let plugins = registry.list().map_err(classify)?;
+            let runtime = Runtime::from_config(config)?;
+            let plugins = registry.all(&runtime).map_err(classify)?;
             let mut out = std::io::stdout().lock();
             if output == Output::Json {
                 serde_json::to_writer_pretty(&mut out, &plugins)?;
                 writeln!(out)?;
-            } else if plugins.is_empty() {
-                writeln!(out, "no plugins installed in {}", config.plugin_dir().display())?;
             } else {
-                writeln!(out, "{:<16} {:<10} {:<8} {:<16} GRANTED", "NAME", "VERSION", "WIT", "SECTION")?;
+                writeln!(out, "{:<16} {:<10} {:<8} {:<10} {:<10} GRANTED", "NAME", "VERSION", "WIT", "SECTION", "SOURCE")?;
                 for p in &plugins {
                     let m = &p.manifest;
-                    writeln!(out, "{:<16} {:<10} {:<8} {:<16} {}", m.name, m.version, m.wit_version, m.section, grant_text(&p.granted))?;
+                    let source = if p.builtin { "built-in" } else { "installed" };
+                    writeln!(out, "{:<16} {:<10} {:<8} {:<10} {:<10} {}", m.name, m.version, m.wit_version, m.section, source, grant_text(&p.granted))?;
                 }
             }
             Ok(())
         }
         PluginCommand::Info { name, output } => {
-            let p = registry.get(&name).map_err(classify)?;
+            let p = if crate::plugin::builtin::find(&name).is_some() {
+                let runtime = Runtime::from_config(config)?;
+                let builtins = registry.builtins(&runtime).map_err(classify)?;
+                builtins.into_iter().find(|p| p.manifest.name == name).expect("built-in is listed")
+            } else {
+                registry.get(&name).map_err(classify)?
+            };
             let mut out = std::io::stdout().lock();
             if output == Output::Json {
                 serde_json::to_writer_pretty(&mut out, &p)?;
@@ -116,7 +122,7 @@ fn print_request(out: &mut impl Write, m: &Manifest, sha256: &str, size: u64) ->
 fn print_info(out: &mut impl Write, p: &Installed) -> std::io::Result<()> {
     let m = &p.manifest;
     writeln!(out, "name:        {}", m.name)?;
-    writeln!(out, "version:     {}", m.version)?;
+    writeln!(out, "version:     {}{}", m.version, if p.builtin { " (built-in)" } else { "" })?;
     writeln!(out, "wit:         portagent:plugin@{}", m.wit_version)?;
     writeln!(out, "section:     {}", m.section)?;
     writeln!(out, "sha256:      {}", p.sha256)?;

@@ -4,7 +4,7 @@
 
 use super::bindings::{Action, Mismatch, PluginError, PluginInfo, StatePlugin, StatePluginPre};
 use super::caps::{Backends, DeadlineExceeded, Grants};
-use super::runtime::{TICK, Ticker};
+use super::runtime::Ticker;
 use super::sandbox::{HostState, Limits, Tripped};
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,7 +73,7 @@ impl Plugin {
             .map_err(|e| fail(e.to_string()))?;
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| s);
-        store.epoch_deadline_callback(|mut ctx| match ctx.data_mut().on_tick(TICK) {
+        store.epoch_deadline_callback(|mut ctx| match ctx.data_mut().on_tick() {
             Ok(()) => Ok(UpdateDeadline::Continue(1)),
             Err(t) => Err(wasmtime::Error::msg(format!("plugin stopped: {t:?} limit"))),
         });

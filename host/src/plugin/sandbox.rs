@@ -14,7 +14,8 @@ pub const GUEST_NETWORKD_DIR: &str = "/etc/systemd/network";
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub memory_bytes: usize,
-    /// Time executing guest code, counted in epoch ticks.
+    /// CPU time the calling thread may spend in the call (guest code plus
+    /// host work on its behalf; time blocked in a capability does not count).
     pub cpu: Duration,
     /// Time for the whole call, capability calls included.
     pub wall: Duration,
@@ -44,8 +45,8 @@ pub struct HostState {
     table: ResourceTable,
     pub(crate) caps: CapContext,
     pub(crate) limits: Limits,
-    /// Epoch ticks seen while the current call ran guest code.
-    pub(crate) cpu_ticks: u64,
+    /// The calling thread's CPU time when the current call began.
+    pub(crate) cpu_start: Duration,
     pub(crate) tripped: Option<Tripped>,
 }
 
@@ -73,7 +74,7 @@ impl HostState {
             table: ResourceTable::new(),
             caps: CapContext { plugin: plugin.into(), grants, backends, deadline: Instant::now() },
             limits,
-            cpu_ticks: 0,
+            cpu_start: Duration::ZERO,
             tripped: None,
         })
     }
@@ -81,17 +82,16 @@ impl HostState {
     /// Starts the clock of a new call.
     pub(crate) fn begin_call(&mut self) {
         self.caps.deadline = Instant::now() + self.limits.wall;
-        self.cpu_ticks = 0;
+        self.cpu_start = thread_cpu_time();
         self.tripped = None;
     }
 
-    /// Called on every epoch tick that finds the guest running: counts CPU
-    /// time and enforces both time limits.
-    pub(crate) fn on_tick(&mut self, tick: Duration) -> Result<(), Tripped> {
-        self.cpu_ticks += 1;
+    /// Called on every epoch tick that finds the guest running: enforces
+    /// both time limits.
+    pub(crate) fn on_tick(&mut self) -> Result<(), Tripped> {
         let tripped = if Instant::now() >= self.caps.deadline {
             Some(Tripped::Wall)
-        } else if tick * u32::try_from(self.cpu_ticks).unwrap_or(u32::MAX) > self.limits.cpu {
+        } else if thread_cpu_time().saturating_sub(self.cpu_start) > self.limits.cpu {
             Some(Tripped::Cpu)
         } else {
             None
@@ -104,6 +104,14 @@ impl HostState {
             None => Ok(()),
         }
     }
+}
+
+/// CPU time consumed by the calling thread so far.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 impl wasmtime::ResourceLimiter for HostState {

@@ -230,17 +230,23 @@ impl Manager {
         report.timings_ms.insert("checkpoint", ms(t));
 
         // Apply and verify, plugin by plugin; the first failure rolls back all.
-        let t = Instant::now();
+        let (mut apply_ms, mut verify_ms) = (0.0, 0.0);
         let mut failure: Option<String> = None;
         for (l, desired, actions, r) in &mut work {
-            match l.plugin.apply(actions) {
+            let t = Instant::now();
+            let applied = l.plugin.apply(actions);
+            apply_ms += ms(t);
+            match applied {
                 Ok(changed) => r.changes_applied = changed,
                 Err(e) => {
                     failure = Some(format!("apply: {e}"));
                     break;
                 }
             }
-            match l.plugin.verify(desired) {
+            let t = Instant::now();
+            let verified = l.plugin.verify(desired);
+            verify_ms += ms(t);
+            match verified {
                 Ok(m) if m.is_empty() => r.verified = true,
                 Ok(m) => {
                     let list: Vec<String> =
@@ -255,7 +261,8 @@ impl Manager {
                 }
             }
         }
-        report.timings_ms.insert("apply_verify", ms(t));
+        report.timings_ms.insert("apply", apply_ms);
+        report.timings_ms.insert("verify", verify_ms);
 
         if let Some(why) = failure {
             report.errors.push(why);

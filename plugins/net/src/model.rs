@@ -199,7 +199,9 @@ impl NetState {
                     return Err(invalid(format!("{at}.ports[{j}]"), "a bridge's own interface is not listed as a port"));
                 }
             }
-            let enslaved = iface.controller.is_some();
+            // A NIC given to a bridge is L2 only; an OVS internal port on
+            // the bridge is an L3 interface and does carry addresses.
+            let enslaved = iface.controller.is_some() && iface.kind == Kind::Ethernet;
             if let Some(c) = &iface.ipv4 {
                 check_ip_config(&format!("{at}.ipv4"), c, false, enslaved)?;
             }
@@ -296,6 +298,15 @@ mod tests {
         ]}))
         .unwrap();
         assert_eq!(s.port_owners()["eth0"], "ovsbr0");
+    }
+
+    #[test]
+    fn internal_ports_carry_addresses() {
+        check(serde_json::json!({"interfaces": [
+            {"name": "vlan10", "type": "ovs-interface", "controller": "ovsbr0",
+             "ipv4": {"address": [{"ip": "10.0.10.1", "prefix": 24}]}}
+        ]}))
+        .unwrap();
     }
 
     #[test]

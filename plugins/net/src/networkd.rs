@@ -87,8 +87,8 @@ pub fn render(iface: &Interface) -> String {
         f.push_str(&format!("\n[Link]\n{link}"));
     }
     f.push_str("\n[Network]\n");
-    if iface.controller.is_some() {
-        // A bridge port: no addresses of its own, not even link-local.
+    if iface.controller.is_some() && iface.kind == Kind::Ethernet {
+        // A NIC given to a bridge: no addresses of its own, not even link-local.
         f.push_str("DHCP=no\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n");
         return f;
     }

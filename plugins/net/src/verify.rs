@@ -10,7 +10,17 @@ use portagent_sdk::{Mismatch, PluginError};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-pub const SETTLE: Duration = Duration::from_secs(15);
+/// How long the system may take to settle: networkd configures links at
+/// its own pace (about 12 ms per link here), so this grows with the state.
+fn settle(interfaces: usize) -> Duration {
+    Duration::from_secs(15) + Duration::from_millis(30) * interfaces as u32
+}
+
+/// How often to look again; each look reads everything, so larger states
+/// look less often.
+fn poll(interfaces: usize) -> Duration {
+    Duration::from_millis(20) + Duration::from_micros(500) * interfaces as u32
+}
 
 fn text(v: &Value) -> String {
     match v {
@@ -21,7 +31,7 @@ fn text(v: &Value) -> String {
 
 /// One comparison of `desired` with the live state (and networkd's view:
 /// a link still being configured is not verified yet).
-pub fn mismatches(desired: &NetState, live: &Live, networkd: &[LinkState]) -> Vec<Mismatch> {
+pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]>) -> Vec<Mismatch> {
     let current = live.state();
     let mut out = Vec::new();
     let mismatch = |resource: &str, field: &str, expected: String, actual: String| Mismatch {
@@ -46,7 +56,7 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: &[LinkState]) -> Ve
             out.push(mismatch(&d.name, "state", "present".into(), "absent".into()));
             continue;
         };
-        if live.files.contains_key(&d.name) && live.link(&d.name).is_some() {
+        if let Some(networkd) = networkd.filter(|_| live.files.contains_key(&d.name) && live.link(&d.name).is_some()) {
             let setup = networkd.iter().find(|l| l.name == d.name).map_or("unknown", |l| l.setup.as_str());
             if setup != "configured" {
                 out.push(mismatch(&d.name, "networkd", "configured".into(), setup.into()));
@@ -76,12 +86,19 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: &[LinkState]) -> Ve
 }
 
 pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
-    let deadline = Instant::now() + SETTLE;
+    let n = desired.interfaces.len();
+    let deadline = Instant::now() + settle(n);
     loop {
-        let found = mismatches(desired, &Live::read()?, &portagent_sdk::networkd::link_states()?);
+        // Ask networkd (a D-Bus round trip per link) only once the kernel
+        // agrees: polling it while it configures slows it down.
+        let live = Live::read()?;
+        let mut found = mismatches(desired, &live, None);
+        if found.is_empty() {
+            found = mismatches(desired, &live, Some(&portagent_sdk::networkd::link_states()?));
+        }
         if found.is_empty() || Instant::now() >= deadline {
             return Ok(found);
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(poll(n));
     }
 }

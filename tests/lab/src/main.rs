@@ -16,10 +16,58 @@ fn show(lab: &Lab, script: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The `portagent` binary built next to this one.
+/// The `ovs-port-agent` binary (the guide's name for portagent) built
+/// next to this one.
 fn portagent() -> PathBuf {
-    std::env::current_exe().unwrap().with_file_name("portagent")
+    std::env::current_exe().unwrap().with_file_name("ovs-port-agent")
 }
+
+/// The deployment guide's example, as the README's newcomer first sees it.
+const GUIDE_STATE: &str = r#"version: 1
+plugins:
+  net:
+    interfaces:
+      # OVS Bridge with static IP
+      - name: ovsbr0
+        type: ovs-bridge
+        ports:
+          - eth0  # Physical uplink
+        ipv4:
+          enabled: true
+          dhcp: false
+          address:
+            - ip: 192.168.1.100
+              prefix: 24
+          gateway: 192.168.1.1
+          dns:
+            - 8.8.8.8
+            - 8.8.4.4
+      # Physical interface (enslaved)
+      - name: eth0
+        type: ethernet
+        controller: ovsbr0
+        ipv4:
+          enabled: false
+      # Container bridge (no uplink)
+      - name: ovsbr1
+        type: ovs-bridge
+        ipv4:
+          enabled: true
+          dhcp: false
+          address:
+            - ip: 10.0.100.1
+              prefix: 24
+"#;
+
+const GUIDE_CONFIG: &str = r#"bridge_name = "ovsbr0"
+interfaces_path = "/etc/network/interfaces"
+ledger_path = "/var/lib/ovs-port-agent/ledger.jsonl"
+naming_template = "vi{vmid}"
+enable_rename = false
+managed_block_tag = "ovs-port-agent"
+# The lab has no OVS kernel module: use the userspace datapath.
+datapath_type = "netdev"
+"#;
 
 fn demo() -> std::io::Result<()> {
     step("Starting a throwaway lab: network + mount namespace, dbus, OVS (userspace datapath), systemd-networkd");
@@ -27,34 +75,43 @@ fn demo() -> std::io::Result<()> {
     println!("lab {} (logs in {}/logs)", lab.name(), lab.dir().display());
     lab.add_nic("eth0", "192.168.1.1/24")?;
     println!("eth0 plays the uplink NIC; its peer, in a second namespace, is the gateway 192.168.1.1");
+    lab.write("/etc/ovs-port-agent/config.toml", GUIDE_CONFIG.as_bytes())?;
+    lab.write("/etc/ovs-port-agent/network.yaml", GUIDE_STATE.as_bytes())?;
+    show(&lab, "cat /etc/ovs-port-agent/network.yaml")?;
 
-    step("The plugin sandbox: install a component, see what it asked for and what was granted");
-    let guests = std::env::current_exe()?.parent().unwrap().parent().unwrap().join("wasm-guests/wasm32-wasip2/release");
-    let probe = guests.join("probe.wasm");
     let pa = portagent();
-    let run = |args: &[&str]| -> std::io::Result<()> {
-        println!("$ portagent {}", args.join(" "));
+    let run = |args: &[&str]| -> std::io::Result<i32> {
+        println!("$ ovs-port-agent {}", args.join(" "));
         let out = lab.command(&pa).args(args).output()?;
         print!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        Ok(())
+        let code = out.status.code().unwrap_or(-1);
+        println!("(exit {code})");
+        Ok(code)
     };
-    run(&["plugin", "install", probe.to_str().unwrap(), "--grant", "log", "--grant", "ovsdb=Bridge"])?;
-    run(&["plugin", "list"])?;
-    run(&["plugin", "info", "probe"])?;
+    step("What will change? (nothing is changed yet)");
+    run(&["show-diff", "/etc/ovs-port-agent/network.yaml"])?;
 
-    step("The guide's example network (ovsbr0 + uplink eth0 + 192.168.1.100/24), made the way the net plugin will: OVSDB + a .network file");
-    lab.vsctl("add-br ovsbr0 -- set bridge ovsbr0 datapath_type=netdev -- add-port ovsbr0 eth0")?;
-    lab.write("/etc/systemd/network/eth0.network", b"[Match]\nName=eth0\n\n[Network]\nLinkLocalAddressing=no\n")?;
-    lab.write(
-        "/etc/systemd/network/ovsbr0.network",
-        b"[Match]\nName=ovsbr0\n\n[Network]\nAddress=192.168.1.100/24\nGateway=192.168.1.1\nLinkLocalAddressing=no\n",
-    )?;
-    lab.sh("networkctl reload")?;
-    lab.wait_networkd_state("ovsbr0", "routable", Duration::from_secs(20))?;
+    step("Apply: checkpoint, one OVSDB transaction, networkd files, verify");
+    run(&["apply-state", "/etc/ovs-port-agent/network.yaml"])?;
     show(&lab, "ovs-vsctl show")?;
     show(&lab, "networkctl list --no-pager")?;
-    show(&lab, "ip -br addr show ovsbr0; ip route")?;
+    show(&lab, "ip -br addr; ip route")?;
     show(&lab, "ping -c 2 -W 2 192.168.1.1 | tail -2")?;
+
+    step("The live state, as a state file (applying it is a no-op)");
+    run(&["query-state", "--plugin", "net"])?;
+
+    step("Apply the same file again: nothing to do");
+    run(&["apply-state", "/etc/ovs-port-agent/network.yaml"])?;
+
+    step("A broken change (a port whose NIC does not exist, and a new address): verified, found wrong, rolled back");
+    let broken = GUIDE_STATE.replace("192.168.1.100", "192.168.1.150").replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9");
+    lab.write("/etc/ovs-port-agent/broken.yaml", broken.as_bytes())?;
+    run(&["apply-state", "/etc/ovs-port-agent/broken.yaml"])?;
+    show(&lab, "ip -br addr show ovsbr0; ovs-vsctl list-ports ovsbr0")?;
+
+    step("Plugins: net is built in; others install with `ovs-port-agent plugin install x.wasm`");
+    run(&["plugin", "list"])?;
 
     step("Tearing the lab down");
     let name = lab.name().to_string();

@@ -3,7 +3,7 @@
 //! `apply` runs the actions in order and returns one line per action, or the
 //! first error. Commands: `log`, `ovsdb:TABLE`, `write:NAME`, `read:PATH`,
 //! `networkd-reload`, `netlink-links`, `flows:BRIDGE`, `loop`, `alloc`,
-//! `panic`. `query` returns how many calls this instance has served, which
+//! `panic`, `sleep:MS`. `query` returns how many calls this instance has served, which
 //! shows when the host replaced the instance.
 
 use portagent_sdk::{netlink, networkd, openflow, ovsdb, Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
@@ -58,6 +58,11 @@ fn run(command: &str) -> Result<String, PluginError> {
             }
         }
         "panic" => panic!("probe was asked to panic"),
+        "sleep" => {
+            let ms: u64 = arg.parse().map_err(|_| PluginError::invalid("resource", "sleep:MILLISECONDS"))?;
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            Ok(format!("slept {ms} ms"))
+        }
         other => Err(PluginError::invalid("resource", format!("unknown probe command {other:?}"))),
     }
 }

@@ -1,0 +1,130 @@
+//! `net` plugin benchmark, in labs: a bridge with N internal ports, each
+//! with a static IPv4 address, applied end to end through the CLI; the
+//! no-op re-apply; and the floor, `ovs-vsctl` in one transaction plus
+//! `ip -batch`, doing the same. Prints a table; asserts nothing.
+//!
+//!     ./scripts/bench net            (sizes 1 10 50 1000)
+//!     PORTAGENT_BENCH_SIZES="1 10" ./scripts/bench net
+
+use portagent_lab::Lab;
+use std::time::{Duration, Instant};
+
+fn lab() -> Lab {
+    let lab = Lab::start().unwrap();
+    lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n").unwrap();
+    lab
+}
+
+fn addr(i: usize) -> String {
+    format!("10.{}.{}.1", 100 + i / 256, i % 256)
+}
+
+fn state_file(n: usize) -> String {
+    let mut y = String::from("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr0\n        type: ovs-bridge\n");
+    for i in 0..n {
+        y.push_str(&format!(
+            "      - name: p{i}\n        type: ovs-interface\n        controller: ovsbr0\n        ipv4:\n          address:\n            - ip: {}\n              prefix: 24\n",
+            addr(i)
+        ));
+    }
+    y
+}
+
+fn run(lab: &Lab, args: &[&str]) -> (Duration, String) {
+    let t = Instant::now();
+    let out = lab.command(env!("CARGO_BIN_EXE_portagent")).args(args).output().unwrap();
+    let d = t.elapsed();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (d, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn timed(lab: &Lab, args: &[&str]) -> Duration {
+    run(lab, args).0
+}
+
+/// The floor: one ovs-vsctl transaction (it waits for ovs-vswitchd) plus
+/// one `ip -batch` for the addresses.
+fn floor(n: usize) -> Duration {
+    let lab = lab();
+    let mut vsctl = String::from("ovs-vsctl add-br ovsbr0 -- set bridge ovsbr0 datapath_type=netdev");
+    let mut batch = String::new();
+    for i in 0..n {
+        vsctl.push_str(&format!(" -- add-port ovsbr0 p{i} -- set interface p{i} type=internal"));
+        batch.push_str(&format!("addr add {}/24 dev p{i}\nlink set p{i} up\n", addr(i)));
+    }
+    lab.write("/root/vsctl.sh", vsctl.as_bytes()).unwrap();
+    lab.write("/root/ip.batch", batch.as_bytes()).unwrap();
+    let t = Instant::now();
+    lab.sh("sh /root/vsctl.sh && ip -batch /root/ip.batch").unwrap();
+    t.elapsed()
+}
+
+/// The floor with persistence, as an admin would do it by hand: one
+/// ovs-vsctl transaction, a `.network` file per port, `networkctl reload`,
+/// then poll until networkd has configured every port.
+fn floor_networkd(n: usize) -> Duration {
+    let lab = lab();
+    let mut vsctl = String::from("ovs-vsctl add-br ovsbr0 -- set bridge ovsbr0 datapath_type=netdev");
+    let mut files = String::from("mkdir -p /root/net && cd /root/net\n");
+    for i in 0..n {
+        vsctl.push_str(&format!(" -- add-port ovsbr0 p{i} -- set interface p{i} type=internal"));
+        files.push_str(&format!(
+            "printf '[Match]\\nName=p{i}\\n[Network]\\nLinkLocalAddressing=no\\nConfigureWithoutCarrier=yes\\nAddress={}/24\\n' > p{i}.network\n",
+            addr(i)
+        ));
+    }
+    lab.write("/root/vsctl.sh", vsctl.as_bytes()).unwrap();
+    lab.write("/root/files.sh", files.as_bytes()).unwrap();
+    lab.sh("sh /root/files.sh").unwrap();
+    let t = Instant::now();
+    lab.sh("sh /root/vsctl.sh && cp /root/net/*.network /etc/systemd/network/ && networkctl reload").unwrap();
+    loop {
+        let list = lab.sh("networkctl list --no-pager --no-legend").unwrap();
+        let done = list.lines().filter(|l| l.split_whitespace().nth(1).is_some_and(|n| n.starts_with('p')) && l.ends_with("configured")).count();
+        if done >= n {
+            return t.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("PORTAGENT_BENCH_SIZES")
+        .unwrap_or_else(|_| "1 10 50 1000".into())
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    println!(
+        "{:>6} {:>11} {:>11} {:>6} {:>13} {:>6} {:>12} {:>11}   apply phases (ms): plan / checkpoint / apply / verify",
+        "ports", "apply", "floor:ip", "ratio", "floor:networkd", "ratio", "no-op apply", "show-diff"
+    );
+    for n in sizes {
+        let lab = lab();
+        lab.write("/root/state.yaml", state_file(n).as_bytes()).unwrap();
+        // Warm the compile cache so the first apply measures the apply.
+        timed(&lab, &["query-state", "--plugin", "net"]);
+        let (apply, report) = run(&lab, &["apply-state", "/root/state.yaml", "--output", "json"]);
+        let t: serde_json::Value = serde_json::from_str(&report).unwrap();
+        let t = &t["timings_ms"];
+        let noop = (0..5).map(|_| timed(&lab, &["apply-state", "/root/state.yaml"])).min().unwrap();
+        let diff = (0..5).map(|_| timed(&lab, &["show-diff", "/root/state.yaml"])).min().unwrap();
+        drop(lab);
+        let floor = floor(n);
+        let floor_nd = floor_networkd(n);
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "{n:>6} {:>9.1}ms {:>9.1}ms {:>5.1}x {:>11.1}ms {:>5.1}x {:>10.1}ms {:>9.1}ms   {} / {} / {} / {}",
+            ms(apply),
+            ms(floor),
+            apply.as_secs_f64() / floor.as_secs_f64(),
+            ms(floor_nd),
+            apply.as_secs_f64() / floor_nd.as_secs_f64(),
+            noop.as_secs_f64() * 1e3,
+            diff.as_secs_f64() * 1e3,
+            t["plan"],
+            t["checkpoint"],
+            t["apply"],
+            t["verify"],
+        );
+    }
+}
