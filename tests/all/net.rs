@@ -240,3 +240,78 @@ fn invalid_input_is_refused_and_changes_nothing() {
     }
     assert_eq!(snapshot(&lab), before, "nothing changed");
 }
+
+const OVS_FEATURES: &str = r#"version: 1
+plugins:
+  net:
+    interfaces:
+      - name: ovsbr0
+        type: ovs-bridge
+        stp: true
+        fail_mode: secure
+        ports:
+          - name: eth0
+            vlan: {mode: access, tag: 10}
+          - name: bond0
+            bond: {mode: active-backup, ports: [eth1, eth2]}
+          - name: patch-a
+            patch: {peer: patch-b}
+      - name: ovsbr1
+        type: ovs-bridge
+        rstp: true
+        ports:
+          - name: patch-b
+            patch: {peer: patch-a}
+          - name: trunk0
+            vlan: {mode: trunk, trunks: [20, 30]}
+      - name: trunk0
+        type: ovs-interface
+        controller: ovsbr1
+"#;
+
+#[test]
+fn vlans_bonds_patch_ports_stp_and_fail_mode() {
+    let mut lab = net_lab();
+    lab.add_nic("eth1", "192.168.2.1/24").unwrap();
+    lab.add_nic("eth2", "192.168.3.1/24").unwrap();
+    lab.add_nic("eth3", "192.168.4.1/24").unwrap();
+    let lab = lab;
+    let r = ok(&apply(&lab, "ovs", OVS_FEATURES));
+    assert_eq!(r["plugins"][0]["verified"], true, "{r}");
+    let get = |what: &str| lab.vsctl(&format!("get {what}")).unwrap().trim().to_string();
+    assert_eq!(get("bridge ovsbr0 stp_enable"), "true");
+    assert_eq!(get("bridge ovsbr0 fail_mode"), "secure");
+    assert_eq!(get("bridge ovsbr1 rstp_enable"), "true");
+    assert_eq!(get("port eth0 tag"), "10");
+    assert_eq!(get("port eth0 vlan_mode"), "access");
+    assert_eq!(get("port trunk0 trunks"), "[20, 30]");
+    assert_eq!(get("port bond0 bond_mode"), "active-backup");
+    let members = lab.sh("ovs-vsctl --bare --columns=interfaces list port bond0").unwrap();
+    assert_eq!(members.split_whitespace().count(), 2, "eth1 and eth2: {members}");
+    assert_eq!(get("interface patch-a type"), "patch");
+    assert_eq!(get("interface patch-b options:peer"), "patch-a");
+    // The bond's NICs are given to the bridge: no addresses of their own.
+    assert!(lab.read("/etc/systemd/network/10-portagent-eth1.network").unwrap().contains("LinkLocalAddressing=no"));
+
+    // Idempotent, and query-state describes it back exactly.
+    assert_eq!(ok(&apply(&lab, "ovs", OVS_FEATURES))["plugins"], serde_json::json!([]));
+    let q = portagent(&lab, &["query-state", "--plugin", "net"]);
+    assert_eq!(ok(&apply(&lab, "queried", &text(&q.stdout)))["plugins"], serde_json::json!([]), "{}", text(&q.stdout));
+
+    // Retagging a port is one Modify of its bridge, done in place.
+    let uuid = get("port eth0 _uuid");
+    let retagged = OVS_FEATURES.replace("tag: 10", "tag: 11");
+    lab.write("/root/retag.yaml", retagged.as_bytes()).unwrap();
+    let d: serde_json::Value = serde_json::from_slice(&portagent(&lab, &["show-diff", "/root/retag.yaml"]).stdout).unwrap();
+    assert_eq!(d["actions"].as_array().unwrap().len(), 1, "{d}");
+    assert_eq!(d["actions"][0]["resource"], "ovsbr0");
+    ok(&apply(&lab, "retag", &retagged));
+    assert_eq!(get("port eth0 tag"), "11");
+    assert_eq!(get("port eth0 _uuid"), uuid, "updated in place, not re-created");
+
+    // A third NIC joins the bond: the port is updated in place too.
+    let bond_uuid = get("port bond0 _uuid");
+    ok(&apply(&lab, "bond3", &retagged.replace("ports: [eth1, eth2]", "ports: [eth1, eth2, eth3]")));
+    assert_eq!(lab.sh("ovs-vsctl --bare --columns=interfaces list port bond0").unwrap().split_whitespace().count(), 3);
+    assert_eq!(get("port bond0 _uuid"), bond_uuid);
+}

@@ -4,7 +4,7 @@
 //! reconfigures exactly the links whose file changed.
 
 use crate::live::Live;
-use crate::model::{Interface, Kind};
+use crate::model::{Interface, Kind, PortConfig};
 use crate::networkd;
 use crate::ovs::Txn;
 use portagent_sdk::{Action, ActionKind, PluginError, networkd as nd};
@@ -60,6 +60,9 @@ fn declared(live: &Live, current: &Interface, a: &Action) -> Result<Interface, P
             mtu: None,
             ports: None,
             datapath_type: None,
+            stp: None,
+            rstp: None,
+            fail_mode: None,
             ..current.clone()
         },
     };
@@ -100,6 +103,9 @@ fn placeholder(a: &Action) -> Interface {
         controller: None,
         mtu: None,
         datapath_type: None,
+        stp: None,
+        rstp: None,
+        fail_mode: None,
         ipv4: None,
         ipv6: None,
     }
@@ -126,9 +132,10 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     let mut detached: Vec<(String, String)> = Vec::new(); // (port, bridge)
     for name in &created {
         let Some(b) = target.get(*name).filter(|i| i.kind == Kind::OvsBridge) else { continue };
-        let ports: Vec<(String, String)> =
-            b.ports.iter().flatten().map(|p| (p.clone(), port_kind(p).to_string())).collect();
+        let ports: Vec<(PortConfig, String)> =
+            b.ports.iter().flatten().map(|p| (p.config(), port_kind(p.name()).to_string())).collect();
         txn.create_bridge(&b.name, b.datapath_type.as_deref().unwrap_or("system"), b.mtu, &ports);
+        txn.set_bridge_options(&b.name, b.stp.filter(|s| *s), b.rstp.filter(|s| *s), b.fail_mode.map(Some));
     }
     for bridge in &live.ovs.bridges {
         if deleted.contains(&bridge.name) {
@@ -141,12 +148,15 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
             continue;
         }
         let Some(t) = target.get(&bridge.name) else { continue };
-        let mut want: BTreeSet<String> = t.ports.iter().flatten().cloned().collect();
+        // The wanted ports by name, with their settings.
+        let mut want: BTreeMap<String, PortConfig> =
+            t.ports.iter().flatten().map(|p| (p.name().to_string(), p.config())).collect();
+        let members: BTreeSet<String> = want.values().filter_map(|c| c.bond.as_ref()).flat_map(|b| b.ports.clone()).collect();
         for (name, iface) in &target {
-            if touched.contains(name.as_str()) {
+            if touched.contains(name.as_str()) && !members.contains(name) {
                 match &iface.controller {
                     Some(c) if c == &bridge.name => {
-                        want.insert(name.clone());
+                        want.entry(name.clone()).or_insert_with(|| PortConfig { name: name.clone(), ..Default::default() });
                     }
                     Some(_) => {
                         want.remove(name);
@@ -155,9 +165,15 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
                 }
             }
         }
-        want.retain(|p| !deleted.contains(p));
-        let have: BTreeSet<String> = bridge.port_names().into_iter().collect();
-        if want == have && !touched.contains(bridge.name.as_str()) {
+        want.retain(|p, _| !deleted.contains(p));
+        let have: BTreeMap<String, PortConfig> = bridge
+            .ports
+            .iter()
+            .filter(|p| p.name != bridge.name)
+            .map(|p| (p.name.clone(), p.config()))
+            .collect();
+        let bridge_touched = touched.contains(bridge.name.as_str());
+        if want == have && !bridge_touched {
             continue;
         }
         let mut guarded = false;
@@ -167,21 +183,34 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
                 guarded = true;
             }
         };
-        for p in want.difference(&have) {
-            guard(&mut txn);
-            txn.add_port(&bridge.name, p, port_kind(p), mtu_of(p).filter(|_| port_kind(p) == "internal"));
+        for (name, cfg) in &want {
+            let kind = port_kind(name);
+            let mtu = mtu_of(name).filter(|_| kind == "internal");
+            match (have.get(name), bridge.port(name)) {
+                (None, _) => {
+                    guard(&mut txn);
+                    txn.add_port(&bridge.name, cfg, kind, mtu);
+                }
+                (Some(old), Some(row)) if old != cfg => {
+                    guard(&mut txn);
+                    txn.update_port(row, cfg, kind);
+                }
+                _ => {}
+            }
         }
-        for p in have.difference(&want) {
+        for name in have.keys().filter(|p| !want.contains_key(*p)) {
             guard(&mut txn);
-            let port = bridge.port(p).expect("port read from this bridge");
-            txn.remove_port(&bridge.name, &port.uuid);
-            detached.push((p.clone(), bridge.name.clone()));
+            txn.remove_port(&bridge.name, &bridge.port(name).expect("port read from this bridge").uuid);
+            detached.push((name.clone(), bridge.name.clone()));
         }
-        if let Some(dp) = &t.datapath_type {
+        if bridge_touched {
             let have_dp = if bridge.datapath_type.is_empty() { "system" } else { bridge.datapath_type.as_str() };
-            if touched.contains(bridge.name.as_str()) && dp != have_dp {
+            if let Some(dp) = t.datapath_type.as_deref().filter(|dp| *dp != have_dp) {
                 txn.set_datapath_type(&bridge.name, dp);
             }
+            let differs = |want: Option<bool>, have: bool| want.filter(|w| *w != have);
+            let fail_mode = t.fail_mode.filter(|f| Some(*f) != bridge.fail_mode).map(Some);
+            txn.set_bridge_options(&bridge.name, differs(t.stp, bridge.stp), differs(t.rstp, bridge.rstp), fail_mode);
         }
     }
     for name in &touched {

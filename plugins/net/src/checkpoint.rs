@@ -4,7 +4,7 @@
 //! The shape follows the deployment guide's checkpoint JSON.
 
 use crate::live::Live;
-use crate::model::NetState;
+use crate::model::{FailMode, NetState, PortConfig};
 use crate::networkd;
 use crate::ovs::Txn;
 use portagent_sdk::{PluginError, netlink, networkd as nd};
@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedPort {
-    pub name: String,
-    /// Interface type: `""` or `internal`.
+    #[serde(flatten)]
+    pub config: PortConfig,
+    /// Interface type: `""`, `internal` or `patch`.
     #[serde(rename = "type")]
     pub kind: String,
 }
@@ -25,6 +26,9 @@ pub struct SavedBridge {
     pub name: String,
     pub datapath_type: String,
     pub owned: bool,
+    pub stp: bool,
+    pub rstp: bool,
+    pub fail_mode: Option<FailMode>,
     pub ports: Vec<SavedPort>,
 }
 
@@ -69,14 +73,14 @@ pub fn take() -> Result<Checkpoint, PluginError> {
                 name: b.name.clone(),
                 datapath_type: b.datapath_type.clone(),
                 owned: b.owned,
+                stp: b.stp,
+                rstp: b.rstp,
+                fail_mode: b.fail_mode,
                 ports: b
                     .ports
                     .iter()
                     .filter(|p| p.name != b.name)
-                    .map(|p| SavedPort {
-                        name: p.name.clone(),
-                        kind: p.interfaces.first().map(|i| i.kind.clone()).unwrap_or_default(),
-                    })
+                    .map(|p| SavedPort { config: p.config(), kind: p.kind().to_string() })
                     .collect(),
             })
             .collect(),
@@ -106,23 +110,36 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
         }
     }
     for s in &saved.ovs_database {
-        let ports: Vec<(String, String)> = s.ports.iter().map(|p| (p.name.clone(), p.kind.clone())).collect();
         match live.ovs.bridge(&s.name) {
-            None => txn.create_bridge(&s.name, &s.datapath_type, None, &ports),
+            None => {
+                let ports: Vec<(PortConfig, String)> = s.ports.iter().map(|p| (p.config.clone(), p.kind.clone())).collect();
+                txn.create_bridge(&s.name, &s.datapath_type, None, &ports);
+            }
             Some(b) => {
-                let have: BTreeSet<String> = b.port_names().into_iter().collect();
-                let want: BTreeSet<String> = s.ports.iter().map(|p| p.name.clone()).collect();
-                for p in s.ports.iter().filter(|p| !have.contains(&p.name)) {
-                    txn.add_port(&s.name, &p.name, &p.kind, None);
+                for p in &s.ports {
+                    match b.port(&p.config.name) {
+                        None => txn.add_port(&s.name, &p.config, &p.kind, None),
+                        Some(row) if row.config() != p.config || row.kind() != p.kind => {
+                            txn.update_port(row, &p.config, &p.kind);
+                        }
+                        Some(_) => {}
+                    }
                 }
-                for p in have.difference(&want) {
-                    txn.remove_port(&s.name, &b.port(p).expect("port of this bridge").uuid);
+                for name in b.port_names().iter().filter(|n| !s.ports.iter().any(|p| &p.config.name == *n)) {
+                    txn.remove_port(&s.name, &b.port(name).expect("port of this bridge").uuid);
                 }
                 if b.datapath_type != s.datapath_type {
                     txn.set_datapath_type(&s.name, &s.datapath_type);
                 }
             }
         }
+        let (b_stp, b_rstp, b_fail) = live.ovs.bridge(&s.name).map_or((false, false, None), |b| (b.stp, b.rstp, b.fail_mode));
+        txn.set_bridge_options(
+            &s.name,
+            (b_stp != s.stp).then_some(s.stp),
+            (b_rstp != s.rstp).then_some(s.rstp),
+            (b_fail != s.fail_mode).then_some(s.fail_mode),
+        );
     }
     txn.commit(crate::apply::OVS_TIMEOUT)?;
 

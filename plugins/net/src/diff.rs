@@ -2,31 +2,34 @@
 //! ports, ports before addresses; the reverse for deletion), empty when
 //! they agree. Unset desired fields are left as they are.
 
-use crate::model::{Interface, Invalid, IpConfig, Kind, NetState, State};
+use crate::model::{Interface, Invalid, IpConfig, Kind, NetState, PortSpec, State};
 use portagent_sdk::{Action, ActionKind};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeSet;
 
-/// The ports a bridge should have: its `ports:` list, or (without one) what
-/// it has now, plus every interface that names it as `controller`.
-pub fn wanted_ports(desired: &NetState, bridge: &Interface, current: Option<&Interface>) -> Option<Vec<String>> {
-    let children: Vec<String> = desired
+/// The ports a bridge should have, by name: its `ports:` list, or
+/// (without one) what it has now, plus every interface that names it as
+/// `controller`, minus interfaces being deleted.
+pub fn wanted_ports(desired: &NetState, bridge: &Interface, current: Option<&Interface>) -> Option<Vec<PortSpec>> {
+    let children: Vec<PortSpec> = desired
         .interfaces
         .iter()
         .filter(|i| i.controller.as_deref() == Some(bridge.name.as_str()) && i.state != Some(State::Absent))
-        .map(|i| i.name.clone())
+        .map(|i| PortSpec::Name(i.name.clone()))
         .collect();
     let base = bridge.ports.clone().or_else(|| {
         (!children.is_empty()).then(|| current.and_then(|c| c.ports.clone()).unwrap_or_default())
     })?;
-    let mut set: BTreeSet<String> = base.into_iter().chain(children).collect();
-    // Deleting a port takes it off its bridge.
-    for i in &desired.interfaces {
-        if i.state == Some(State::Absent) {
-            set.remove(&i.name);
+    // A bond's NICs name the bridge as controller, but live inside the bond.
+    let members: Vec<String> = base.iter().flat_map(|p| p.bond_members().iter().cloned()).collect();
+    let mut out: Vec<PortSpec> = Vec::new();
+    for p in base.into_iter().chain(children.into_iter().filter(|c| !members.iter().any(|m| m == c.name()))) {
+        if !out.iter().any(|o| o.name() == p.name()) {
+            out.push(p);
         }
     }
-    Some(set.into_iter().collect())
+    out.retain(|p| !desired.interfaces.iter().any(|i| i.name == p.name() && i.state == Some(State::Absent)));
+    out.sort_by(|a, b| a.name().cmp(b.name()));
+    Some(out)
 }
 
 fn ip_changes(prefix: &str, d: &IpConfig, c: Option<&IpConfig>, out: &mut Map<String, Value>) {
@@ -62,7 +65,7 @@ fn ip_changes(prefix: &str, d: &IpConfig, c: Option<&IpConfig>, out: &mut Map<St
 
 /// The fields of `d` (with `ports` resolved) that `c` does not match, as
 /// dotted keys with the desired values.
-pub fn changes(d: &Interface, ports: Option<&Vec<String>>, c: &Interface) -> Map<String, Value> {
+pub fn changes(d: &Interface, ports: Option<&Vec<PortSpec>>, c: &Interface) -> Map<String, Value> {
     let mut out = Map::new();
     if let Some(p) = ports {
         if Some(p) != c.ports.as_ref() {
@@ -77,6 +80,15 @@ pub fn changes(d: &Interface, ports: Option<&Vec<String>>, c: &Interface) -> Map
     }
     if d.datapath_type.is_some() && d.datapath_type != c.datapath_type {
         out.insert("datapath_type".into(), json!(d.datapath_type));
+    }
+    if d.stp.is_some() && d.stp != c.stp.or(Some(false)) {
+        out.insert("stp".into(), json!(d.stp));
+    }
+    if d.rstp.is_some() && d.rstp != c.rstp.or(Some(false)) {
+        out.insert("rstp".into(), json!(d.rstp));
+    }
+    if d.fail_mode.is_some() && d.fail_mode != c.fail_mode {
+        out.insert("fail_mode".into(), json!(d.fail_mode));
     }
     let want_state = d.state.unwrap_or(State::Up);
     if want_state != State::Absent && Some(want_state) != c.state {
@@ -100,7 +112,7 @@ fn kind_name(k: Kind) -> &'static str {
 }
 
 /// `d` completed for creation: defaults filled in, ports resolved.
-fn for_create(d: &Interface, ports: Option<Vec<String>>, default_dp: &str) -> Interface {
+fn for_create(d: &Interface, ports: Option<Vec<PortSpec>>, default_dp: &str) -> Interface {
     let off = || Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, dns: None });
     let mut n = d.clone();
     n.state = Some(d.state.unwrap_or(State::Up));

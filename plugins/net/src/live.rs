@@ -83,12 +83,18 @@ impl Live {
             controller: controller.clone(),
             mtu: link.map(|l| l.mtu).or(ovs_mtu),
             datapath_type: None,
+            stp: None,
+            rstp: None,
+            fail_mode: None,
             ipv4: Some(self.ip_config(name, false)),
             ipv6: Some(self.ip_config(name, true)),
         };
         if let Some(b) = self.ovs.bridge(name).filter(|_| kind == Kind::OvsBridge) {
-            iface.ports = Some(b.port_names());
+            iface.ports = Some(b.port_specs());
             iface.datapath_type = Some(if b.datapath_type.is_empty() { "system".into() } else { b.datapath_type.clone() });
+            iface.stp = Some(b.stp);
+            iface.rstp = Some(b.rstp);
+            iface.fail_mode = b.fail_mode;
         }
         iface
     }

@@ -34,6 +34,149 @@ pub enum State {
     Absent,
 }
 
+/// One entry of a bridge's `ports:`: a name, or a mapping with per-port
+/// settings (VLAN, bond, patch).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum PortSpec {
+    Name(String),
+    Full(PortConfig),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortConfig {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<Vlan>,
+    /// The port is a bond of these NICs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bond: Option<Bond>,
+    /// The port is one end of a patch cable to another bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Patch>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VlanMode {
+    Access,
+    Trunk,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vlan {
+    pub mode: VlanMode,
+    /// Access: the VLAN of untagged traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<u16>,
+    /// Trunk: the VLANs carried (empty = all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trunks: Option<Vec<u16>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BondMode {
+    ActiveBackup,
+    BalanceSlb,
+    BalanceTcp,
+}
+
+impl BondMode {
+    pub fn ovs(self) -> &'static str {
+        match self {
+            BondMode::ActiveBackup => "active-backup",
+            BondMode::BalanceSlb => "balance-slb",
+            BondMode::BalanceTcp => "balance-tcp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bond {
+    pub mode: BondMode,
+    /// The bonded NICs (at least two).
+    pub ports: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    /// The patch port on the other bridge.
+    pub peer: String,
+}
+
+impl PortConfig {
+    /// Its OVSDB Interface rows: the bond's NICs, or the port itself.
+    pub fn interface_names(&self) -> Vec<String> {
+        match &self.bond {
+            Some(b) => b.ports.clone(),
+            None => vec![self.name.clone()],
+        }
+    }
+}
+
+impl PortSpec {
+    pub fn name(&self) -> &str {
+        match self {
+            PortSpec::Name(n) => n,
+            PortSpec::Full(c) => &c.name,
+        }
+    }
+
+    /// The same port as a full config.
+    pub fn config(&self) -> PortConfig {
+        match self {
+            PortSpec::Name(n) => PortConfig { name: n.clone(), ..Default::default() },
+            PortSpec::Full(c) => c.clone(),
+        }
+    }
+
+    /// The NICs inside this port when it is a bond.
+    pub fn bond_members(&self) -> &[String] {
+        match self {
+            PortSpec::Full(PortConfig { bond: Some(b), .. }) => &b.ports,
+            _ => &[],
+        }
+    }
+
+    /// The shortest form: a plain name when there is nothing else.
+    pub fn from_config(c: PortConfig) -> PortSpec {
+        if c.vlan.is_none() && c.bond.is_none() && c.patch.is_none() { PortSpec::Name(c.name) } else { PortSpec::Full(c) }
+    }
+}
+
+/// A name or a mapping; a mapping's own errors keep their field paths
+/// (an untagged enum would only say "did not match any variant").
+impl<'de> Deserialize<'de> for PortSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PortSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a port name or a mapping with `name`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PortSpec, E> {
+                Ok(PortSpec::Name(v.into()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<PortSpec, A::Error> {
+                PortConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(PortSpec::Full)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    Standalone,
+    Secure,
+}
+
 /// One interface. Unset fields mean "whatever it is now".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +188,7 @@ pub struct Interface {
     pub state: Option<State>,
     /// Bridge only: the complete list of its ports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ports: Option<Vec<String>>,
+    pub ports: Option<Vec<PortSpec>>,
     /// Non-bridges: the bridge this interface is a port of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<String>,
@@ -54,6 +197,15 @@ pub struct Interface {
     /// Bridge only: `system` or `netdev` (default from config.toml).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapath_type: Option<String>,
+    /// Bridge only: spanning tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stp: Option<bool>,
+    /// Bridge only: rapid spanning tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rstp: Option<bool>,
+    /// Bridge only: what the bridge does without a controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_mode: Option<FailMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv4: Option<IpConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,6 +283,50 @@ fn check_ip(field: &str, text: &str, v6: bool) -> Result<IpAddr, Invalid> {
     Ok(ip)
 }
 
+fn check_port(at: &str, bridge: &str, p: &PortConfig) -> Result<(), Invalid> {
+    let name_ok = |field: String, n: &str| {
+        if valid_ifname(n) { Ok(()) } else { Err(invalid(field, format!("{n:?} is not a valid interface name"))) }
+    };
+    name_ok(if at.ends_with(']') && p.vlan.is_none() && p.bond.is_none() && p.patch.is_none() { at.to_string() } else { format!("{at}.name") }, &p.name)?;
+    if p.name == bridge {
+        return Err(invalid(at, "a bridge's own interface is not listed as a port"));
+    }
+    if p.bond.is_some() && p.patch.is_some() {
+        return Err(invalid(at, "a port is a bond or a patch port, not both"));
+    }
+    if let Some(v) = &p.vlan {
+        let tag_ok = |t: u16| (1..=4094).contains(&t);
+        match v.mode {
+            VlanMode::Access => match v.tag {
+                None => return Err(invalid(format!("{at}.vlan.tag"), "an access port needs its VLAN tag")),
+                Some(t) if !tag_ok(t) => return Err(invalid(format!("{at}.vlan.tag"), format!("{t} is outside 1..=4094"))),
+                Some(_) if v.trunks.is_some() => return Err(invalid(format!("{at}.vlan.trunks"), "an access port has no trunks")),
+                Some(_) => {}
+            },
+            VlanMode::Trunk => {
+                if v.tag.is_some() {
+                    return Err(invalid(format!("{at}.vlan.tag"), "a trunk port has no access tag (use trunks)"));
+                }
+                if let Some((k, t)) = v.trunks.iter().flatten().enumerate().find(|(_, t)| !tag_ok(**t)) {
+                    return Err(invalid(format!("{at}.vlan.trunks[{k}]"), format!("{t} is outside 1..=4094")));
+                }
+            }
+        }
+    }
+    if let Some(b) = &p.bond {
+        if b.ports.len() < 2 {
+            return Err(invalid(format!("{at}.bond.ports"), "a bond needs at least two NICs"));
+        }
+        for (k, n) in b.ports.iter().enumerate() {
+            name_ok(format!("{at}.bond.ports[{k}]"), n)?;
+        }
+    }
+    if let Some(patch) = &p.patch {
+        name_ok(format!("{at}.patch.peer"), &patch.peer)?;
+    }
+    Ok(())
+}
+
 fn check_ip_config(field: &str, c: &IpConfig, v6: bool, enslaved: bool) -> Result<(), Invalid> {
     let max = if v6 { 128 } else { 32 };
     for (i, a) in c.address.iter().flatten().enumerate() {
@@ -191,13 +387,13 @@ impl NetState {
                     return Err(invalid(format!("{at}.mtu"), format!("{mtu} is outside 68..=65535")));
                 }
             }
+            for (k, field) in [(iface.stp.is_some(), "stp"), (iface.rstp.is_some(), "rstp"), (iface.fail_mode.is_some(), "fail_mode")] {
+                if k && !bridge {
+                    return Err(invalid(format!("{at}.{field}"), "only an ovs-bridge has this setting"));
+                }
+            }
             for (j, p) in iface.ports.iter().flatten().enumerate() {
-                if !valid_ifname(p) {
-                    return Err(invalid(format!("{at}.ports[{j}]"), format!("{p:?} is not a valid interface name")));
-                }
-                if p == &iface.name {
-                    return Err(invalid(format!("{at}.ports[{j}]"), "a bridge's own interface is not listed as a port"));
-                }
+                check_port(&format!("{at}.ports[{j}]"), &iface.name, &p.config())?;
             }
             // A NIC given to a bridge is L2 only; an OVS internal port on
             // the bridge is an L3 interface and does carry addresses.
@@ -209,15 +405,22 @@ impl NetState {
                 check_ip_config(&format!("{at}.ipv6"), c, true, enslaved)?;
             }
         }
-        // Ports and controllers must tell one consistent story.
-        let mut owner: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
+        // Ports and controllers must tell one consistent story. A bond's
+        // NICs count as listed on its bridge.
+        let mut owner: BTreeMap<String, &str> = BTreeMap::new();
         for (i, iface) in self.interfaces.iter().enumerate() {
             for (j, p) in iface.ports.iter().flatten().enumerate() {
-                if let Some((other, _)) = owner.insert(p, (&iface.name, i)) {
-                    return Err(invalid(
-                        format!("interfaces[{i}].ports[{j}]"),
-                        format!("{p} is already a port of {other}; a port belongs to one bridge"),
-                    ));
+                let mut names = vec![p.name().to_string()];
+                if let PortSpec::Full(PortConfig { bond: Some(b), .. }) = p {
+                    names.extend(b.ports.iter().cloned());
+                }
+                for n in names {
+                    if let Some(other) = owner.insert(n.clone(), &iface.name) {
+                        return Err(invalid(
+                            format!("interfaces[{i}].ports[{j}]"),
+                            format!("{n} is already a port of {other}; a port belongs to one bridge"),
+                        ));
+                    }
                 }
             }
         }
@@ -228,7 +431,7 @@ impl NetState {
                     return Err(invalid(format!("interfaces[{i}].controller"), format!("{ctrl} is not an ovs-bridge")));
                 }
             }
-            if let Some((bridge, _)) = owner.get(iface.name.as_str()) {
+            if let Some(bridge) = owner.get(&iface.name) {
                 if bridge != ctrl {
                     return Err(invalid(
                         format!("interfaces[{i}].controller"),
@@ -252,7 +455,18 @@ impl NetState {
         let mut out = BTreeMap::new();
         for iface in &self.interfaces {
             for p in iface.ports.iter().flatten() {
-                out.insert(p.clone(), iface.name.clone());
+                match p {
+                    // A bond's NICs are what the kernel sees.
+                    PortSpec::Full(PortConfig { bond: Some(b), .. }) => {
+                        for m in &b.ports {
+                            out.insert(m.clone(), iface.name.clone());
+                        }
+                    }
+                    PortSpec::Full(PortConfig { patch: Some(_), .. }) => {}
+                    _ => {
+                        out.insert(p.name().to_string(), iface.name.clone());
+                    }
+                }
             }
             if let Some(c) = &iface.controller {
                 out.insert(iface.name.clone(), c.clone());
@@ -301,6 +515,22 @@ mod tests {
     }
 
     #[test]
+    fn ports_are_names_or_mappings() {
+        let s = check(serde_json::json!({"interfaces": [{"name": "br", "type": "ovs-bridge", "ports": [
+            "eth0",
+            {"name": "vm1", "vlan": {"mode": "access", "tag": 10}},
+            {"name": "bond0", "bond": {"mode": "balance-slb", "ports": ["eth1", "eth2"]}},
+            {"name": "patch-a", "patch": {"peer": "patch-b"}}
+        ]}]}))
+        .unwrap();
+        let owners = s.port_owners();
+        assert_eq!(owners.keys().collect::<Vec<_>>(), ["eth0", "eth1", "eth2", "vm1"], "bond NICs, not the bond; no patch");
+        let back = serde_json::to_value(&s).unwrap();
+        assert_eq!(back["interfaces"][0]["ports"][0], "eth0", "plain ports stay plain");
+        assert_eq!(back["interfaces"][0]["ports"][1]["vlan"]["tag"], 10);
+    }
+
+    #[test]
     fn internal_ports_carry_addresses() {
         check(serde_json::json!({"interfaces": [
             {"name": "vlan10", "type": "ovs-interface", "controller": "ovsbr0",
@@ -329,6 +559,14 @@ mod tests {
             (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "datapath_type": "dpdk"}]}), "interfaces[0].datapath_type"),
             (json!({"interfaces": [{"name": "e", "type": "ethernet", "ports": ["x"]}]}), "interfaces[0].ports"),
             (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"enabled": false, "dhcp": true}}]}), "interfaces[0].ipv4.enabled"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "access"}}]}]}), "interfaces[0].ports[0].vlan.tag"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "access", "tag": 5000}}]}]}), "interfaces[0].ports[0].vlan.tag"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "trunk", "trunks": [10, 0]}}]}]}), "interfaces[0].ports[0].vlan.trunks[1]"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "hybrid"}}]}]}), "interfaces[0].ports[0].vlan.mode"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "colour": 1}]}]}), "interfaces[0].ports[0].colour"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "bond0", "bond": {"mode": "active-backup", "ports": ["eth1"]}}]}]}), "interfaces[0].ports[0].bond.ports"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": ["a/b"]}]}), "interfaces[0].ports[0]"),
+            (json!({"interfaces": [{"name": "e", "type": "ethernet", "stp": true}]}), "interfaces[0].stp"),
         ];
         for (input, field) in cases {
             let (got, message) = err(input.clone());

@@ -138,17 +138,20 @@ pub fn remove(iface: &str) -> Result<bool, PluginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Address;
+    use crate::model::{Address, PortSpec};
 
     fn bridge() -> Interface {
         Interface {
             name: "ovsbr0".into(),
             kind: Kind::OvsBridge,
             state: Some(State::Up),
-            ports: Some(vec!["eth0".into()]),
+            ports: Some(vec![PortSpec::Name("eth0".into())]),
             controller: None,
             mtu: None,
             datapath_type: None,
+            stp: None,
+            rstp: None,
+            fail_mode: None,
             ipv4: Some(IpConfig {
                 enabled: true,
                 dhcp: Some(false),

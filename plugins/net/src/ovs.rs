@@ -3,6 +3,7 @@
 //! concurrent change by someone else fail the transaction instead of being
 //! clobbered. Rows portagent creates carry `external_ids:portagent=owned`.
 
+use crate::model::{Bond, BondMode, FailMode, Patch, PortConfig, PortSpec, Vlan, VlanMode};
 use portagent_sdk::{PluginError, ovsdb};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -19,6 +20,8 @@ pub struct OvsIface {
     pub mtu_request: Option<u32>,
     pub error: Option<String>,
     pub ofport: Option<i64>,
+    /// `options:peer` of a patch interface.
+    pub peer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +29,41 @@ pub struct OvsPort {
     pub uuid: String,
     pub name: String,
     pub interfaces: Vec<OvsIface>,
+    pub tag: Option<u16>,
+    pub trunks: Vec<u16>,
+    pub vlan_mode: Option<String>,
+    pub bond_mode: Option<String>,
+}
+
+impl OvsPort {
+    /// The port as the `ports:` entry that would create it.
+    pub fn config(&self) -> PortConfig {
+        let vlan = match (self.tag, self.trunks.is_empty(), self.vlan_mode.as_deref()) {
+            (Some(tag), _, None | Some("access")) => Some(Vlan { mode: VlanMode::Access, tag: Some(tag), trunks: None }),
+            (None, false, None | Some("trunk")) => {
+                Some(Vlan { mode: VlanMode::Trunk, tag: None, trunks: Some(self.trunks.clone()) })
+            }
+            (None, true, Some("trunk")) => Some(Vlan { mode: VlanMode::Trunk, tag: None, trunks: Some(vec![]) }),
+            _ => None,
+        };
+        let bond = (self.interfaces.len() > 1).then(|| {
+            let mode = match self.bond_mode.as_deref() {
+                Some("balance-slb") => BondMode::BalanceSlb,
+                Some("balance-tcp") => BondMode::BalanceTcp,
+                _ => BondMode::ActiveBackup,
+            };
+            let mut ports: Vec<String> = self.interfaces.iter().map(|i| i.name.clone()).collect();
+            ports.sort();
+            Bond { mode, ports }
+        });
+        let patch = self.interfaces.first().filter(|i| i.kind == "patch").map(|i| Patch { peer: i.peer.clone().unwrap_or_default() });
+        PortConfig { name: self.name.clone(), vlan, bond, patch }
+    }
+
+    /// The interface type a new port of this config gets.
+    pub fn kind(&self) -> &str {
+        self.interfaces.first().map_or("", |i| i.kind.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +72,9 @@ pub struct OvsBridge {
     pub name: String,
     pub datapath_type: String,
     pub owned: bool,
+    pub stp: bool,
+    pub rstp: bool,
+    pub fail_mode: Option<FailMode>,
     pub ports: Vec<OvsPort>,
     /// The `ports` column exactly as read, for the `wait` guard.
     pub ports_raw: Value,
@@ -44,6 +85,14 @@ impl OvsBridge {
     pub fn port_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.ports.iter().filter(|p| p.name != self.name).map(|p| p.name.clone()).collect();
         v.sort();
+        v
+    }
+
+    /// Its ports as `ports:` entries, by name.
+    pub fn port_specs(&self) -> Vec<PortSpec> {
+        let mut v: Vec<PortSpec> =
+            self.ports.iter().filter(|p| p.name != self.name).map(|p| PortSpec::from_config(p.config())).collect();
+        v.sort_by(|a, b| a.name().cmp(b.name()));
         v
     }
 
@@ -64,9 +113,11 @@ impl OvsView {
         self.bridges.iter().find(|b| b.name == name)
     }
 
-    /// The bridge `port` is on, if any.
+    /// The bridge `port` is on (as a port, or a bond member), if any.
     pub fn bridge_of(&self, port: &str) -> Option<&OvsBridge> {
-        self.bridges.iter().find(|b| b.name != port && b.port(port).is_some())
+        self.bridges.iter().find(|b| {
+            b.name != port && b.ports.iter().any(|p| p.name == port || p.interfaces.iter().any(|i| i.name == port))
+        })
     }
 
     /// The interface row named `name`, on any bridge.
@@ -112,9 +163,9 @@ fn rows(result: &Value) -> Vec<Value> {
 pub fn read() -> Result<OvsView, PluginError> {
     let results = ovsdb::transact(&json!([
         {"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["_uuid"]},
-        {"op": "select", "table": "Bridge", "where": [], "columns": ["_uuid", "name", "ports", "datapath_type", "external_ids"]},
-        {"op": "select", "table": "Port", "where": [], "columns": ["_uuid", "name", "interfaces"]},
-        {"op": "select", "table": "Interface", "where": [], "columns": ["_uuid", "name", "type", "mtu_request", "error", "ofport"]},
+        {"op": "select", "table": "Bridge", "where": [], "columns": ["_uuid", "name", "ports", "datapath_type", "external_ids", "stp_enable", "rstp_enable", "fail_mode"]},
+        {"op": "select", "table": "Port", "where": [], "columns": ["_uuid", "name", "interfaces", "tag", "trunks", "vlan_mode", "bond_mode"]},
+        {"op": "select", "table": "Interface", "where": [], "columns": ["_uuid", "name", "type", "mtu_request", "error", "ofport", "options"]},
     ]))?;
     let root = rows(&results[0])
         .first()
@@ -129,16 +180,23 @@ pub fn read() -> Result<OvsView, PluginError> {
             mtu_request: optional(&r["mtu_request"]).and_then(Value::as_u64).map(|m| m as u32),
             error: optional(&r["error"]).and_then(Value::as_str).map(str::to_string),
             ofport: optional(&r["ofport"]).and_then(Value::as_i64),
+            peer: map_get(&r["options"], "peer").and_then(Value::as_str).map(str::to_string),
         })
         .collect();
     let ports: Vec<OvsPort> = rows(&results[2])
         .iter()
         .map(|r| {
             let ids: Vec<String> = set_items(&r["interfaces"]).iter().map(uuid_of).collect();
+            let mut trunks: Vec<u16> = set_items(&r["trunks"]).iter().filter_map(Value::as_u64).map(|t| t as u16).collect();
+            trunks.sort();
             OvsPort {
                 uuid: uuid_of(&r["_uuid"]),
                 name: r["name"].as_str().unwrap_or_default().into(),
                 interfaces: ifaces.iter().filter(|i| ids.contains(&i.uuid)).cloned().collect(),
+                tag: optional(&r["tag"]).and_then(Value::as_u64).map(|t| t as u16),
+                trunks,
+                vlan_mode: optional(&r["vlan_mode"]).and_then(Value::as_str).map(str::to_string),
+                bond_mode: optional(&r["bond_mode"]).and_then(Value::as_str).map(str::to_string),
             }
         })
         .collect();
@@ -151,6 +209,13 @@ pub fn read() -> Result<OvsView, PluginError> {
                 name: r["name"].as_str().unwrap_or_default().into(),
                 datapath_type: r["datapath_type"].as_str().unwrap_or_default().into(),
                 owned: map_get(&r["external_ids"], OWNER_KEY) == Some(&json!(OWNER_VALUE)),
+                stp: r["stp_enable"] == json!(true),
+                rstp: r["rstp_enable"] == json!(true),
+                fail_mode: match optional(&r["fail_mode"]).and_then(Value::as_str) {
+                    Some("secure") => Some(FailMode::Secure),
+                    Some("standalone") => Some(FailMode::Standalone),
+                    _ => None,
+                },
                 ports: ports.iter().filter(|p| ids.contains(&p.uuid)).cloned().collect(),
                 ports_raw: r["ports"].clone(),
             }
@@ -158,6 +223,20 @@ pub fn read() -> Result<OvsView, PluginError> {
         .collect();
     bridges.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(OvsView { root, bridges })
+}
+
+/// The VLAN and bond columns of a Port row for `port` (empty sets clear).
+fn port_columns(port: &PortConfig) -> Value {
+    let empty = json!(["set", []]);
+    let (tag, trunks, mode) = match &port.vlan {
+        Some(Vlan { mode: VlanMode::Access, tag, .. }) => (tag.map_or(empty.clone(), |t| json!(t)), empty.clone(), json!("access")),
+        Some(Vlan { mode: VlanMode::Trunk, trunks, .. }) => {
+            (empty.clone(), json!(["set", trunks.clone().unwrap_or_default()]), json!("trunk"))
+        }
+        None => (empty.clone(), empty.clone(), empty.clone()),
+    };
+    let bond_mode = port.bond.as_ref().map_or(empty, |b| json!(b.mode.ovs()));
+    json!({"tag": tag, "trunks": trunks, "vlan_mode": mode, "bond_mode": bond_mode})
 }
 
 /// Builds one OVSDB transaction.
@@ -194,26 +273,63 @@ impl Txn {
             "where": [["name", "==", name]], "columns": ["name"], "until": "==", "rows": []}));
     }
 
-    /// Inserts a Port with one Interface; returns the port's named uuid.
-    fn insert_port(&mut self, name: &str, kind: &str, mtu: Option<u32>) -> Value {
+    /// Inserts one Interface row for `port`; returns its named uuid.
+    fn insert_iface(&mut self, name: &str, port: &PortConfig, kind: &str, mtu: Option<u32>) -> Value {
         let iface = self.row_name();
-        let port = self.row_name();
         let mut row = json!({"name": name, "type": kind});
+        if let Some(patch) = &port.patch {
+            row["type"] = json!("patch");
+            row["options"] = json!(["map", [["peer", patch.peer]]]);
+        }
         if let Some(mtu) = mtu {
             row["mtu_request"] = json!(mtu);
         }
         self.ops.push(json!({"op": "insert", "table": "Interface", "row": row, "uuid-name": iface}));
-        self.ops.push(json!({"op": "insert", "table": "Port", "uuid-name": port, "row": {
-            "name": name, "interfaces": ["named-uuid", iface],
-            "external_ids": ["map", [[OWNER_KEY, OWNER_VALUE]]]}}));
-        json!(["named-uuid", port])
+        json!(["named-uuid", iface])
+    }
+
+    /// Inserts a Port and its Interfaces (one; several for a bond);
+    /// returns the port's named uuid. `kind` is the interface type of a
+    /// plain port (`""` or `internal`).
+    fn insert_port(&mut self, port: &PortConfig, kind: &str, mtu: Option<u32>) -> Value {
+        let members: Vec<Value> = port.interface_names().iter().map(|n| self.insert_iface(n, port, kind, mtu)).collect();
+        let row_name = self.row_name();
+        let mut row = port_columns(port);
+        row["name"] = json!(port.name);
+        row["interfaces"] = json!(["set", members]);
+        row["external_ids"] = json!(["map", [[OWNER_KEY, OWNER_VALUE]]]);
+        self.ops.push(json!({"op": "insert", "table": "Port", "uuid-name": row_name, "row": row}));
+        json!(["named-uuid", row_name])
+    }
+
+    /// Makes an existing port match `port` in place: VLAN and bond columns,
+    /// its interface set (existing Interface rows are reused: their names
+    /// are unique in OVSDB) and a patch port's peer.
+    pub fn update_port(&mut self, row: &OvsPort, port: &PortConfig, kind: &str) {
+        let mut members = Vec::new();
+        for name in port.interface_names() {
+            match row.interfaces.iter().find(|i| i.name == name) {
+                Some(existing) => {
+                    members.push(json!(["uuid", existing.uuid]));
+                    if let Some(patch) = &port.patch {
+                        self.ops.push(json!({"op": "update", "table": "Interface", "where": [["_uuid", "==", ["uuid", existing.uuid]]],
+                            "row": {"type": "patch", "options": ["map", [["peer", patch.peer]]]}}));
+                    }
+                }
+                None => members.push(self.insert_iface(&name, port, kind, None)),
+            }
+        }
+        let mut columns = port_columns(port);
+        columns["interfaces"] = json!(["set", members]);
+        self.ops.push(json!({"op": "update", "table": "Port", "where": [["_uuid", "==", ["uuid", row.uuid]]], "row": columns}));
     }
 
     /// A new bridge (owned by portagent) with its internal port and `ports`
-    /// given as (name, interface type).
-    pub fn create_bridge(&mut self, name: &str, datapath_type: &str, mtu: Option<u32>, ports: &[(String, String)]) {
+    /// given as (config, interface type).
+    pub fn create_bridge(&mut self, name: &str, datapath_type: &str, mtu: Option<u32>, ports: &[(PortConfig, String)]) {
         self.guard_absent(name);
-        let mut members = vec![self.insert_port(name, "internal", mtu)];
+        let own = PortConfig { name: name.into(), ..Default::default() };
+        let mut members = vec![self.insert_port(&own, "internal", mtu)];
         for (p, kind) in ports {
             members.push(self.insert_port(p, kind, None));
         }
@@ -225,10 +341,31 @@ impl Txn {
             "mutations": [["bridges", "insert", ["set", [["named-uuid", br]]]]]}));
     }
 
-    pub fn add_port(&mut self, bridge: &str, port: &str, kind: &str, mtu: Option<u32>) {
+    pub fn add_port(&mut self, bridge: &str, port: &PortConfig, kind: &str, mtu: Option<u32>) {
         let p = self.insert_port(port, kind, mtu);
         self.ops.push(json!({"op": "mutate", "table": "Bridge", "where": [["name", "==", bridge]],
             "mutations": [["ports", "insert", ["set", [p]]]]}));
+    }
+
+    pub fn set_bridge_options(&mut self, bridge: &str, stp: Option<bool>, rstp: Option<bool>, fail_mode: Option<Option<FailMode>>) {
+        let mut row = serde_json::Map::new();
+        if let Some(stp) = stp {
+            row.insert("stp_enable".into(), json!(stp));
+        }
+        if let Some(rstp) = rstp {
+            row.insert("rstp_enable".into(), json!(rstp));
+        }
+        if let Some(fm) = fail_mode {
+            let v = match fm {
+                Some(FailMode::Secure) => json!("secure"),
+                Some(FailMode::Standalone) => json!("standalone"),
+                None => json!(["set", []]),
+            };
+            row.insert("fail_mode".into(), v);
+        }
+        if !row.is_empty() {
+            self.ops.push(json!({"op": "update", "table": "Bridge", "where": [["name", "==", bridge]], "row": row}));
+        }
     }
 
     pub fn remove_port(&mut self, bridge: &str, port_uuid: &str) {

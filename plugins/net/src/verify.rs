@@ -70,15 +70,14 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
         }
         // Every port must really be attached: a missing device shows up
         // as an Interface error in OVSDB.
+        let bridge = live.ovs.bridge(&d.name);
         for p in ports.iter().flatten() {
-            match live.ovs.iface(p) {
-                Some(i) if i.error.is_some() || i.ofport == Some(-1) => out.push(mismatch(
-                    p,
-                    "ovs",
-                    format!("attached to {}", d.name),
-                    i.error.clone().unwrap_or_else(|| "no OpenFlow port".into()),
-                )),
-                _ => {}
+            let ifaces = bridge.and_then(|b| b.port(p.name())).map(|p| p.interfaces.as_slice()).unwrap_or_default();
+            for i in ifaces.iter().filter(|i| i.kind != "patch") {
+                if i.error.is_some() || i.ofport == Some(-1) {
+                    let why = i.error.clone().unwrap_or_else(|| "no OpenFlow port".into());
+                    out.push(mismatch(&i.name, "ovs", format!("attached to {}", d.name), why));
+                }
             }
         }
     }
