@@ -152,3 +152,29 @@ fn killed_test_process_is_cleaned_up_next_run() {
     reap_stale_labs();
     assert_gone(&name, &dir, &pids);
 }
+
+#[test]
+fn lab_bus_has_networkd_polkit_and_our_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("dev.ovs.LabTest1.conf");
+    std::fs::write(
+        &policy,
+        r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><policy user="root"><allow own="dev.ovs.LabTest1"/></policy></busconfig>
+"#,
+    )
+    .unwrap();
+    let lab = portagent_lab::Lab::start_with(portagent_lab::Options { dbus_policies: vec![policy], polkit: true }).unwrap();
+    assert!(lab.path("/etc/dbus-1/system.d/dev.ovs.LabTest1.conf").exists());
+    assert!(!Path::new("/etc/dbus-1/system.d/dev.ovs.LabTest1.conf").exists(), "installed in the lab only");
+    lab.wait_until(Duration::from_secs(10), "polkit on the lab's bus", || {
+        lab.sh("busctl --system list --no-pager").is_ok_and(|l| l.contains("org.freedesktop.PolicyKit1"))
+    })
+    .unwrap();
+    let names = lab.sh("busctl --system list --no-pager").unwrap();
+    assert!(names.contains("org.freedesktop.network1"), "{names}");
+    // The policy is live: root may own the name it grants.
+    let owner = lab.command("/usr/bin/python3").args(["-c", "import dbus; b = dbus.SystemBus(); print(b.request_name('dev.ovs.LabTest1'))"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "1", "{}", String::from_utf8_lossy(&owner.stderr));
+}
