@@ -52,10 +52,10 @@ fn floor(n: usize) -> Duration {
         vsctl.push_str(&format!(" -- add-port ovsbr0 p{i} -- set interface p{i} type=internal"));
         batch.push_str(&format!("addr add {}/24 dev p{i}\nlink set p{i} up\n", addr(i)));
     }
-    lab.write("/root/vsctl.sh", vsctl.as_bytes()).unwrap();
-    lab.write("/root/ip.batch", batch.as_bytes()).unwrap();
+    lab.write("/etc/ovs-port-agent/bench/vsctl.sh", vsctl.as_bytes()).unwrap();
+    lab.write("/etc/ovs-port-agent/bench/ip.batch", batch.as_bytes()).unwrap();
     let t = Instant::now();
-    lab.sh("sh /root/vsctl.sh && ip -batch /root/ip.batch").unwrap();
+    lab.sh("sh /etc/ovs-port-agent/bench/vsctl.sh && ip -batch /etc/ovs-port-agent/bench/ip.batch").unwrap();
     t.elapsed()
 }
 
@@ -65,7 +65,7 @@ fn floor(n: usize) -> Duration {
 fn floor_networkd(n: usize) -> Duration {
     let lab = lab();
     let mut vsctl = String::from("ovs-vsctl add-br ovsbr0 -- set bridge ovsbr0 datapath_type=netdev");
-    let mut files = String::from("mkdir -p /root/net && cd /root/net\n");
+    let mut files = String::from("mkdir -p /etc/ovs-port-agent/bench/net && cd /etc/ovs-port-agent/bench/net\n");
     for i in 0..n {
         vsctl.push_str(&format!(" -- add-port ovsbr0 p{i} -- set interface p{i} type=internal"));
         files.push_str(&format!(
@@ -73,11 +73,11 @@ fn floor_networkd(n: usize) -> Duration {
             addr(i)
         ));
     }
-    lab.write("/root/vsctl.sh", vsctl.as_bytes()).unwrap();
-    lab.write("/root/files.sh", files.as_bytes()).unwrap();
-    lab.sh("sh /root/files.sh").unwrap();
+    lab.write("/etc/ovs-port-agent/bench/vsctl.sh", vsctl.as_bytes()).unwrap();
+    lab.write("/etc/ovs-port-agent/bench/files.sh", files.as_bytes()).unwrap();
+    lab.sh("sh /etc/ovs-port-agent/bench/files.sh").unwrap();
     let t = Instant::now();
-    lab.sh("sh /root/vsctl.sh && cp /root/net/*.network /etc/systemd/network/ && networkctl reload").unwrap();
+    lab.sh("sh /etc/ovs-port-agent/bench/vsctl.sh && cp /etc/ovs-port-agent/bench/net/*.network /etc/systemd/network/ && networkctl reload").unwrap();
     loop {
         let list = lab.sh("networkctl list --no-pager --no-legend").unwrap();
         let done = list.lines().filter(|l| l.split_whitespace().nth(1).is_some_and(|n| n.starts_with('p')) && l.ends_with("configured")).count();
@@ -100,14 +100,14 @@ fn main() {
     );
     for n in sizes {
         let lab = lab();
-        lab.write("/root/state.yaml", state_file(n).as_bytes()).unwrap();
+        lab.write("/etc/ovs-port-agent/bench/state.yaml", state_file(n).as_bytes()).unwrap();
         // Warm the compile cache so the first apply measures the apply.
         timed(&lab, &["query-state", "--plugin", "net"]);
-        let (apply, report) = run(&lab, &["apply-state", "/root/state.yaml", "--output", "json"]);
+        let (apply, report) = run(&lab, &["apply-state", "/etc/ovs-port-agent/bench/state.yaml", "--output", "json"]);
         let t: serde_json::Value = serde_json::from_str(&report).unwrap();
         let t = &t["timings_ms"];
-        let noop = (0..5).map(|_| timed(&lab, &["apply-state", "/root/state.yaml"])).min().unwrap();
-        let diff = (0..5).map(|_| timed(&lab, &["show-diff", "/root/state.yaml"])).min().unwrap();
+        let noop = (0..5).map(|_| timed(&lab, &["apply-state", "/etc/ovs-port-agent/bench/state.yaml"])).min().unwrap();
+        let diff = (0..5).map(|_| timed(&lab, &["show-diff", "/etc/ovs-port-agent/bench/state.yaml"])).min().unwrap();
         drop(lab);
         let floor = floor(n);
         let floor_nd = floor_networkd(n);

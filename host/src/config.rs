@@ -19,6 +19,10 @@ pub struct Config {
     pub interfaces_path: PathBuf,
     /// The audit ledger.
     pub ledger_path: PathBuf,
+    /// Sign a ledger checkpoint every this many entries...
+    pub ledger_checkpoint_entries: u64,
+    /// ...or when this many seconds have passed since the last one.
+    pub ledger_checkpoint_seconds: u64,
     /// Container interface naming, e.g. `vi{vmid}`.
     pub naming_template: String,
     pub enable_rename: bool,
@@ -61,6 +65,8 @@ impl Default for Config {
             bridge_name: "ovsbr0".into(),
             interfaces_path: "/etc/network/interfaces".into(),
             ledger_path: "/var/lib/ovs-port-agent/ledger.jsonl".into(),
+            ledger_checkpoint_entries: 100,
+            ledger_checkpoint_seconds: 3600,
             naming_template: "vi{vmid}".into(),
             enable_rename: false,
             managed_block_tag: "ovs-port-agent".into(),
@@ -113,6 +119,8 @@ impl Config {
             ("plugins.memory_limit_mb", limits.memory_limit_mb),
             ("plugins.cpu_limit_ms", limits.cpu_limit_ms),
             ("plugins.call_timeout_ms", limits.call_timeout_ms),
+            ("ledger_checkpoint_entries", self.ledger_checkpoint_entries),
+            ("ledger_checkpoint_seconds", self.ledger_checkpoint_seconds),
         ] {
             if value == 0 {
                 return Err(format!("{key}: must be greater than 0"));

@@ -2,6 +2,7 @@
 //! applied by sandboxed WebAssembly component plugins.
 //!
 //! - [`config`]: `config.toml`, with the deployment guide's keys.
+//! - [`ledger`]: the tamper-evident audit ledger.
 //! - [`plugin`]: the component runtime, capability grants, and the installed
 //!   plugin registry. Only this module imports wasmtime.
 //! - [`state`]: the state manager (diff, checkpoint, apply, verify, rollback).
@@ -9,5 +10,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod ledger;
 pub mod plugin;
 pub mod state;

@@ -63,6 +63,10 @@ fn ovs_bridge_gets_its_address_from_networkd() {
     assert!(lab.path("/etc/systemd/network/ovsbr0.network").exists());
     assert!(!Path::new("/etc/systemd/network/ovsbr0.network").exists());
     assert!(lab.path("/run/openvswitch/db.sock").exists());
+    // Writing outside the lab-private trees would write the host's files.
+    assert!(lab.write("/root/x.yaml", b"x").is_err());
+    assert!(lab.write("/etc/../root/x.yaml", b"x").is_err());
+    assert!(!Path::new("/root/x.yaml").exists());
 }
 
 #[test]

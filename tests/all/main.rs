@@ -5,12 +5,14 @@
 //! - `plugin_cli`: `portagent plugin install | list | info | remove`
 //!   through the real binary.
 //! - `net`: the built-in net plugin through the real binary, in labs.
+//! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //!
 //! Tests that need root and the lab's packages run by default: they are
 //! the product's proof (see README, "Tests").
 
 mod lab;
+mod ledger;
 mod net;
 mod plugin_cli;
 mod sandbox;

@@ -21,9 +21,16 @@ pub fn portagent(lab: &Lab, args: &[&str]) -> Output {
 
 /// Writes `yaml` into the lab and applies it; returns the output.
 pub fn apply(lab: &Lab, name: &str, yaml: &str) -> Output {
-    let path = format!("/root/{name}.yaml");
+    let path = format!("/etc/ovs-port-agent/{name}.yaml");
     lab.write(&path, yaml.as_bytes()).unwrap();
     portagent(lab, &["apply-state", &path, "--output", "json"])
+}
+
+/// The ledger's entries, through `portagent ledger show`.
+pub fn ledger(lab: &Lab) -> Vec<serde_json::Value> {
+    let out = portagent(lab, &["ledger", "show"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn report(out: &Output) -> serde_json::Value {
@@ -74,9 +81,9 @@ fn guide_example_applies_from_empty_and_reapplies_as_a_no_op() {
     let lab = net_lab();
     let out = apply(&lab, "net", GUIDE_NET);
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let r = report(&out);
-    assert_eq!(r["success"], true, "{r}");
-    assert_eq!(r["plugins"][0]["verified"], true, "{r}");
+    let first = report(&out);
+    assert_eq!(first["success"], true, "{first}");
+    assert_eq!(first["plugins"][0]["verified"], true, "{first}");
 
     // The real tools agree.
     let show = lab.vsctl("list-ports ovsbr0").unwrap();
@@ -96,8 +103,19 @@ fn guide_example_applies_from_empty_and_reapplies_as_a_no_op() {
     assert_eq!(r["success"], true, "{r}");
     assert_eq!(r["plugins"], serde_json::json!([]), "no plugin had anything to do: {r}");
     assert_eq!(lab.sh("ls -l --time-style=+%s.%N /etc/systemd/network").unwrap(), files);
-    let diff = portagent(&lab, &["show-diff", "/root/net.yaml"]);
+    let diff = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/net.yaml"]);
     assert_eq!(text(&diff.stdout).trim(), "{\n  \"plugin\": \"net\",\n  \"actions\": []\n}");
+
+    // One ledger entry for the change, none for the no-op.
+    let entries = ledger(&lab);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["category"], "apply_state");
+    assert_eq!(entries[0]["metadata"]["user"], "root (uid 0)");
+    assert_eq!(entries[0]["data"]["result"], "success");
+    assert_eq!(entries[0]["data"]["plugins"][0]["actions"].as_array().unwrap().len(), 3);
+    assert_eq!(entries[0]["data"]["checkpoint_id"], first["checkpoint"]);
+    let v = portagent(&lab, &["ledger", "verify"]);
+    assert!(text(&v.stdout).starts_with("VALID: 1 entries"), "{}", text(&v.stdout));
 
     // query-state's output is valid desired state, and applying it is a no-op.
     let q = portagent(&lab, &["query-state", "--plugin", "net"]);
@@ -137,8 +155,8 @@ fn changing_one_address_is_one_modify_and_one_reconfigure() {
     let lab = net_lab();
     ok(&apply(&lab, "net", GUIDE_NET));
     let changed = GUIDE_NET.replace("192.168.1.100", "192.168.1.200");
-    lab.write("/root/changed.yaml", changed.as_bytes()).unwrap();
-    let diff = portagent(&lab, &["show-diff", "/root/changed.yaml"]);
+    lab.write("/etc/ovs-port-agent/changed.yaml", changed.as_bytes()).unwrap();
+    let diff = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/changed.yaml"]);
     let d: serde_json::Value = serde_json::from_slice(&diff.stdout).unwrap();
     assert_eq!(
         d,
@@ -203,6 +221,11 @@ fn failure_in_the_middle_of_an_apply_is_rolled_back() {
     assert!(errors.contains("nosuchnic0"), "{errors}");
     assert_eq!(snapshot(&lab), before, "everything as before the apply");
     lab.sh("ping -c 1 -W 5 192.168.1.1").unwrap();
+    let entries = ledger(&lab);
+    let last = entries.last().unwrap();
+    assert_eq!(last["category"], "rollback");
+    assert_eq!(last["data"]["result"], "rolled_back");
+    assert!(last["data"]["errors"].to_string().contains("nosuchnic0"), "{last}");
 }
 
 #[test]
@@ -239,6 +262,7 @@ fn invalid_input_is_refused_and_changes_nothing() {
         assert!(text(&out.stderr).contains(expected), "file {i}: {}", text(&out.stderr));
     }
     assert_eq!(snapshot(&lab), before, "nothing changed");
+    assert_eq!(ledger(&lab).len(), 1, "refused input leaves no ledger entry");
 }
 
 const OVS_FEATURES: &str = r#"version: 1
@@ -301,8 +325,8 @@ fn vlans_bonds_patch_ports_stp_and_fail_mode() {
     // Retagging a port is one Modify of its bridge, done in place.
     let uuid = get("port eth0 _uuid");
     let retagged = OVS_FEATURES.replace("tag: 10", "tag: 11");
-    lab.write("/root/retag.yaml", retagged.as_bytes()).unwrap();
-    let d: serde_json::Value = serde_json::from_slice(&portagent(&lab, &["show-diff", "/root/retag.yaml"]).stdout).unwrap();
+    lab.write("/etc/ovs-port-agent/retag.yaml", retagged.as_bytes()).unwrap();
+    let d: serde_json::Value = serde_json::from_slice(&portagent(&lab, &["show-diff", "/etc/ovs-port-agent/retag.yaml"]).stdout).unwrap();
     assert_eq!(d["actions"].as_array().unwrap().len(), 1, "{d}");
     assert_eq!(d["actions"][0]["resource"], "ovsbr0");
     ok(&apply(&lab, "retag", &retagged));

@@ -1,6 +1,7 @@
 //! The command line of `portagent` (also installed as `ovs-port-agent`):
 //! parses flags, calls the library, maps errors to exit codes.
 
+mod ledger;
 mod plugin;
 mod state;
 
@@ -59,6 +60,9 @@ enum Command {
     ShowDiff(state::DiffArgs),
     /// Show the live state, as a state file would describe it.
     QueryState(state::QueryArgs),
+    /// The audit ledger: verify, stats, show, proof, checkpoint.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
     /// Install, list, inspect and remove sandboxed plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -95,6 +99,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let config = Config::load(&cli.config).map_err(Failure::invalid)?;
     match cli.command {
         Command::Plugin(cmd) => plugin::run(&config, cmd),
+        Command::Ledger(cmd) => ledger::run(&config, cmd),
         Command::ApplyState(args) => state::apply(config, args),
         Command::ShowDiff(args) => state::show_diff(config, args),
         Command::QueryState(args) => state::query(config, args),

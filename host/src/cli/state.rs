@@ -84,7 +84,7 @@ fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
     }
     for p in &r.plugins {
         let verified = if p.verified { "verified" } else { "not verified" };
-        writeln!(out, "{}: {} action(s), changed [{}], {verified}", p.plugin, p.actions, p.changes_applied.join(", "))?;
+        writeln!(out, "{}: {} action(s), changed [{}], {verified}", p.plugin, p.actions.len(), p.changes_applied.join(", "))?;
     }
     if r.success {
         writeln!(out, "applied; checkpoint {}", r.checkpoint.as_deref().unwrap_or("-"))
@@ -99,7 +99,8 @@ fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
 pub fn apply(config: Config, args: ApplyArgs) -> Result<(), Failure> {
     let file = read(&args.file)?;
     let wait = if args.no_wait { Wait::NoWait } else { Wait::Block };
-    let report = Manager::open(config).map_err(failure)?.apply(&file, wait).map_err(failure)?;
+    let caller = crate::state::Caller::current();
+    let report = Manager::open(config).map_err(failure)?.apply(&file, wait, caller).map_err(failure)?;
     let mut out = std::io::stdout().lock();
     match args.output {
         Output::Json => {

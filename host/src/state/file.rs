@@ -54,6 +54,11 @@ impl StateFile {
         Ok(StateFile { sections })
     }
 
+    /// SHA-256 of the sections in canonical JSON (keys sorted, compact).
+    pub fn hash(&self) -> String {
+        crate::ledger::entry::sha256_hex(serde_json::to_string(&self.sections).expect("json").as_bytes())
+    }
+
     pub fn read(path: &std::path::Path) -> Result<StateFile, FileError> {
         let text = std::fs::read_to_string(path).map_err(|e| error("", format!("cannot read {}: {e}", path.display())))?;
         StateFile::parse(&text)

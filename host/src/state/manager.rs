@@ -3,7 +3,9 @@
 //! order, verify each, and on any error, trap, timeout or mismatch restore
 //! every checkpoint in reverse order. Plugins without actions are untouched.
 
+use super::audit::Caller;
 use super::file::StateFile;
+use crate::ledger::{Ledger, Options as LedgerOptions};
 use super::lock::{ApplyLock, Wait};
 use crate::config::Config;
 use crate::plugin::bindings::{Action, ActionKind, Mismatch, PluginError};
@@ -31,6 +33,9 @@ pub enum StateError {
     Load(#[from] crate::plugin::LoadError),
     #[error("state dir: {0}")]
     Io(#[from] std::io::Error),
+    /// The ledger cannot be written: nothing is applied unrecorded.
+    #[error("ledger: {0}")]
+    Ledger(#[from] crate::ledger::LedgerError),
 }
 
 /// One plugin's planned actions, in the deployment guide's shape.
@@ -44,7 +49,8 @@ pub struct PluginDiff {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct PluginReport {
     pub plugin: String,
-    pub actions: usize,
+    /// The actions planned, in the guide's shape.
+    pub actions: Vec<Value>,
     pub changes_applied: Vec<String>,
     pub checkpoint: Option<String>,
     pub verified: bool,
@@ -201,10 +207,13 @@ impl Manager {
             .collect())
     }
 
-    /// Applies `file` atomically across its plugins.
-    pub fn apply(&self, file: &StateFile, wait: Wait) -> Result<ApplyReport, StateError> {
+    /// Applies `file` atomically across its plugins, on behalf of `caller`,
+    /// and records the outcome in the ledger.
+    pub fn apply(&self, file: &StateFile, wait: Wait, caller: Caller) -> Result<ApplyReport, StateError> {
         let started = Instant::now();
         let _lock = ApplyLock::take(&self.config.state_dir, wait)?.ok_or(StateError::Busy)?;
+        // Opened first: a change that cannot be recorded is not made.
+        let ledger = Ledger::open(&self.config.ledger_path, LedgerOptions::from_config(&self.config))?;
         let mut report = ApplyReport::default();
         let t = Instant::now();
         let planned = self.plan(file)?;
@@ -213,7 +222,11 @@ impl Manager {
             .into_iter()
             .filter(|(_, _, actions)| !actions.is_empty())
             .map(|(l, desired, actions)| {
-                let r = PluginReport { plugin: l.manifest.section.clone(), actions: actions.len(), ..Default::default() };
+                let r = PluginReport {
+                    plugin: l.manifest.section.clone(),
+                    actions: actions.iter().map(action_json).collect(),
+                    ..Default::default()
+                };
                 (l, desired, actions, r)
             })
             .collect();
@@ -283,6 +296,9 @@ impl Manager {
                 work.iter().flat_map(|w| w.3.changes_applied.iter().map(move |c| format!("{}:{c}", w.3.plugin))).collect();
         }
         report.plugins = work.into_iter().map(|w| w.3).collect();
+        let t = Instant::now();
+        super::audit::record(&ledger, file, &report, caller)?;
+        report.timings_ms.insert("ledger", ms(t));
         report.timings_ms.insert("total", ms(started));
         Ok(report)
     }

@@ -20,6 +20,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// The trees that are private to a lab (overlays or tmpfs); everything
+/// else inside the lab's mount namespace is the host's own filesystem.
+pub const PRIVATE_TREES: &[&str] = &["/etc", "/var/lib", "/run"];
+
 /// Where lab dirs live; one sub-dir per lab.
 pub const LABS_DIR: &str = "/var/tmp/portagent-labs";
 
@@ -253,9 +257,17 @@ impl Lab {
         PathBuf::from(format!("/proc/{pid}/root")).join(rel)
     }
 
-    /// Writes a file inside the lab (through a lab process's root).
+    /// Writes a file inside the lab. Only the lab-private trees (`/etc`,
+    /// `/var/lib`, `/run`) may be written: anything else is the host's.
     pub fn write(&self, inside: impl AsRef<Path>, contents: &[u8]) -> io::Result<()> {
         let inside = inside.as_ref();
+        if !PRIVATE_TREES.iter().any(|t| inside.starts_with(t)) || inside.components().any(|c| c.as_os_str() == "..") {
+            return Err(io::Error::other(format!(
+                "{}: outside the lab-private trees ({}); it would be the host's",
+                inside.display(),
+                PRIVATE_TREES.join(", ")
+            )));
+        }
         let mut child = self
             .command("sh")
             .args(["-c", "mkdir -p \"$(dirname \"$1\")\" && cat > \"$1\"", "sh"])

@@ -110,6 +110,10 @@ fn demo() -> std::io::Result<()> {
     run(&["apply-state", "/etc/ovs-port-agent/broken.yaml"])?;
     show(&lab, "ip -br addr show ovsbr0; ovs-vsctl list-ports ovsbr0")?;
 
+    step("The audit ledger: every change and rollback, hash-chained, Merkle tree, signed checkpoints");
+    run(&["ledger", "show", "--last", "2"])?;
+    run(&["ledger", "verify"])?;
+
     step("Plugins: net is built in; others install with `ovs-port-agent plugin install x.wasm`");
     run(&["plugin", "list"])?;
 
