@@ -58,8 +58,19 @@ struct Unhashed<'a> {
     data: &'a Value,
 }
 
+/// Lower-case hex of a 32-byte digest, without allocating per byte.
+pub fn hex32(d: &[u8]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, b) in d.iter().take(32).enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    }
+    out
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    String::from_utf8(hex32(&Sha256::digest(bytes)).to_vec()).expect("hex is ASCII")
 }
 
 /// The canonical line (no newline) and hash of `e` at `height`.
@@ -106,8 +117,7 @@ pub fn check_line(line: &str) -> Result<Head<'_>, String> {
     let mut hasher = Sha256::new();
     hasher.update(body.as_bytes());
     hasher.update(b"}");
-    let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    if actual != hash {
+    if hex32(&hasher.finalize()) != hash.as_bytes() {
         return Err("hash does not match the entry (the entry was edited)".into());
     }
     Ok(Head { height, prev_hash, hash })

@@ -284,6 +284,68 @@ pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "localhost".into(), |h| h.trim().to_string())
 }
 
+/// Per line: its chain fields (or what is wrong with it) and its leaf
+/// hash. Lines are independent here, so the work is spread over the cores.
+fn check_lines<'a>(lines: &[&'a [u8]]) -> Vec<(Result<entry::Head<'a>, String>, Hash)> {
+    let one = |raw: &'a [u8]| {
+        let head = std::str::from_utf8(raw)
+            .map_err(|_| "not UTF-8 (the entry was edited)".to_string())
+            .and_then(entry::check_line);
+        (head, merkle::leaf_hash(raw))
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores == 1 || lines.len() < 10_000 {
+        return lines.iter().map(|l| one(l)).collect();
+    }
+    let chunk = lines.len().div_ceil(cores);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = lines.chunks(chunk).map(|c| s.spawn(move || c.iter().map(|l| one(l)).collect::<Vec<_>>())).collect();
+        parts.into_iter().flat_map(|p| p.join().expect("hashing thread")).collect()
+    })
+}
+
+/// The complete lines (without newlines) and the torn rest.
+fn split_lines(bytes: &[u8]) -> (Vec<&[u8]>, &[u8]) {
+    let mut lines = Vec::with_capacity(bytes.len() / 256);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', bytes) {
+        lines.push(&bytes[start..nl]);
+        start = nl + 1;
+    }
+    (lines, &bytes[start..])
+}
+
+/// The file's bytes, mapped rather than copied (a ledger can be large).
+fn map(path: &Path) -> Result<Mapped, LedgerError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Mapped::Empty),
+        Err(e) => return Err(io(path)(e)),
+    };
+    if file.metadata().map_err(io(path))?.len() == 0 {
+        return Ok(Mapped::Empty);
+    }
+    // SAFETY: read-only; the ledger is only ever appended to (under the
+    // write lock), which does not change the mapped prefix. A file cut
+    // short meanwhile by someone else would fault this read, not corrupt it.
+    unsafe { memmap2::Mmap::map(&file) }.map(Mapped::Map).map_err(io(path))
+}
+
+enum Mapped {
+    Empty,
+    Map(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Mapped {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Mapped::Empty => &[],
+            Mapped::Map(m) => m,
+        }
+    }
+}
+
 /// The result of `verify`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -330,7 +392,8 @@ fn kept_checkpoints(path: &Path, key: &Key) -> Result<Vec<Checkpoint>, String> {
 /// beside the ledger, plus `external` notes, e.g. copied from syslog).
 pub fn verify(path: &Path, key_path: &Path, origin: &str, external: &[String]) -> Result<Report, LedgerError> {
     let key = Key::load_or_create(key_path, origin).map_err(io(key_path))?;
-    let (lines, torn) = read_lines(path)?;
+    let bytes = map(path)?;
+    let (lines, torn) = split_lines(&bytes);
     let mut report = Report { entries: lines.len() as u64, checkpoints: vec![], problem: None };
     let mut cps = match kept_checkpoints(path, &key) {
         Ok(c) => c,
@@ -350,25 +413,25 @@ pub fn verify(path: &Path, key_path: &Path, origin: &str, external: &[String]) -
     }
     report.checkpoints = cps.iter().map(|c| c.size).collect();
     let mut frontier = Frontier::default();
-    let mut last = GENESIS.to_string();
+    let mut last: &str = GENESIS;
     let check_roots = |frontier: &Frontier| -> Option<String> {
         cps.iter().find(|c| c.size == frontier.size() && c.root != frontier.root()).map(|c| {
             format!("the first {} entries do not match the checkpoint signed at that size (history rewritten)", c.size)
         })
     };
-    for (i, line) in lines.iter().enumerate() {
+    for (i, (head, leaf)) in check_lines(&lines).into_iter().enumerate() {
         let i = i as u64;
         let fail = |r: String| Some(format!("height {i}: {r}"));
-        match entry::check_line(line) {
+        match head {
             Err(r) => report.problem = fail(r),
             Ok(h) if h.height != i => report.problem = fail(format!("found height {} (entries removed, inserted or reordered)", h.height)),
             Ok(h) if h.prev_hash != last => report.problem = fail(format!("prev_hash does not link to height {}", i.wrapping_sub(1))),
-            Ok(h) => last = h.hash.to_string(),
+            Ok(h) => last = h.hash,
         }
         if report.problem.is_some() {
             return Ok(report);
         }
-        frontier.push(merkle::leaf_hash(line.as_bytes()));
+        frontier.push(leaf);
         if let Some(p) = check_roots(&frontier) {
             report.problem = Some(p);
             return Ok(report);
@@ -418,12 +481,13 @@ pub fn stats(entries: &[Entry]) -> Value {
 
 /// An inclusion proof of entry `height` in the tree of the first `size`.
 pub fn proof(path: &Path, height: u64, size: Option<u64>) -> Result<Value, String> {
-    let (lines, _) = read_lines(path).map_err(|e| e.to_string())?;
+    let bytes = map(path).map_err(|e| e.to_string())?;
+    let (lines, _) = split_lines(&bytes);
     let size = size.unwrap_or(lines.len() as u64);
     if size > lines.len() as u64 || height >= size {
         return Err(format!("height {height} is not in a tree of size {size} (the ledger has {} entries)", lines.len()));
     }
-    let leaves: Vec<Hash> = lines[..size as usize].iter().map(|l| merkle::leaf_hash(l.as_bytes())).collect();
+    let leaves: Vec<Hash> = check_lines(&lines[..size as usize]).into_iter().map(|(_, leaf)| leaf).collect();
     let path_hashes = merkle::inclusion_proof(height as usize, &leaves);
     let root = merkle::root(&leaves);
     debug_assert!(merkle::verify_inclusion(height, size, &leaves[height as usize], &path_hashes, &root));
