@@ -23,6 +23,9 @@ pub struct Config {
     pub ledger_checkpoint_entries: u64,
     /// ...or when this many seconds have passed since the last one.
     pub ledger_checkpoint_seconds: u64,
+    /// The Ed25519 checkpoint signing key (a 32-byte seed); generated, mode
+    /// 0600, if missing. Default: `<state_dir>/ledger.key`.
+    pub ledger_key_path: Option<PathBuf>,
     /// Container interface naming, e.g. `vi{vmid}`.
     pub naming_template: String,
     pub enable_rename: bool,
@@ -67,6 +70,7 @@ impl Default for Config {
             ledger_path: "/var/lib/ovs-port-agent/ledger.jsonl".into(),
             ledger_checkpoint_entries: 100,
             ledger_checkpoint_seconds: 3600,
+            ledger_key_path: None,
             naming_template: "vi{vmid}".into(),
             enable_rename: false,
             managed_block_tag: "ovs-port-agent".into(),

@@ -39,6 +39,10 @@ fn cli_verify_stats_show_proof() {
     }
     let v = s.portagent(&["ledger", "verify"]);
     assert!(v.status.success(), "{}{}", text(&v.stdout), text(&v.stderr));
+    // The key was generated where the config says, private to root.
+    use std::os::unix::fs::PermissionsExt;
+    let key = std::fs::metadata(s.dir.path().join("state/ledger.key")).unwrap();
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
     assert!(text(&v.stdout).starts_with("VALID: 12 entries"), "{}", text(&v.stdout));
 
     let stats: serde_json::Value = serde_json::from_slice(&s.portagent(&["ledger", "stats"]).stdout).unwrap();

@@ -37,44 +37,7 @@ fn report(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)))
 }
 
-/// The guide's "Net Plugin" state file example, verbatim.
-pub const GUIDE_NET: &str = r#"version: 1
-plugins:
-  net:
-    interfaces:
-      # OVS Bridge with static IP
-      - name: ovsbr0
-        type: ovs-bridge
-        ports:
-          - eth0  # Physical uplink
-        ipv4:
-          enabled: true
-          dhcp: false
-          address:
-            - ip: 192.168.1.100
-              prefix: 24
-          gateway: 192.168.1.1
-          dns:
-            - 8.8.8.8
-            - 8.8.4.4
-      
-      # Physical interface (enslaved)
-      - name: eth0
-        type: ethernet
-        controller: ovsbr0  # Enslaved to bridge
-        ipv4:
-          enabled: false  # No IP on enslaved interface
-      
-      # Container bridge (no uplink)
-      - name: ovsbr1
-        type: ovs-bridge
-        ipv4:
-          enabled: true
-          dhcp: false
-          address:
-            - ip: 10.0.100.1
-              prefix: 24
-"#;
+pub use portagent_lab::guide::NET_STATE as GUIDE_NET;
 
 #[test]
 fn guide_example_applies_from_empty_and_reapplies_as_a_no_op() {

@@ -21,7 +21,7 @@ impl Options {
         Options {
             checkpoint_every: config.ledger_checkpoint_entries,
             checkpoint_interval: std::time::Duration::from_secs(config.ledger_checkpoint_seconds),
-            key_path: config.state_dir.join("ledger.key"),
+            key_path: config.ledger_key_path.clone().unwrap_or_else(|| config.state_dir.join("ledger.key")),
             origin: format!("portagent.ledger/{}", store::hostname()),
         }
     }

@@ -95,20 +95,7 @@ fn target(current: Vec<Interface>, actions: &[Action]) -> Result<(BTreeMap<Strin
 
 /// A stand-in base for a Create (whose body replaces it whole).
 fn placeholder(a: &Action) -> Interface {
-    Interface {
-        name: a.resource.clone(),
-        kind: Kind::OvsBridge,
-        state: None,
-        ports: None,
-        controller: None,
-        mtu: None,
-        datapath_type: None,
-        stp: None,
-        rstp: None,
-        fail_mode: None,
-        ipv4: None,
-        ipv6: None,
-    }
+    Interface::new(&a.resource, Kind::OvsBridge)
 }
 
 pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {

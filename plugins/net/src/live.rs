@@ -76,18 +76,12 @@ impl Live {
         let controller = self.ovs.bridge_of(name).map(|b| b.name.clone());
         let ovs_mtu = self.ovs.iface(name).and_then(|i| i.mtu_request);
         let mut iface = Interface {
-            name: name.into(),
-            kind,
             state: Some(if link.is_some_and(|l| l.up) { State::Up } else { State::Down }),
-            ports: None,
-            controller: controller.clone(),
+            controller,
             mtu: link.map(|l| l.mtu).or(ovs_mtu),
-            datapath_type: None,
-            stp: None,
-            rstp: None,
-            fail_mode: None,
             ipv4: Some(self.ip_config(name, false)),
             ipv6: Some(self.ip_config(name, true)),
+            ..Interface::new(name, kind)
         };
         if let Some(b) = self.ovs.bridge(name).filter(|_| kind == Kind::OvsBridge) {
             iface.ports = Some(b.port_specs());

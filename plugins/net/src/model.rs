@@ -212,6 +212,26 @@ pub struct Interface {
     pub ipv6: Option<IpConfig>,
 }
 
+impl Interface {
+    /// An interface with nothing but its name and type set.
+    pub fn new(name: &str, kind: Kind) -> Interface {
+        Interface {
+            name: name.into(),
+            kind,
+            state: None,
+            ports: None,
+            controller: None,
+            mtu: None,
+            datapath_type: None,
+            stp: None,
+            rstp: None,
+            fail_mode: None,
+            ipv4: None,
+            ipv6: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IpConfig {

@@ -142,16 +142,8 @@ mod tests {
 
     fn bridge() -> Interface {
         Interface {
-            name: "ovsbr0".into(),
-            kind: Kind::OvsBridge,
             state: Some(State::Up),
             ports: Some(vec![PortSpec::Name("eth0".into())]),
-            controller: None,
-            mtu: None,
-            datapath_type: None,
-            stp: None,
-            rstp: None,
-            fail_mode: None,
             ipv4: Some(IpConfig {
                 enabled: true,
                 dhcp: Some(false),
@@ -159,7 +151,7 @@ mod tests {
                 gateway: Some("192.168.1.1".into()),
                 dns: Some(vec!["8.8.8.8".into()]),
             }),
-            ipv6: None,
+            ..Interface::new("ovsbr0", Kind::OvsBridge)
         }
     }
 

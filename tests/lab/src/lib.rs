@@ -20,6 +20,60 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// The deployment guide's examples, verbatim, for tests and the demo.
+pub mod guide {
+    /// The "Net Plugin" state file example.
+    pub const NET_STATE: &str = r#"version: 1
+plugins:
+  net:
+    interfaces:
+      # OVS Bridge with static IP
+      - name: ovsbr0
+        type: ovs-bridge
+        ports:
+          - eth0  # Physical uplink
+        ipv4:
+          enabled: true
+          dhcp: false
+          address:
+            - ip: 192.168.1.100
+              prefix: 24
+          gateway: 192.168.1.1
+          dns:
+            - 8.8.8.8
+            - 8.8.4.4
+      
+      # Physical interface (enslaved)
+      - name: eth0
+        type: ethernet
+        controller: ovsbr0  # Enslaved to bridge
+        ipv4:
+          enabled: false  # No IP on enslaved interface
+      
+      # Container bridge (no uplink)
+      - name: ovsbr1
+        type: ovs-bridge
+        ipv4:
+          enabled: true
+          dhcp: false
+          address:
+            - ip: 10.0.100.1
+              prefix: 24
+"#;
+
+    /// The "Initial Configuration" config.toml, plus the userspace
+    /// datapath a lab needs (no OVS kernel module here).
+    pub const CONFIG: &str = r#"bridge_name = "ovsbr0"
+interfaces_path = "/etc/network/interfaces"
+ledger_path = "/var/lib/ovs-port-agent/ledger.jsonl"
+naming_template = "vi{vmid}"
+enable_rename = false
+managed_block_tag = "ovs-port-agent"
+# The lab has no OVS kernel module: use the userspace datapath.
+datapath_type = "netdev"
+"#;
+}
+
 /// The trees that are private to a lab (overlays or tmpfs); everything
 /// else inside the lab's mount namespace is the host's own filesystem.
 pub const PRIVATE_TREES: &[&str] = &["/etc", "/var/lib", "/run"];

@@ -4,7 +4,6 @@
 use portagent_lab::Lab;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 fn step(title: &str) {
     println!("\n\x1b[1m==> {title}\x1b[0m");
@@ -22,52 +21,7 @@ fn portagent() -> PathBuf {
     std::env::current_exe().unwrap().with_file_name("ovs-port-agent")
 }
 
-/// The deployment guide's example, as the README's newcomer first sees it.
-const GUIDE_STATE: &str = r#"version: 1
-plugins:
-  net:
-    interfaces:
-      # OVS Bridge with static IP
-      - name: ovsbr0
-        type: ovs-bridge
-        ports:
-          - eth0  # Physical uplink
-        ipv4:
-          enabled: true
-          dhcp: false
-          address:
-            - ip: 192.168.1.100
-              prefix: 24
-          gateway: 192.168.1.1
-          dns:
-            - 8.8.8.8
-            - 8.8.4.4
-      # Physical interface (enslaved)
-      - name: eth0
-        type: ethernet
-        controller: ovsbr0
-        ipv4:
-          enabled: false
-      # Container bridge (no uplink)
-      - name: ovsbr1
-        type: ovs-bridge
-        ipv4:
-          enabled: true
-          dhcp: false
-          address:
-            - ip: 10.0.100.1
-              prefix: 24
-"#;
-
-const GUIDE_CONFIG: &str = r#"bridge_name = "ovsbr0"
-interfaces_path = "/etc/network/interfaces"
-ledger_path = "/var/lib/ovs-port-agent/ledger.jsonl"
-naming_template = "vi{vmid}"
-enable_rename = false
-managed_block_tag = "ovs-port-agent"
-# The lab has no OVS kernel module: use the userspace datapath.
-datapath_type = "netdev"
-"#;
+use portagent_lab::guide::{CONFIG as GUIDE_CONFIG, NET_STATE as GUIDE_STATE};
 
 fn demo() -> std::io::Result<()> {
     step("Starting a throwaway lab: network + mount namespace, dbus, OVS (userspace datapath), systemd-networkd");
@@ -106,6 +60,7 @@ fn demo() -> std::io::Result<()> {
 
     step("A broken change (a port whose NIC does not exist, and a new address): verified, found wrong, rolled back");
     let broken = GUIDE_STATE.replace("192.168.1.100", "192.168.1.150").replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9");
+    assert_ne!(broken, GUIDE_STATE, "the guide's example still has the uplink line");
     lab.write("/etc/ovs-port-agent/broken.yaml", broken.as_bytes())?;
     run(&["apply-state", "/etc/ovs-port-agent/broken.yaml"])?;
     show(&lab, "ip -br addr show ovsbr0; ovs-vsctl list-ports ovsbr0")?;
