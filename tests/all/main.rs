@@ -5,6 +5,7 @@
 //! - `plugin_cli`: `portagent plugin install | list | info | remove`
 //!   through the real binary.
 //! - `net`: the built-in net plugin through the real binary, in labs.
+//! - `state`: the state manager: idempotence, serialized concurrent applies.
 //! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //!
@@ -16,4 +17,5 @@ mod ledger;
 mod net;
 mod plugin_cli;
 mod sandbox;
+mod state;
 mod support;

@@ -1,0 +1,65 @@
+//! The state manager through the real binary, in labs: idempotence and
+//! serialized concurrent applies.
+
+use crate::net::{GUIDE_NET, apply, ledger, net_lab, portagent};
+use crate::support::text;
+
+#[test]
+fn the_same_file_applied_100_times_is_100_no_ops() {
+    let lab = net_lab();
+    let first = apply(&lab, "net", GUIDE_NET);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    for i in 0..100 {
+        let out = portagent(&lab, &["apply-state", "/etc/ovs-port-agent/net.yaml", "--detailed-exitcode"]);
+        assert_eq!(out.status.code(), Some(0), "run {i}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(text(&out.stdout).trim(), "nothing to do: the system already matches the state file");
+    }
+    assert_eq!(ledger(&lab).len(), 1, "no-ops record nothing");
+}
+
+#[test]
+fn concurrent_applies_are_serialized_and_the_last_one_wins() {
+    let lab = net_lab();
+    // 20 files, each giving ovsbr0 a different address.
+    let files: Vec<String> = (0..20)
+        .map(|i| {
+            let yaml = GUIDE_NET.replace("192.168.1.100", &format!("192.168.1.{}", 100 + i));
+            let path = format!("/etc/ovs-port-agent/c{i}.yaml");
+            lab.write(&path, yaml.as_bytes()).unwrap();
+            path
+        })
+        .collect();
+    let children: Vec<_> = files
+        .iter()
+        .map(|f| {
+            lab.command(env!("CARGO_BIN_EXE_portagent"))
+                .args(["apply-state", f, "--output", "json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "apply {i}: {}{}", text(&out.stdout), text(&out.stderr));
+    }
+    // Every apply that changed something left one entry, in lock order;
+    // the live state is the last one's.
+    let entries = ledger(&lab);
+    assert!(!entries.is_empty() && entries.len() <= 20, "{}", entries.len());
+    assert!(entries.iter().all(|e| e["category"] == "apply_state"), "none rolled back");
+    let last = entries.last().unwrap();
+    let address = last["data"]["plugins"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|a| {
+            let changes = if a["type"] == "Create" { &a["config"] } else { &a["changes"] };
+            changes.get("ipv4").map(|v| v["address"][0]["ip"].clone()).or_else(|| changes.get("ipv4.address").map(|v| v[0]["ip"].clone()))
+        })
+        .unwrap();
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), [format!("{}/24", address.as_str().unwrap())]);
+    let v = portagent(&lab, &["ledger", "verify"]);
+    assert!(text(&v.stdout).starts_with("VALID"), "{}", text(&v.stdout));
+}
