@@ -64,14 +64,16 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
     move |source| RegistryError::Io { path: path.to_path_buf(), source }
 }
 
-/// The directory of installed plugins.
+/// The directory of installed plugins, and the built-in ones.
 pub struct Registry {
     dir: PathBuf,
+    /// The built-ins' records, inspected once per registry.
+    builtins: std::sync::OnceLock<Vec<Installed>>,
 }
 
 impl Registry {
     pub fn new(dir: impl Into<PathBuf>) -> Registry {
-        Registry { dir: dir.into() }
+        Registry { dir: dir.into(), builtins: std::sync::OnceLock::new() }
     }
 
     /// Compiles `wasm`, checks its interfaces and runs `describe()` in a
@@ -138,7 +140,10 @@ impl Registry {
     /// The built-in plugins' records (inspected, so cheap after the first
     /// compile thanks to the cache), granted all they ask for.
     pub fn builtins(&self, runtime: &Runtime) -> Result<Vec<Installed>, RegistryError> {
-        super::builtin::BUILTINS
+        if let Some(done) = self.builtins.get() {
+            return Ok(done.clone());
+        }
+        let records = super::builtin::BUILTINS
             .iter()
             .map(|b| {
                 let inspection = self.inspect(runtime, b.wasm)?;
@@ -151,7 +156,8 @@ impl Registry {
                     builtin: true,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, RegistryError>>()?;
+        Ok(self.builtins.get_or_init(|| records).clone())
     }
 
     /// Built-in plugins followed by installed ones: everything that can run.
@@ -206,9 +212,8 @@ impl Registry {
     /// longer matches the sha256 recorded at install.
     pub fn load(&self, runtime: &Runtime, name: &str) -> Result<Plugin, RegistryError> {
         if let Some(b) = super::builtin::find(name) {
-            let compiled = runtime.compile(b.wasm)?;
-            let inspection = self.inspect(runtime, b.wasm)?;
-            return Ok(runtime.load(name, &compiled, inspection.manifest.grant_all())?);
+            let record = self.builtins(runtime)?.into_iter().find(|p| p.manifest.name == name).expect("built-in is listed");
+            return Ok(runtime.load(name, &runtime.compile(b.wasm)?, record.granted)?);
         }
         let installed = self.get(name)?;
         let path = self.dir.join(name).join("plugin.wasm");

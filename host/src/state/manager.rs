@@ -212,8 +212,6 @@ impl Manager {
     pub fn apply(&self, file: &StateFile, wait: Wait, caller: Caller) -> Result<ApplyReport, StateError> {
         let started = Instant::now();
         let _lock = ApplyLock::take(&self.config.state_dir, wait)?.ok_or(StateError::Busy)?;
-        // Opened first: a change that cannot be recorded is not made.
-        let ledger = Ledger::open(&self.config.ledger_path, LedgerOptions::from_config(&self.config))?;
         let mut report = ApplyReport::default();
         let t = Instant::now();
         let planned = self.plan(file)?;
@@ -230,6 +228,16 @@ impl Manager {
                 (l, desired, actions, r)
             })
             .collect();
+
+        if work.is_empty() {
+            // Nothing to do, nothing to record: a no-op never reads the ledger.
+            report.success = true;
+            report.timings_ms.insert("total", ms(started));
+            return Ok(report);
+        }
+        // Opened before the first change: a change that cannot be recorded
+        // is not made.
+        let ledger = Ledger::open(&self.config.ledger_path, LedgerOptions::from_config(&self.config))?;
 
         // Checkpoint everything before the first change.
         let t = Instant::now();
