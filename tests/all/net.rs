@@ -11,6 +11,11 @@ pub fn net_lab() -> Lab {
     let mut lab = Lab::start().unwrap();
     lab.add_nic("eth0", "192.168.1.1/24").unwrap();
     lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n").unwrap();
+    // Settled before a test looks at it: up, with the kernel's link-local.
+    lab.wait_until(std::time::Duration::from_secs(15), "eth0 up with its link-local address", || {
+        lab.sh("ip -br addr show dev eth0").is_ok_and(|l| l.contains(" UP ") && l.contains("fe80::"))
+    })
+    .unwrap();
     lab
 }
 
@@ -93,7 +98,7 @@ pub fn snapshot(lab: &Lab) -> String {
         "ovs-vsctl --format=csv --columns=name,ports,datapath_type,external_ids list bridge | sort; \
          ovs-vsctl --format=csv --columns=name,interfaces list port | sort; \
          ip -br addr | sort; ip route | sort; \
-         for f in /etc/systemd/network/*; do echo \"== $f\"; cat \"$f\"; done",
+         for f in /etc/systemd/network/*; do [ -e \"$f\" ] || continue; echo \"== $f\"; cat \"$f\"; done",
     )
     .unwrap()
 }

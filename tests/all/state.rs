@@ -63,3 +63,39 @@ fn concurrent_applies_are_serialized_and_the_last_one_wins() {
     let v = portagent(&lab, &["ledger", "verify"]);
     assert!(text(&v.stdout).starts_with("VALID"), "{}", text(&v.stdout));
 }
+
+/// The probe guest as a second plugin, applied after `net`: its section's
+/// `run` lists what its apply will do.
+fn two_plugins(run: &str) -> String {
+    format!("{GUIDE_NET}  probe:\n    run: [{run}]\n")
+}
+
+#[test]
+fn a_second_plugin_failing_rolls_back_the_first() {
+    let lab = net_lab();
+    let probe = std::fs::read(env!("PORTAGENT_GUEST_PROBE")).unwrap();
+    lab.write("/etc/ovs-port-agent/probe.wasm", &probe).unwrap();
+    let out = portagent(&lab, &["plugin", "install", "/etc/ovs-port-agent/probe.wasm", "--grant", "log"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = crate::net::snapshot(&lab);
+
+    // net applies its three actions, then probe crashes: all of it undone.
+    let out = apply(&lab, "crash", &two_plugins("log, panic"));
+    assert_eq!(out.status.code(), Some(3), "{}{}", text(&out.stdout), text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["plugins"][0]["plugin"], "net", "net goes first (probe declares after: [net])");
+    assert_eq!(r["plugins"][0]["restored"], true, "{r}");
+    assert!(r["errors"].to_string().contains("crashed"), "{r}");
+    assert_eq!(crate::net::snapshot(&lab), before, "net's changes were rolled back too");
+    let entries = ledger(&lab);
+    assert_eq!(entries.last().unwrap()["category"], "rollback");
+    assert_eq!(entries.last().unwrap()["action"], "net,probe");
+
+    // Both plugins succeeding: applied and verified together.
+    let out = apply(&lab, "both", &two_plugins("log"));
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["plugins"].as_array().unwrap().len(), 2, "{r}");
+    assert!(r["plugins"].as_array().unwrap().iter().all(|p| p["verified"] == true), "{r}");
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"]);
+}

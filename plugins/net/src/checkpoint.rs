@@ -37,7 +37,7 @@ pub struct Backend {
     /// Path -> content of portagent's networkd files.
     pub systemd_files: BTreeMap<String, String>,
     pub ovs_database: Vec<SavedBridge>,
-    /// `link ip/prefix` of every non-link-local address.
+    /// `link ip/prefix` of every address, link-local ones included.
     pub kernel_addresses: Vec<String>,
 }
 
@@ -50,13 +50,10 @@ pub struct Checkpoint {
     pub backend_checkpoint: Backend,
 }
 
+/// Every kernel address, IPv6 link-local ones included: giving a NIC to a
+/// bridge removes its link-local address, and a rollback must bring it back.
 fn addresses(live: &Live) -> Vec<String> {
-    let mut v: Vec<String> = live
-        .addresses
-        .iter()
-        .filter(|a| !a.ip.to_ascii_lowercase().starts_with("fe80:"))
-        .map(|a| format!("{} {}/{}", a.link, a.ip, a.prefix))
-        .collect();
+    let mut v: Vec<String> = live.addresses.iter().map(|a| format!("{} {}/{}", a.link, a.ip, a.prefix)).collect();
     v.sort();
     v
 }

@@ -190,7 +190,9 @@ impl Lab {
         let staging = Path::new(LABS_DIR).join(format!(".{name}"));
         fs::create_dir_all(&staging)?;
         let owner = format!("{} {}\n", std::process::id(), start_time(std::process::id()).unwrap_or_default());
-        fs::write(staging.join("owner"), owner)?;
+        // Atomic too: a reaper must never read a half-written owner.
+        fs::write(staging.join("owner.tmp"), owner)?;
+        fs::rename(staging.join("owner.tmp"), staging.join("owner"))?;
         fs::rename(&staging, &dir)?;
         let mut lab = Lab { name, dir, daemons: vec![], children: vec![], peers: vec![] };
         lab.create(&options)?; // on error, `lab` drops and tears down

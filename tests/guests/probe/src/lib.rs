@@ -80,7 +80,7 @@ impl Plugin for Probe {
                 CapabilityRequest::new("netlink", &["read"], "to list links"),
                 CapabilityRequest::new("openflow", &["br-probe"], "to read flows"),
             ],
-            after: vec![],
+            after: vec!["net".into()],
         }
     }
 
@@ -93,8 +93,17 @@ impl Plugin for Probe {
         Ok(format!("{{\"calls\":{n}}}"))
     }
 
-    fn diff(_current: String, _desired: String) -> Result<Vec<Action>, PluginError> {
-        Ok(vec![])
+    fn diff(_current: String, desired: String) -> Result<Vec<Action>, PluginError> {
+        let desired: serde_json::Value =
+            serde_json::from_str(&desired).map_err(|e| PluginError::invalid("", e.to_string()))?;
+        let run = desired["run"].as_array().cloned().unwrap_or_default();
+        run.iter()
+            .enumerate()
+            .map(|(i, c)| match c.as_str() {
+                Some(cmd) => Ok(Action { kind: portagent_sdk::ActionKind::Modify, resource: cmd.into(), body: "{}".into() }),
+                None => Err(PluginError::invalid(format!("run[{i}]"), "must be a command string")),
+            })
+            .collect()
     }
 
     fn apply(actions: Vec<Action>) -> Result<Vec<String>, PluginError> {
