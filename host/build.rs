@@ -2,14 +2,17 @@
 //! `wasm32-wasip2` with a nested cargo, in `<target>/wasm-guests`, and tells
 //! the host where they are (`PORTAGENT_GUEST_<NAME>` = path of the .wasm).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// Built-in plugins (embedded in the host) and test guests.
 const GUESTS: &[&str] = &["net", "probe", "incompatible"];
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    // Read at run time, not baked in with env!(): a shared target dir may
+    // hold this script compiled for a checkout at another path.
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
     for dir in ["wit", "sdk", "tests/guests", "plugins"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }

@@ -5,7 +5,10 @@
 //! - `plugin_cli`: `portagent plugin install | list | info | remove`
 //!   through the real binary.
 //! - `net`: the built-in net plugin through the real binary, in labs.
-//! - `state`: the state manager: idempotence, serialized concurrent applies.
+//! - `state`: the state manager: idempotence, serialized concurrent applies,
+//!   a second plugin's failure undoing the first.
+//! - `safety`: confirm-or-revert, the connectivity probe, and recovery
+//!   after portagent is killed mid-apply.
 //! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //!
@@ -17,5 +20,6 @@ mod ledger;
 mod net;
 mod plugin_cli;
 mod sandbox;
+mod safety;
 mod state;
 mod support;

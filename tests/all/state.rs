@@ -66,17 +66,22 @@ fn concurrent_applies_are_serialized_and_the_last_one_wins() {
 
 /// The probe guest as a second plugin, applied after `net`: its section's
 /// `run` lists what its apply will do.
-fn two_plugins(run: &str) -> String {
+pub fn two_plugins(run: &str) -> String {
     format!("{GUIDE_NET}  probe:\n    run: [{run}]\n")
+}
+
+/// Installs the probe test guest in the lab, granted `log`.
+pub fn install_probe(lab: &portagent_lab::Lab) {
+    let probe = std::fs::read(env!("PORTAGENT_GUEST_PROBE")).unwrap();
+    lab.write("/etc/ovs-port-agent/probe.wasm", &probe).unwrap();
+    let out = portagent(lab, &["plugin", "install", "/etc/ovs-port-agent/probe.wasm", "--grant", "log"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 #[test]
 fn a_second_plugin_failing_rolls_back_the_first() {
     let lab = net_lab();
-    let probe = std::fs::read(env!("PORTAGENT_GUEST_PROBE")).unwrap();
-    lab.write("/etc/ovs-port-agent/probe.wasm", &probe).unwrap();
-    let out = portagent(&lab, &["plugin", "install", "/etc/ovs-port-agent/probe.wasm", "--grant", "log"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    install_probe(&lab);
     let before = crate::net::snapshot(&lab);
 
     // net applies its three actions, then probe crashes: all of it undone.

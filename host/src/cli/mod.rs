@@ -60,6 +60,14 @@ enum Command {
     ShowDiff(state::DiffArgs),
     /// Show the live state, as a state file would describe it.
     QueryState(state::QueryArgs),
+    /// Keep the change applied with `--confirm-timeout`.
+    Commit(state::SettleArgs),
+    /// Undo the change applied with `--confirm-timeout`.
+    Rollback(state::SettleArgs),
+    /// The confirm timer: rolls change ID back at its deadline unless it
+    /// was committed (started by `apply-state --confirm-timeout`).
+    #[command(hide = true)]
+    ConfirmWatch { id: String },
     /// The audit ledger: verify, stats, show, proof, checkpoint.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -100,8 +108,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Plugin(cmd) => plugin::run(&config, cmd),
         Command::Ledger(cmd) => ledger::run(&config, cmd),
-        Command::ApplyState(args) => state::apply(config, args),
+        Command::ApplyState(args) => state::apply(config, &cli.config, args),
         Command::ShowDiff(args) => state::show_diff(config, args),
         Command::QueryState(args) => state::query(config, args),
+        Command::Commit(args) => state::commit(config, args),
+        Command::Rollback(args) => state::rollback(config, args),
+        Command::ConfirmWatch { id } => state::confirm_watch(config, &id),
     }
 }

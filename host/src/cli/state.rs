@@ -1,13 +1,14 @@
-//! `apply-state`, `show-diff`, `query-state`: the deployment guide's
-//! commands, over the state manager.
+//! `apply-state`, `show-diff`, `query-state`, `commit`, `rollback`: the
+//! deployment guide's commands, over the state manager.
 
 use super::{Failure, Output, exit};
 use crate::config::Config;
 use crate::state::lock::Wait;
-use crate::state::{ApplyReport, Manager, StateError, StateFile};
+use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, PluginDiff, Settled, StateError, StateFile};
 use clap::Args;
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Args)]
 pub struct ApplyArgs {
@@ -19,6 +20,14 @@ pub struct ApplyArgs {
     /// Exit 5 when changes were made, 0 when there was nothing to do.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Keep the change only if `portagent commit` follows within SECONDS;
+    /// otherwise it is rolled back by itself (like `netplan try`).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    confirm_timeout: Option<u64>,
+    /// A host that must answer a ping after the apply, else it is rolled
+    /// back (repeatable; adds to the file's `probe: {ping: [...]}`).
+    #[arg(long, value_name = "HOST")]
+    probe: Vec<String>,
     #[arg(long, value_enum, default_value_t)]
     output: Output,
 }
@@ -27,6 +36,10 @@ pub struct ApplyArgs {
 pub struct DiffArgs {
     /// The state file (YAML).
     file: PathBuf,
+    /// `json` (default: the guide's shape, one object per plugin), `yaml`,
+    /// or `text` (a human diff, coloured on a terminal).
+    #[arg(long, value_enum, default_value_t = Output::Json)]
+    output: Output,
 }
 
 #[derive(Args)]
@@ -39,46 +52,111 @@ pub struct QueryArgs {
     output: Output,
 }
 
+#[derive(Args)]
+pub struct SettleArgs {
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
 fn failure(e: StateError) -> Failure {
     let code = match e {
         StateError::Invalid { .. } => exit::INVALID,
-        StateError::Busy => exit::BUSY,
+        StateError::Busy | StateError::Pending { .. } => exit::BUSY,
+        StateError::Expired { .. } => exit::ROLLED_BACK,
         _ => exit::FAILED,
     };
     Failure { code, error: e.into() }
 }
 
-fn read(path: &std::path::Path) -> Result<StateFile, Failure> {
+fn read(path: &Path) -> Result<StateFile, Failure> {
     StateFile::read(path).map_err(|e| Failure::invalid(anyhow::anyhow!("{}: {e}", path.display())))
+}
+
+/// Opens the manager and settles what an interrupted earlier run left.
+fn open(config: Config) -> Result<Manager, Failure> {
+    let manager = Manager::open(config).map_err(failure)?;
+    if let Some(s) = manager.recover(Caller::current()).map_err(failure)? {
+        eprintln!("{}", describe_settled(&s));
+    }
+    Ok(manager)
+}
+
+fn describe_settled(s: &Settled) -> String {
+    let what = match s.result.as_str() {
+        "committed" => "kept",
+        "rolled_back" => "rolled back",
+        _ => "ROLLBACK FAILED for",
+    };
+    let mut line = format!("{what} change {} ({}; plugins: {})", s.checkpoint, s.reason, s.plugins.join(", "));
+    for e in &s.errors {
+        line.push_str(&format!("\nerror: {e}"));
+    }
+    line
+}
+
+fn write_value(out: &mut impl Write, output: Output, value: &impl serde::Serialize) -> Result<(), Failure> {
+    match output {
+        Output::Yaml => out.write_all(serde_saphyr::to_string(value)?.as_bytes())?,
+        _ => {
+            serde_json::to_writer_pretty(&mut *out, value)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// `+ create`, `~ modify`, `- delete`, one line per action, coloured when
+/// writing to a terminal (and `NO_COLOR` is unset).
+fn print_diff_text(out: &mut impl Write, diffs: &[PluginDiff]) -> std::io::Result<()> {
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let paint = |code: &str, s: String| if colour { format!("\x1b[{code}m{s}\x1b[0m") } else { s };
+    for d in diffs {
+        if d.actions.is_empty() {
+            writeln!(out, "{}: no changes", d.plugin)?;
+            continue;
+        }
+        writeln!(out, "{}: {} action(s)", d.plugin, d.actions.len())?;
+        for a in &d.actions {
+            let resource = a["resource"].as_str().unwrap_or("?");
+            let line = match a["type"].as_str() {
+                Some("Create") => paint("32", format!("  + {resource} {}", a["config"])),
+                Some("Modify") => paint("33", format!("  ~ {resource} {}", a["changes"])),
+                _ => paint("31", format!("  - {resource}")),
+            };
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
 }
 
 pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
     let file = read(&args.file)?;
-    let diffs = Manager::open(config).map_err(failure)?.show_diff(&file).map_err(failure)?;
+    let diffs = open(config)?.show_diff(&file).map_err(failure)?;
     let mut out = std::io::stdout().lock();
-    // One object per plugin (a JSON stream): the guide's shape for each.
-    for d in diffs {
-        serde_json::to_writer_pretty(&mut out, &d)?;
-        writeln!(out)?;
+    match args.output {
+        Output::Text => print_diff_text(&mut out, &diffs)?,
+        Output::Yaml => write_value(&mut out, Output::Yaml, &diffs)?,
+        // One object per plugin (a JSON stream): the guide's shape for each.
+        Output::Json => {
+            for d in diffs {
+                write_value(&mut out, Output::Json, &d)?;
+            }
+        }
     }
     Ok(())
 }
 
 pub fn query(config: Config, args: QueryArgs) -> Result<(), Failure> {
-    let state = Manager::open(config).map_err(failure)?.query(args.plugin.as_deref()).map_err(failure)?;
+    let state = open(config)?.query(args.plugin.as_deref()).map_err(failure)?;
     let file = serde_json::json!({"version": crate::state::file::VERSION, "plugins": state});
-    let mut out = std::io::stdout().lock();
-    match args.output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut out, &file)?;
-            writeln!(out)?;
-        }
-        Output::Yaml | Output::Text => out.write_all(serde_saphyr::to_string(&file)?.as_bytes())?,
-    }
-    Ok(())
+    let output = if args.output == Output::Json { Output::Json } else { Output::Yaml };
+    write_value(&mut std::io::stdout().lock(), output, &file)
 }
 
 fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
+    if let Some(s) = &r.recovered {
+        writeln!(out, "first {}", describe_settled(s))?;
+    }
     if r.success && r.changes_applied.is_empty() {
         return writeln!(out, "nothing to do: the system already matches the state file");
     }
@@ -86,35 +164,103 @@ fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
         let verified = if p.verified { "verified" } else { "not verified" };
         writeln!(out, "{}: {} action(s), changed [{}], {verified}", p.plugin, p.actions.len(), p.changes_applied.join(", "))?;
     }
+    let checkpoint = r.checkpoint.as_deref().unwrap_or("-");
+    if let Some(p) = &r.pending_confirmation {
+        let me = std::env::args().next().map(PathBuf::from);
+        let me = me.as_ref().and_then(|p| p.file_name()).map_or("portagent".into(), |n| n.to_string_lossy());
+        return writeln!(
+            out,
+            "applied; checkpoint {checkpoint}\nrun `{me} commit` by {} ({} s) to keep it, or it is rolled back",
+            p.deadline, p.seconds
+        );
+    }
     if r.success {
-        writeln!(out, "applied; checkpoint {}", r.checkpoint.as_deref().unwrap_or("-"))
+        writeln!(out, "applied; checkpoint {checkpoint}")
     } else {
         for e in &r.errors {
             writeln!(out, "error: {e}")?;
         }
-        writeln!(out, "rolled back to checkpoint {}", r.checkpoint.as_deref().unwrap_or("-"))
+        writeln!(out, "rolled back to checkpoint {checkpoint}")
     }
 }
 
-pub fn apply(config: Config, args: ApplyArgs) -> Result<(), Failure> {
+/// Starts the confirm timer as its own session, so that it survives the
+/// terminal (the lost SSH session it guards against).
+fn spawn_confirm_timer(config_path: &Path, id: &str) -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("--config")
+        .arg(config_path)
+        .args(["confirm-watch", id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    cmd.spawn().map(drop)
+}
+
+pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), Failure> {
     let file = read(&args.file)?;
-    let wait = if args.no_wait { Wait::NoWait } else { Wait::Block };
-    let caller = crate::state::Caller::current();
-    let report = Manager::open(config).map_err(failure)?.apply(&file, wait, caller).map_err(failure)?;
+    for (i, host) in args.probe.iter().enumerate() {
+        crate::state::probe::check_target(host).map_err(|m| Failure::invalid(anyhow::anyhow!("--probe[{i}]: {m}")))?;
+    }
+    let opts = ApplyOptions {
+        wait: if args.no_wait { Wait::NoWait } else { Wait::Block },
+        caller: Caller::current(),
+        confirm_timeout: args.confirm_timeout.map(Duration::from_secs),
+        probe: args.probe,
+    };
+    let manager = Manager::open(config).map_err(failure)?;
+    let report = manager.apply(&file, &opts).map_err(failure)?;
+    if let Some(p) = &report.pending_confirmation {
+        spawn_confirm_timer(config_path, &p.checkpoint)?;
+    }
     let mut out = std::io::stdout().lock();
     match args.output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        }
-        Output::Yaml => out.write_all(serde_saphyr::to_string(&report)?.as_bytes())?,
         Output::Text => print_text(&mut out, &report)?,
+        other => write_value(&mut out, other, &report)?,
     }
     if !report.success {
         return Err(Failure { code: exit::ROLLED_BACK, error: anyhow::anyhow!("apply failed and was rolled back") });
     }
     if args.detailed_exitcode && report.changed() {
         return Err(Failure { code: exit::CHANGED, error: anyhow::anyhow!("changes were applied") });
+    }
+    Ok(())
+}
+
+fn print_settled(output: Output, s: &Settled) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match output {
+        Output::Text => writeln!(out, "{}", describe_settled(s))?,
+        other => write_value(&mut out, other, s)?,
+    }
+    if !s.errors.is_empty() {
+        return Err(Failure { code: exit::FAILED, error: anyhow::anyhow!("the rollback did not fully succeed") });
+    }
+    Ok(())
+}
+
+pub fn commit(config: Config, args: SettleArgs) -> Result<(), Failure> {
+    let s = Manager::open(config).map_err(failure)?.commit(Caller::current()).map_err(failure)?;
+    print_settled(args.output, &s)
+}
+
+pub fn rollback(config: Config, args: SettleArgs) -> Result<(), Failure> {
+    let s = Manager::open(config).map_err(failure)?.rollback(Caller::current()).map_err(failure)?;
+    print_settled(args.output, &s)
+}
+
+pub fn confirm_watch(config: Config, id: &str) -> Result<(), Failure> {
+    let manager = Manager::open(config).map_err(failure)?;
+    if let Some(s) = manager.expire_when_due(id, Caller::current()).map_err(failure)? {
+        log::warn!("{}", describe_settled(&s));
     }
     Ok(())
 }

@@ -1,11 +1,14 @@
 //! What the state manager records in the ledger (through the ledger module
-//! only): one entry per apply that changed something or was rolled back.
-//! A no-op apply changes nothing and records nothing.
+//! only): one entry per apply that changed something (`apply_state`), per
+//! rollback (`rollback`: a failed apply, a requested undo or an expired
+//! confirmation), per `commit` of a confirmed change, and per `recovery`
+//! of an apply interrupted by a crash. A no-op records nothing.
 
 use super::file::StateFile;
+use super::journal::Journal;
 use super::manager::ApplyReport;
 use crate::ledger::{Ledger, LedgerError, Metadata, NewEntry};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Who asked for a change.
 #[derive(Debug, Clone, Copy)]
@@ -35,27 +38,76 @@ impl Caller {
     }
 }
 
-/// Records an apply's outcome; nothing for a no-op.
-pub fn record(ledger: &Ledger, file: &StateFile, report: &ApplyReport, caller: Caller) -> Result<(), LedgerError> {
-    if report.plugins.is_empty() {
-        return Ok(());
-    }
-    let plugins: Vec<&str> = report.plugins.iter().map(|p| p.plugin.as_str()).collect();
-    let (category, result) = if report.success { ("apply_state", "success") } else { ("rollback", "rolled_back") };
+fn append(ledger: &Ledger, category: &str, plugins: &[&str], caller: Caller, data: Value) -> Result<(), LedgerError> {
     ledger.append(NewEntry {
         category: category.into(),
         action: plugins.join(","),
         metadata: Metadata { user: caller.describe(), host: crate::ledger::store::hostname(), plugin: plugins.join(",") },
-        data: json!({
-            "desired_state_hash": file.hash(),
-            "result": result,
-            "checkpoint_id": report.checkpoint,
-            "changes_applied": report.changes_applied,
-            "errors": report.errors,
-            "plugins": report.plugins.iter().map(|p| json!({
-                "plugin": p.plugin, "actions": p.actions, "verified": p.verified, "restored": p.restored,
-            })).collect::<Vec<_>>(),
-        }),
+        data,
     })?;
     Ok(())
+}
+
+/// Records an apply's outcome (`success`, `pending_confirmation` or
+/// `rolled_back`); nothing for a no-op.
+pub fn record_apply(ledger: &Ledger, file: &StateFile, report: &ApplyReport, caller: Caller) -> Result<(), LedgerError> {
+    if report.plugins.is_empty() {
+        return Ok(());
+    }
+    let plugins: Vec<&str> = report.plugins.iter().map(|p| p.plugin.as_str()).collect();
+    let (category, result) = match (report.success, &report.pending_confirmation) {
+        (false, _) => ("rollback", "rolled_back"),
+        (true, Some(_)) => ("apply_state", "pending_confirmation"),
+        (true, None) => ("apply_state", "success"),
+    };
+    let mut data = json!({
+        "desired_state_hash": file.hash(),
+        "result": result,
+        "checkpoint_id": report.checkpoint,
+        "changes_applied": report.changes_applied,
+        "errors": report.errors,
+        "plugins": report.plugins.iter().map(|p| json!({
+            "plugin": p.plugin, "actions": p.actions, "verified": p.verified, "restored": p.restored,
+        })).collect::<Vec<_>>(),
+    });
+    if !report.success {
+        data["reason"] = json!("apply failed");
+    }
+    if let Some(p) = &report.pending_confirmation {
+        data["confirm_deadline"] = json!(p.deadline);
+    }
+    append(ledger, category, &plugins, caller, data)
+}
+
+/// Records how a journal was settled later: `commit`, `rollback` (requested
+/// or expired) or `recovery` (after a crash).
+pub fn record_settled(
+    ledger: &Ledger,
+    category: &str,
+    journal: &Journal,
+    reason: &str,
+    errors: &[String],
+    caller: Caller,
+) -> Result<(), LedgerError> {
+    let plugins: Vec<&str> = journal.plugins.iter().map(|p| p.section.as_str()).collect();
+    let result = match (category, errors.is_empty()) {
+        ("commit", _) => "committed",
+        (_, true) => "rolled_back",
+        (_, false) => "rollback_failed",
+    };
+    append(
+        ledger,
+        category,
+        &plugins,
+        caller,
+        json!({
+            "desired_state_hash": journal.desired_state_hash,
+            "result": result,
+            "reason": reason,
+            "checkpoint_id": journal.id,
+            "started": journal.started,
+            "started_by_uid": journal.uid,
+            "errors": errors,
+        }),
+    )
 }

@@ -1,4 +1,5 @@
-//! The state file: `version: 1` and `plugins:`, one section per plugin.
+//! The state file: `version: 1`, `plugins:` (one section per plugin) and an
+//! optional `probe: {ping: [HOST, ...]}` that must answer after an apply.
 //! YAML is parsed with serde-saphyr (maintained, panic-free, with budgets
 //! against alias bombs), since state files also arrive over D-Bus.
 
@@ -13,6 +14,8 @@ pub const VERSION: u64 = 1;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateFile {
     pub sections: BTreeMap<String, Value>,
+    /// Hosts that must answer a ping after the apply, else it is undone.
+    pub probe: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -20,6 +23,14 @@ pub struct StateFile {
 struct Raw {
     version: Option<Value>,
     plugins: Option<BTreeMap<String, Value>>,
+    probe: Option<RawProbe>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    #[serde(default)]
+    ping: Vec<String>,
 }
 
 /// What is wrong with a state file: the field (or line) and why.
@@ -51,7 +62,11 @@ impl StateFile {
                 return Err(error(&format!("plugins.{name}"), "must be a mapping"));
             }
         }
-        Ok(StateFile { sections })
+        let probe = raw.probe.map(|p| p.ping).unwrap_or_default();
+        for (i, host) in probe.iter().enumerate() {
+            super::probe::check_target(host).map_err(|m| error(&format!("probe.ping[{i}]"), m))?;
+        }
+        Ok(StateFile { sections, probe })
     }
 
     /// SHA-256 of the sections in canonical JSON (keys sorted, compact).
@@ -84,5 +99,9 @@ mod tests {
         assert_eq!(StateFile::parse("version: 1\n").unwrap_err().field, "plugins");
         assert_eq!(StateFile::parse("version: 1\nplugins: {net: 3}").unwrap_err().field, "plugins.net");
         assert!(StateFile::parse("version: 1\nplugns: {}").unwrap_err().message.contains("plugns"));
+        let bad_probe = StateFile::parse("version: 1\nplugins: {net: {}}\nprobe: {ping: [192.168.1.1, '-f']}").unwrap_err();
+        assert_eq!(bad_probe.field, "probe.ping[1]");
+        let probe = StateFile::parse("version: 1\nplugins: {net: {}}\nprobe: {ping: [192.168.1.1]}").unwrap();
+        assert_eq!(probe.probe, ["192.168.1.1"]);
     }
 }

@@ -1,19 +1,23 @@
 //! The apply pipeline, plugin-agnostic: validate every section, query,
-//! diff, then checkpoint every plugin that has actions, apply in dependency
-//! order, verify each, and on any error, trap, timeout or mismatch restore
-//! every checkpoint in reverse order. Plugins without actions are untouched.
+//! diff, then checkpoint every plugin that has actions (durably, in the
+//! journal), apply in dependency order, verify each, probe connectivity, and
+//! on any error, trap, timeout, mismatch or failed probe restore every
+//! checkpoint in reverse order and verify the restore. Plugins without
+//! actions are untouched. Also: confirm-or-revert (`commit`, `rollback`,
+//! expiry) and the recovery of an apply interrupted by a crash.
 
-use super::audit::Caller;
+use super::audit::{self, Caller};
 use super::file::StateFile;
-use crate::ledger::{Ledger, Options as LedgerOptions};
+use super::journal::{self, Journal, Phase, Saved};
 use super::lock::{ApplyLock, Wait};
+use crate::ledger::{Ledger, Options as LedgerOptions};
 use crate::config::Config;
 use crate::plugin::bindings::{Action, ActionKind, Mismatch, PluginError};
 use crate::plugin::{CallError, Manifest, Plugin, Registry, RegistryError, Runtime};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Why a state operation did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +40,18 @@ pub enum StateError {
     /// The ledger cannot be written: nothing is applied unrecorded.
     #[error("ledger: {0}")]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// A change awaits confirmation; nothing else is applied until it is
+    /// committed or rolled back.
+    #[error(
+        "change {id} awaits confirmation ({seconds_left} s left): run `portagent commit` to keep it or `portagent rollback` to undo it"
+    )]
+    Pending { id: String, seconds_left: u64 },
+    /// `commit` or `rollback` with no change awaiting confirmation.
+    #[error("no change awaits confirmation")]
+    NothingPending,
+    /// `commit` came after the deadline: the change was rolled back.
+    #[error("change {id} was not confirmed in time and has been rolled back")]
+    Expired { id: String },
 }
 
 /// One plugin's planned actions, in the deployment guide's shape.
@@ -58,6 +74,43 @@ pub struct PluginReport {
     pub restored: bool,
 }
 
+/// A change applied with a confirm timeout, kept until `commit`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingConfirmation {
+    pub checkpoint: String,
+    /// RFC 3339; rolled back at this time unless committed.
+    pub deadline: String,
+    pub seconds: u64,
+}
+
+/// How a journal left by an earlier apply was settled.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settled {
+    pub checkpoint: String,
+    /// `committed`, `rolled_back` or `rollback_failed`.
+    pub result: String,
+    pub reason: String,
+    pub plugins: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub wait: Wait,
+    pub caller: Caller,
+    /// Keep the checkpoints and roll back unless committed within this.
+    pub confirm_timeout: Option<Duration>,
+    /// Hosts that must answer a ping after the apply (besides the file's).
+    pub probe: Vec<String>,
+}
+
+impl ApplyOptions {
+    pub fn new(caller: Caller) -> ApplyOptions {
+        ApplyOptions { wait: Wait::Block, caller, confirm_timeout: None, probe: vec![] }
+    }
+}
+
 /// The result of an apply, in the guide's shape plus details.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ApplyReport {
@@ -68,6 +121,12 @@ pub struct ApplyReport {
     pub checkpoint: Option<String>,
     pub plugins: Vec<PluginReport>,
     pub timings_ms: BTreeMap<&'static str, f64>,
+    /// Set when the change awaits `commit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_confirmation: Option<PendingConfirmation>,
+    /// Set when an earlier interrupted or expired apply was undone first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Settled>,
 }
 
 impl ApplyReport {
@@ -80,6 +139,14 @@ impl ApplyReport {
 struct Loaded {
     manifest: Manifest,
     plugin: Plugin,
+}
+
+/// One plugin's part of a plan: what it wants, what it had, what to do.
+struct Step {
+    loaded: Loaded,
+    desired: String,
+    current: String,
+    actions: Vec<Action>,
 }
 
 /// Plugins, runtime and config for state operations.
@@ -177,7 +244,7 @@ impl Manager {
         Ok(out)
     }
 
-    fn plan(&self, file: &StateFile) -> Result<Vec<(Loaded, String, Vec<Action>)>, StateError> {
+    fn plan(&self, file: &StateFile) -> Result<Vec<Step>, StateError> {
         let sections: Vec<&str> = file.sections.keys().map(String::as_str).collect();
         let mut plugins = self.load(&sections)?;
         for l in &mut plugins {
@@ -190,7 +257,7 @@ impl Manager {
             let desired = file.sections[&section].to_string();
             let current = l.plugin.query().map_err(|e| classify(&section, e))?;
             let actions = l.plugin.diff(&current, &desired).map_err(|e| classify(&section, e))?;
-            planned.push((l, desired, actions));
+            planned.push(Step { loaded: l, desired, current, actions });
         }
         Ok(planned)
     }
@@ -200,34 +267,205 @@ impl Manager {
         Ok(self
             .plan(file)?
             .into_iter()
-            .map(|(l, _, actions)| PluginDiff {
-                plugin: l.manifest.section.clone(),
-                actions: actions.iter().map(action_json).collect(),
+            .map(|s| PluginDiff {
+                plugin: s.loaded.manifest.section.clone(),
+                actions: s.actions.iter().map(action_json).collect(),
             })
             .collect())
     }
 
-    /// Applies `file` atomically across its plugins, on behalf of `caller`,
-    /// and records the outcome in the ledger.
-    pub fn apply(&self, file: &StateFile, wait: Wait, caller: Caller) -> Result<ApplyReport, StateError> {
+    fn dir(&self) -> &std::path::Path {
+        &self.config.state_dir
+    }
+
+    fn open_ledger(&self) -> Result<Ledger, StateError> {
+        Ok(Ledger::open(&self.config.ledger_path, LedgerOptions::from_config(&self.config))?)
+    }
+
+    /// Restores `saved` in reverse order and verifies each restore against
+    /// the state before the apply; `restored[i]` tells which succeeded.
+    fn undo(&self, plugins: &mut [&mut Plugin], saved: &[Saved], restored: &mut [bool]) -> Vec<String> {
+        let mut errors = Vec::new();
+        for i in (0..saved.len()).rev() {
+            let s = &saved[i];
+            if let Err(e) = plugins[i].restore(&s.checkpoint) {
+                errors.push(format!("ROLLBACK FAILED: plugin '{}': {e}", s.section));
+                continue;
+            }
+            match plugins[i].verify(&s.before) {
+                Ok(m) if m.is_empty() => restored[i] = true,
+                Ok(m) => errors.push(format!(
+                    "ROLLBACK NOT VERIFIED: plugin '{}': {}",
+                    s.section,
+                    m.iter()
+                        .map(|m| format!("{}.{}: expected {}, found {}", m.resource, m.field, m.expected, m.actual))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+                Err(e) => errors.push(format!("ROLLBACK NOT VERIFIED: plugin '{}': {e}", s.section)),
+            }
+        }
+        errors
+    }
+
+    /// Undoes a journal left by another process (or an expired one), records
+    /// it, and removes the journal. The apply lock must be held.
+    fn undo_journal(&self, j: &Journal, category: &str, reason: &str, caller: Caller) -> Result<Settled, StateError> {
+        let ledger = self.open_ledger()?;
+        let mut plugins: Vec<Plugin> =
+            j.plugins.iter().map(|s| self.registry.load(&self.runtime, &s.plugin)).collect::<Result<_, _>>()?;
+        let mut refs: Vec<&mut Plugin> = plugins.iter_mut().collect();
+        let mut restored = vec![false; j.plugins.len()];
+        let errors = self.undo(&mut refs, &j.plugins, &mut restored);
+        audit::record_settled(&ledger, category, j, reason, &errors, caller)?;
+        if !errors.is_empty() {
+            // Kept as evidence; retrying forever would block every apply.
+            let _ = std::fs::copy(Journal::path(self.dir()), self.dir().join(format!("journal.failed-{}.json", j.id)));
+            log::error!("undoing {}: {}", j.id, errors.join("; "));
+        }
+        Journal::remove(self.dir())?;
+        Ok(Settled {
+            checkpoint: j.id.clone(),
+            result: if errors.is_empty() { "rolled_back" } else { "rollback_failed" }.into(),
+            reason: reason.into(),
+            plugins: j.plugins.iter().map(|s| s.section.clone()).collect(),
+            errors,
+        })
+    }
+
+    /// Whether the ledger already records how `j` ended (a crash between
+    /// the ledger entry and the journal's removal).
+    fn already_settled(&self, j: &Journal) -> Result<bool, StateError> {
+        let entries = crate::ledger::store::entries(&self.config.ledger_path)?;
+        Ok(entries.iter().rev().find(|e| e.data["checkpoint_id"] == j.id.as_str()).is_some_and(|e| {
+            let result = e.data["result"].as_str().unwrap_or("");
+            !(e.category == "apply_state" && result == "pending_confirmation")
+        }))
+    }
+
+    /// Settles a journal left behind, under the apply lock: an interrupted
+    /// apply is restored (`recovery`), an expired confirmation rolled back.
+    /// A change still awaiting confirmation is left as it is.
+    fn settle(&self, caller: Caller) -> Result<Option<Settled>, StateError> {
+        let Some(j) = Journal::read(self.dir())? else { return Ok(None) };
+        if self.already_settled(&j)? {
+            Journal::remove(self.dir())?;
+            return Ok(None);
+        }
+        let settled = match j.phase {
+            Phase::Applying => {
+                let reason = format!("apply interrupted (pid {} started {})", j.pid, j.started);
+                log::warn!("{reason}: restoring checkpoint {}", j.id);
+                self.undo_journal(&j, "recovery", &reason, caller)?
+            }
+            Phase::PendingConfirmation if j.expired() => {
+                log::warn!("change {} was not confirmed in time: rolling back", j.id);
+                self.undo_journal(&j, "rollback", "confirm timeout expired", caller)?
+            }
+            Phase::PendingConfirmation => return Ok(None),
+        };
+        Ok(Some(settled))
+    }
+
+    /// Run at start: settles what an earlier process left (see `settle`)
+    /// unless a live apply holds the lock. Costs one `stat` when clean.
+    pub fn recover(&self, caller: Caller) -> Result<Option<Settled>, StateError> {
+        if !Journal::exists(self.dir()) {
+            return Ok(None);
+        }
+        match ApplyLock::take(self.dir(), Wait::NoWait)? {
+            Some(_lock) => self.settle(caller),
+            None => Ok(None),
+        }
+    }
+
+    /// The change awaiting confirmation, if any.
+    pub fn pending(&self) -> Result<Option<Journal>, StateError> {
+        Ok(Journal::read(self.dir())?.filter(|j| j.phase == Phase::PendingConfirmation))
+    }
+
+    /// Keeps the change awaiting confirmation.
+    pub fn commit(&self, caller: Caller) -> Result<Settled, StateError> {
+        let _lock = ApplyLock::take(self.dir(), Wait::Block)?.ok_or(StateError::Busy)?;
+        let expired = self.settle(caller)?;
+        let Some(j) = self.pending()? else {
+            return Err(match expired {
+                Some(s) if s.reason == "confirm timeout expired" => StateError::Expired { id: s.checkpoint },
+                _ => StateError::NothingPending,
+            });
+        };
+        let ledger = self.open_ledger()?;
+        audit::record_settled(&ledger, "commit", &j, "confirmed", &[], caller)?;
+        Journal::remove(self.dir())?;
+        Ok(Settled {
+            checkpoint: j.id,
+            result: "committed".into(),
+            reason: "confirmed".into(),
+            plugins: j.plugins.into_iter().map(|s| s.section).collect(),
+            errors: vec![],
+        })
+    }
+
+    /// Undoes the change awaiting confirmation.
+    pub fn rollback(&self, caller: Caller) -> Result<Settled, StateError> {
+        let _lock = ApplyLock::take(self.dir(), Wait::Block)?.ok_or(StateError::Busy)?;
+        if let Some(expired) = self.settle(caller)? {
+            return Ok(expired);
+        }
+        let j = self.pending()?.ok_or(StateError::NothingPending)?;
+        self.undo_journal(&j, "rollback", "requested", caller)
+    }
+
+    /// Rolls back change `id` if it is still unconfirmed at its deadline:
+    /// the confirm timer, in whichever process runs it. Waits until then.
+    pub fn expire_when_due(&self, id: &str, caller: Caller) -> Result<Option<Settled>, StateError> {
+        loop {
+            match Journal::read(self.dir())? {
+                Some(j) if j.id == id && j.phase == Phase::PendingConfirmation => match j.time_left() {
+                    Some(left) if !left.is_zero() => std::thread::sleep(left.min(Duration::from_secs(60))),
+                    _ => break,
+                },
+                _ => return Ok(None),
+            }
+        }
+        let _lock = ApplyLock::take(self.dir(), Wait::Block)?.ok_or(StateError::Busy)?;
+        match Journal::read(self.dir())? {
+            Some(j) if j.id == id => self.settle(caller),
+            _ => Ok(None),
+        }
+    }
+
+    /// Applies `file` atomically across its plugins and records the outcome
+    /// in the ledger. With a confirm timeout the change is kept only until
+    /// `commit`; the caller arranges for [`Manager::expire_when_due`].
+    pub fn apply(&self, file: &StateFile, opts: &ApplyOptions) -> Result<ApplyReport, StateError> {
         let started = Instant::now();
-        let _lock = ApplyLock::take(&self.config.state_dir, wait)?.ok_or(StateError::Busy)?;
+        let _lock = ApplyLock::take(self.dir(), opts.wait)?.ok_or(StateError::Busy)?;
         let mut report = ApplyReport::default();
+        if Journal::exists(self.dir()) {
+            report.recovered = self.settle(opts.caller)?;
+            if let Some(j) = self.pending()? {
+                return Err(StateError::Pending {
+                    id: j.id.clone(),
+                    seconds_left: j.time_left().unwrap_or_default().as_secs(),
+                });
+            }
+        }
         let t = Instant::now();
-        let planned = self.plan(file)?;
-        report.timings_ms.insert("plan", ms(t));
-        let mut work: Vec<(Loaded, String, Vec<Action>, PluginReport)> = planned
+        let mut work: Vec<(Step, PluginReport)> = self
+            .plan(file)?
             .into_iter()
-            .filter(|(_, _, actions)| !actions.is_empty())
-            .map(|(l, desired, actions)| {
+            .filter(|s| !s.actions.is_empty())
+            .map(|s| {
                 let r = PluginReport {
-                    plugin: l.manifest.section.clone(),
-                    actions: actions.iter().map(action_json).collect(),
+                    plugin: s.loaded.manifest.section.clone(),
+                    actions: s.actions.iter().map(action_json).collect(),
                     ..Default::default()
                 };
-                (l, desired, actions, r)
+                (s, r)
             })
             .collect();
+        report.timings_ms.insert("plan", ms(t));
 
         if work.is_empty() {
             // Nothing to do, nothing to record: a no-op never reads the ledger.
@@ -237,25 +475,46 @@ impl Manager {
         }
         // Opened before the first change: a change that cannot be recorded
         // is not made.
-        let ledger = Ledger::open(&self.config.ledger_path, LedgerOptions::from_config(&self.config))?;
+        let ledger = self.open_ledger()?;
 
-        // Checkpoint everything before the first change.
+        // Checkpoint everything, durably, before the first change.
         let t = Instant::now();
-        let mut checkpoints: Vec<Vec<u8>> = Vec::new();
-        for (l, _, _, r) in &mut work {
-            let blob = l.plugin.checkpoint().map_err(|e| classify(&r.plugin, e))?;
+        let mut saved: Vec<Saved> = Vec::new();
+        for (s, r) in &mut work {
+            let blob = s.loaded.plugin.checkpoint().map_err(|e| classify(&r.plugin, e))?;
             r.checkpoint = serde_json::from_slice::<Value>(&blob).ok().and_then(|v| v["id"].as_str().map(str::to_string));
-            checkpoints.push(blob);
+            saved.push(Saved {
+                plugin: s.loaded.manifest.name.clone(),
+                section: r.plugin.clone(),
+                before: s.current.clone(),
+                checkpoint: blob,
+            });
         }
-        report.checkpoint = work.iter().find_map(|w| w.3.checkpoint.clone());
+        let now = SystemTime::now();
+        let id = work
+            .iter()
+            .find_map(|w| w.1.checkpoint.clone())
+            .unwrap_or_else(|| format!("chkpt-{}-{}", journal::now(), std::process::id()));
+        report.checkpoint = Some(id.clone());
+        let mut journal = Journal {
+            id,
+            started: crate::ledger::entry::rfc3339(now),
+            pid: std::process::id(),
+            uid: opts.caller.uid,
+            desired_state_hash: file.hash(),
+            phase: Phase::Applying,
+            deadline: None,
+            plugins: saved,
+        };
+        journal.write(self.dir())?;
         report.timings_ms.insert("checkpoint", ms(t));
 
         // Apply and verify, plugin by plugin; the first failure rolls back all.
         let (mut apply_ms, mut verify_ms) = (0.0, 0.0);
         let mut failure: Option<String> = None;
-        for (l, desired, actions, r) in &mut work {
+        for (s, r) in &mut work {
             let t = Instant::now();
-            let applied = l.plugin.apply(actions);
+            let applied = s.loaded.plugin.apply(&s.actions);
             apply_ms += ms(t);
             match applied {
                 Ok(changed) => r.changes_applied = changed,
@@ -265,7 +524,7 @@ impl Manager {
                 }
             }
             let t = Instant::now();
-            let verified = l.plugin.verify(desired);
+            let verified = s.loaded.plugin.verify(&s.desired);
             verify_ms += ms(t);
             match verified {
                 Ok(m) if m.is_empty() => r.verified = true,
@@ -285,27 +544,51 @@ impl Manager {
         report.timings_ms.insert("apply", apply_ms);
         report.timings_ms.insert("verify", verify_ms);
 
+        let hosts: Vec<String> = file.probe.iter().chain(&opts.probe).cloned().collect();
+        if failure.is_none() && !hosts.is_empty() {
+            let t = Instant::now();
+            let down = super::probe::unreachable(&hosts);
+            report.timings_ms.insert("probe", ms(t));
+            if !down.is_empty() {
+                failure = Some(format!("connectivity probe: {}", down.join("; ")));
+            }
+        }
+
         if let Some(why) = failure {
             report.errors.push(why);
             report.rolled_back = true;
             let t = Instant::now();
-            for ((l, _, _, r), blob) in work.iter_mut().zip(&checkpoints).rev() {
-                match l.plugin.restore(blob) {
-                    Ok(()) => r.restored = true,
-                    Err(e) => report.errors.push(format!("ROLLBACK FAILED: {e}")),
-                }
+            let mut restored = vec![false; work.len()];
+            let mut plugins: Vec<&mut Plugin> = work.iter_mut().map(|w| &mut w.0.loaded.plugin).collect();
+            let errors = self.undo(&mut plugins, &journal.plugins, &mut restored);
+            report.errors.extend(errors);
+            for ((_, r), ok) in work.iter_mut().zip(restored) {
+                r.restored = ok;
             }
             report.timings_ms.insert("rollback", ms(t));
         } else {
             report.success = true;
-        }
-        if report.success {
             report.changes_applied =
-                work.iter().flat_map(|w| w.3.changes_applied.iter().map(move |c| format!("{}:{c}", w.3.plugin))).collect();
+                work.iter().flat_map(|w| w.1.changes_applied.iter().map(move |c| format!("{}:{c}", w.1.plugin))).collect();
+            if let Some(timeout) = opts.confirm_timeout {
+                report.pending_confirmation = Some(PendingConfirmation {
+                    checkpoint: journal.id.clone(),
+                    deadline: crate::ledger::entry::rfc3339(SystemTime::now() + timeout),
+                    seconds: timeout.as_secs(),
+                });
+            }
         }
-        report.plugins = work.into_iter().map(|w| w.3).collect();
+        report.plugins = work.into_iter().map(|w| w.1).collect();
         let t = Instant::now();
-        super::audit::record(&ledger, file, &report, caller)?;
+        audit::record_apply(&ledger, file, &report, opts.caller)?;
+        match opts.confirm_timeout {
+            Some(timeout) if report.success => {
+                journal.phase = Phase::PendingConfirmation;
+                journal.deadline = Some(journal::now() + timeout.as_secs().max(1));
+                journal.write(self.dir())?;
+            }
+            _ => Journal::remove(self.dir())?,
+        }
         report.timings_ms.insert("ledger", ms(t));
         report.timings_ms.insert("total", ms(started));
         Ok(report)

@@ -433,6 +433,16 @@ fn teardown_dir(name: &str, dir: &Path, daemons: &[(String, u32)], peers: &[Stri
     for (_, pid) in daemons.iter().rev() {
         kill_pid(*pid);
     }
+    // Anything else still running in the lab was started by a test in it
+    // (e.g. portagent's confirm timer, which detaches on purpose).
+    for ns in peers.iter().map(String::as_str).chain([name]) {
+        let pids = Command::new("ip").args(["netns", "pids", ns]).stderr(Stdio::null()).output();
+        for pid in pids.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().split_whitespace() {
+            if let Ok(pid) = pid.parse() {
+                kill_pid(pid);
+            }
+        }
+    }
     for ns in peers.iter().map(String::as_str).chain([name]) {
         let _ = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
     }

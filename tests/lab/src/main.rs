@@ -65,8 +65,19 @@ fn demo() -> std::io::Result<()> {
     run(&["apply-state", "/etc/ovs-port-agent/broken.yaml"])?;
     show(&lab, "ip -br addr show ovsbr0; ovs-vsctl list-ports ovsbr0")?;
 
+    step("A change that must be confirmed (like `netplan try`): not committed, so it reverts by itself");
+    let changed = GUIDE_STATE.replace("192.168.1.100", "192.168.1.120");
+    lab.write("/etc/ovs-port-agent/try.yaml", changed.as_bytes())?;
+    run(&["apply-state", "/etc/ovs-port-agent/try.yaml", "--confirm-timeout", "4", "--probe", "192.168.1.1"])?;
+    show(&lab, "ip -br addr show ovsbr0")?;
+    println!("(no `ovs-port-agent commit`: waiting for the deadline)");
+    lab.wait_until(std::time::Duration::from_secs(30), "the unconfirmed change reverted", || {
+        !lab.path("/var/lib/ovs-port-agent/journal.json").exists()
+    })?;
+    show(&lab, "ip -br addr show ovsbr0")?;
+
     step("The audit ledger: every change and rollback, hash-chained, Merkle tree, signed checkpoints");
-    run(&["ledger", "show", "--last", "2"])?;
+    run(&["ledger", "show", "--last", "4"])?;
     run(&["ledger", "verify"])?;
 
     step("Plugins: net is built in; others install with `ovs-port-agent plugin install x.wasm`");
