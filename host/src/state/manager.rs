@@ -147,6 +147,8 @@ struct Step {
     desired: String,
     current: String,
     actions: Vec<Action>,
+    /// Time spent inside the plugin's validate, query and diff.
+    plugin_ms: f64,
 }
 
 /// Plugins, runtime and config for state operations.
@@ -247,17 +249,22 @@ impl Manager {
     fn plan(&self, file: &StateFile) -> Result<Vec<Step>, StateError> {
         let sections: Vec<&str> = file.sections.keys().map(String::as_str).collect();
         let mut plugins = self.load(&sections)?;
+        let mut validate_ms = Vec::new();
         for l in &mut plugins {
             let desired = file.sections[&l.manifest.section].to_string();
+            let t = Instant::now();
             l.plugin.validate(&desired).map_err(|e| classify(&l.manifest.section, e))?;
+            validate_ms.push(ms(t));
         }
         let mut planned = Vec::new();
-        for mut l in plugins {
+        for (mut l, validate_ms) in plugins.into_iter().zip(validate_ms) {
             let section = l.manifest.section.clone();
             let desired = file.sections[&section].to_string();
+            let t = Instant::now();
             let current = l.plugin.query().map_err(|e| classify(&section, e))?;
             let actions = l.plugin.diff(&current, &desired).map_err(|e| classify(&section, e))?;
-            planned.push(Step { loaded: l, desired, current, actions });
+            let plugin_ms = validate_ms + ms(t);
+            planned.push(Step { loaded: l, desired, current, actions, plugin_ms });
         }
         Ok(planned)
     }
@@ -452,8 +459,10 @@ impl Manager {
             }
         }
         let t = Instant::now();
-        let mut work: Vec<(Step, PluginReport)> = self
-            .plan(file)?
+        let planned = self.plan(file)?;
+        // Time inside plugin exports; the rest of `total` is the host's.
+        let mut plugin_ms: f64 = planned.iter().map(|s| s.plugin_ms).sum();
+        let mut work: Vec<(Step, PluginReport)> = planned
             .into_iter()
             .filter(|s| !s.actions.is_empty())
             .map(|s| {
@@ -470,6 +479,7 @@ impl Manager {
         if work.is_empty() {
             // Nothing to do, nothing to record: a no-op never reads the ledger.
             report.success = true;
+            report.timings_ms.insert("plugin_calls", plugin_ms);
             report.timings_ms.insert("total", ms(started));
             return Ok(report);
         }
@@ -481,7 +491,9 @@ impl Manager {
         let t = Instant::now();
         let mut saved: Vec<Saved> = Vec::new();
         for (s, r) in &mut work {
+            let t = Instant::now();
             let blob = s.loaded.plugin.checkpoint().map_err(|e| classify(&r.plugin, e))?;
+            plugin_ms += ms(t);
             r.checkpoint = serde_json::from_slice::<Value>(&blob).ok().and_then(|v| v["id"].as_str().map(str::to_string));
             saved.push(Saved {
                 plugin: s.loaded.manifest.name.clone(),
@@ -506,8 +518,10 @@ impl Manager {
             deadline: None,
             plugins: saved,
         };
-        journal.write(self.dir())?;
         report.timings_ms.insert("checkpoint", ms(t));
+        let t = Instant::now();
+        journal.write(self.dir())?;
+        report.timings_ms.insert("journal", ms(t));
 
         // Apply and verify, plugin by plugin; the first failure rolls back all.
         let (mut apply_ms, mut verify_ms) = (0.0, 0.0);
@@ -543,6 +557,7 @@ impl Manager {
         }
         report.timings_ms.insert("apply", apply_ms);
         report.timings_ms.insert("verify", verify_ms);
+        plugin_ms += apply_ms + verify_ms;
 
         let hosts: Vec<String> = file.probe.iter().chain(&opts.probe).cloned().collect();
         if failure.is_none() && !hosts.is_empty() {
@@ -561,6 +576,7 @@ impl Manager {
             let mut restored = vec![false; work.len()];
             let mut plugins: Vec<&mut Plugin> = work.iter_mut().map(|w| &mut w.0.loaded.plugin).collect();
             let errors = self.undo(&mut plugins, &journal.plugins, &mut restored);
+            plugin_ms += ms(t);
             report.errors.extend(errors);
             for ((_, r), ok) in work.iter_mut().zip(restored) {
                 r.restored = ok;
@@ -590,6 +606,7 @@ impl Manager {
             _ => Journal::remove(self.dir())?,
         }
         report.timings_ms.insert("ledger", ms(t));
+        report.timings_ms.insert("plugin_calls", (plugin_ms * 100.0).round() / 100.0);
         report.timings_ms.insert("total", ms(started));
         Ok(report)
     }
