@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod ledger;
 pub mod plugin;
 pub mod state;

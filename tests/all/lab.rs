@@ -169,7 +169,7 @@ fn lab_bus_has_networkd_polkit_and_our_policy() {
 "#,
     )
     .unwrap();
-    let lab = portagent_lab::Lab::start_with(portagent_lab::Options { dbus_policies: vec![policy], polkit: true }).unwrap();
+    let lab = portagent_lab::Lab::start_with(portagent_lab::Options { dbus_policies: vec![policy], polkit: true, ..Default::default() }).unwrap();
     assert!(lab.path("/etc/dbus-1/system.d/dev.ovs.LabTest1.conf").exists());
     assert!(!Path::new("/etc/dbus-1/system.d/dev.ovs.LabTest1.conf").exists(), "installed in the lab only");
     lab.wait_until(Duration::from_secs(10), "polkit on the lab's bus", || {

@@ -10,11 +10,14 @@
 //! - `safety`: confirm-or-revert, the connectivity probe, and recovery
 //!   after portagent is killed mid-apply.
 //! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
+//! - `dbus`: the daemon on the lab's system bus with real clients
+//!   (dbus-send, busctl, python3-dbus), access control, signals.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //!
 //! Tests that need root and the lab's packages run by default: they are
 //! the product's proof (see README, "Tests").
 
+mod dbus;
 mod lab;
 mod ledger;
 mod net;

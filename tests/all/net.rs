@@ -8,7 +8,12 @@ use std::process::Output;
 /// A lab with an uplink `eth0` whose peer (the gateway) is 192.168.1.1, and
 /// portagent configured for OVS's userspace datapath.
 pub fn net_lab() -> Lab {
-    let mut lab = Lab::start().unwrap();
+    net_lab_with(portagent_lab::Options::default())
+}
+
+/// [`net_lab`] with more in it (a D-Bus policy, polkit).
+pub fn net_lab_with(options: portagent_lab::Options) -> Lab {
+    let mut lab = Lab::start_with(options).unwrap();
     lab.add_nic("eth0", "192.168.1.1/24").unwrap();
     lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n").unwrap();
     // Settled before a test looks at it: up, with the kernel's link-local.

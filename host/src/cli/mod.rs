@@ -68,6 +68,10 @@ enum Command {
     /// was committed (started by `apply-state --confirm-timeout`).
     #[command(hide = true)]
     ConfirmWatch { id: String },
+    /// Run the daemon: serve `dev.ovs.PortAgent1` on the system bus.
+    Daemon,
+    /// systemd-networkd's manager and link states, over its D-Bus API.
+    IntrospectSystemd,
     /// The audit ledger: verify, stats, show, proof, checkpoint.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -103,6 +107,16 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn introspect_systemd() -> Result<(), Failure> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let value = rt.block_on(async {
+        let conn = zbus::Connection::system().await?;
+        crate::daemon::networkd::introspect(&conn).await
+    })?;
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
     let config = Config::load(&cli.config).map_err(Failure::invalid)?;
     match cli.command {
@@ -114,5 +128,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Commit(args) => state::commit(config, args),
         Command::Rollback(args) => state::rollback(config, args),
         Command::ConfirmWatch { id } => state::confirm_watch(config, &id),
+        Command::Daemon => crate::daemon::run(config).map_err(Failure::from),
+        Command::IntrospectSystemd => introspect_systemd(),
     }
 }

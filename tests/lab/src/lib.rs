@@ -22,6 +22,30 @@ use std::time::{Duration, Instant};
 
 /// The deployment guide's examples, verbatim, for tests and the demo.
 pub mod guide {
+    /// The "Python API Client" example.
+    pub const PYTHON_CLIENT: &str = r#"#!/usr/bin/env python3
+import dbus
+
+# Connect to system bus
+bus = dbus.SystemBus()
+
+# Get service proxy
+proxy = bus.get_object('dev.ovs.PortAgent1', '/dev/ovs/PortAgent1')
+interface = dbus.Interface(proxy, 'dev.ovs.PortAgent1')
+
+# Ping
+result = interface.ping()
+print(f"Ping: {result}")
+
+# Query state
+state = interface.QueryState("net")
+print(f"Network state: {state}")
+
+# Get blockchain stats
+stats = interface.get_blockchain_stats()
+print(f"Blockchain: {stats}")
+"#;
+
     /// The "Net Plugin" state file example.
     pub const NET_STATE: &str = r#"version: 1
 plugins:
@@ -88,6 +112,9 @@ pub struct Options {
     pub dbus_policies: Vec<PathBuf>,
     /// Also run polkitd (for authorisation tests).
     pub polkit: bool,
+    /// polkit action files to add to the lab's view of
+    /// `/usr/share/polkit-1/actions` (a copy bind-mounted in the lab only).
+    pub polkit_actions: Vec<PathBuf>,
 }
 
 /// A running lab. Dropping it tears everything down.
@@ -239,6 +266,15 @@ impl Lab {
         let networkd = self.spawn("/lib/systemd/systemd-networkd", &logs.join("networkd.log"))?;
         self.daemons.push(("systemd-networkd".into(), networkd.id()));
         self.children.push(networkd);
+        if !options.polkit_actions.is_empty() {
+            self.sh("mkdir -p /run/portagent-lab/polkit-actions && \
+                     cp -a /usr/share/polkit-1/actions/. /run/portagent-lab/polkit-actions/ && \
+                     mount --bind /run/portagent-lab/polkit-actions /usr/share/polkit-1/actions")?;
+            for action in &options.polkit_actions {
+                let file = action.file_name().ok_or_else(|| io::Error::other("action path has no file name"))?;
+                self.write(Path::new("/run/portagent-lab/polkit-actions").join(file), &fs::read(action)?)?;
+            }
+        }
         if options.polkit {
             let polkit = self.spawn("/usr/lib/polkit-1/polkitd --no-debug", &logs.join("polkitd.log"))?;
             self.daemons.push(("polkitd".into(), polkit.id()));

@@ -1,0 +1,63 @@
+//! `portagent daemon`: owns `dev.ovs.PortAgent1` on the system bus and
+//! serves the deployment guide's methods over the state manager and the
+//! ledger. Settles what an interrupted run left before it takes the name.
+//!
+//! - [`service`]: the interface, its errors, signals and properties.
+//! - [`access`]: who is calling (uid) and whether polkit allows it.
+//! - [`networkd`]: systemd-networkd introspection over its D-Bus API.
+//! - [`ports`]: `list_ports`, `add_port`, `del_port` as state changes.
+
+pub mod access;
+pub mod networkd;
+pub mod ports;
+pub mod service;
+
+use crate::config::Config;
+use crate::state::{Caller, Manager};
+use std::sync::Arc;
+
+/// The well-known name, object path and interface.
+pub const BUS_NAME: &str = "dev.ovs.PortAgent1";
+pub const OBJECT_PATH: &str = "/dev/ovs/PortAgent1";
+
+/// Why the daemon could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("D-Bus: {0}")]
+    Bus(#[from] zbus::Error),
+    #[error("{0}")]
+    State(#[from] crate::state::StateError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(config: Config) -> Result<(), DaemonError> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> Result<(), DaemonError> {
+    let manager = Arc::new(Manager::open(config)?);
+    // Crash recovery first: no work is accepted before it.
+    let m = manager.clone();
+    let settled = tokio::task::spawn_blocking(move || m.recover(Caller::current())).await.expect("recover")?;
+    if let Some(s) = settled {
+        log::warn!("at start: {} change {} ({})", s.result, s.checkpoint, s.reason);
+    }
+    let service = service::Service::new(manager.clone());
+    let connection = zbus::connection::Builder::system()?
+        .name(BUS_NAME)?
+        .serve_at(OBJECT_PATH, service)?
+        .build()
+        .await?;
+    service::watch_pending(&connection, manager).await;
+    log::info!("serving {BUS_NAME} at {OBJECT_PATH}");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    log::info!("stopping");
+    Ok(())
+}

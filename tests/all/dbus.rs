@@ -1,0 +1,269 @@
+//! The daemon on the lab's system bus, driven by real clients: the guide's
+//! `dbus-send`/`busctl` commands verbatim, its Python client unchanged,
+//! access control (bus policy + polkit), typed errors and signals.
+
+use crate::net::{GUIDE_NET, ledger, net_lab_with, portagent, snapshot};
+use crate::support::text;
+use portagent_lab::{Lab, Options};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+fn repo_file(rel: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join(rel)
+}
+
+/// `portagent daemon`, stopped (by pid) when dropped.
+pub struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A net lab with the repo's D-Bus policy and polkit actions, polkitd,
+/// a group `netdev` with user `netop`, and the daemon serving.
+pub fn dbus_lab() -> (Lab, Daemon) {
+    let lab = net_lab_with(Options {
+        dbus_policies: vec![repo_file("systemd/dev.ovs.PortAgent1.conf")],
+        polkit: true,
+        polkit_actions: vec![repo_file("systemd/dev.ovs.PortAgent1.policy")],
+    });
+    lab.sh("groupadd -r netdev && useradd -r -M -N -g netdev -s /usr/sbin/nologin netop").unwrap();
+    // dbus-daemon resolves policy group names when it loads its config.
+    lab.sh("dbus-send --system --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ReloadConfig").unwrap();
+    let log = std::fs::File::create(lab.dir().join("logs/portagent-daemon.log")).unwrap();
+    let child = lab
+        .command(env!("CARGO_BIN_EXE_portagent"))
+        .arg("daemon")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let daemon = Daemon(child);
+    lab.wait_until(Duration::from_secs(20), "dev.ovs.PortAgent1 and polkit on the bus", || {
+        lab.sh("busctl --system list --no-pager").is_ok_and(|l| l.contains("dev.ovs.PortAgent1") && l.contains("org.freedesktop.PolicyKit1"))
+    })
+    .unwrap();
+    (lab, daemon)
+}
+
+/// `dbus-send --system --print-reply --dest=dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1.METHOD ARGS`,
+/// as the guide writes it; stdout, or Err(stderr).
+fn send(lab: &Lab, method: &str, args: &str) -> Result<String, String> {
+    send_as(lab, "", method, args)
+}
+
+/// The same, run through `PREFIX` (e.g. `setpriv ... --`).
+fn send_as(lab: &Lab, prefix: &str, method: &str, args: &str) -> Result<String, String> {
+    let script = format!(
+        "{prefix} dbus-send --system --print-reply \\\n  --dest=dev.ovs.PortAgent1 \\\n  /dev/ovs/PortAgent1 \\\n  dev.ovs.PortAgent1.{method} {args}"
+    );
+    let out = lab.command("sh").args(["-c", &script]).output().unwrap();
+    if out.status.success() { Ok(text(&out.stdout)) } else { Err(text(&out.stderr)) }
+}
+
+/// The JSON inside a `string "..."` reply.
+fn reply_json(reply: &str) -> serde_json::Value {
+    let start = reply.find("string \"").expect("a string reply") + 8;
+    let end = reply.rfind('"').unwrap();
+    serde_json::from_str(&reply[start..end].replace("\\\"", "\"")).unwrap_or_else(|e| panic!("{e}: {reply}"))
+}
+
+const NOBODY: &str = "setpriv --reuid=65534 --regid=65534 --clear-groups --";
+const NETOP: &str = "setpriv --reuid=netop --regid=netdev --init-groups --";
+
+#[test]
+fn the_guides_dbus_commands_answer_as_written() {
+    let (lab, _daemon) = dbus_lab();
+    // Verification, 1 and 2.
+    assert!(lab.sh("busctl list | grep dev.ovs.PortAgent1").unwrap().contains("dev.ovs.PortAgent1"));
+    assert!(send(&lab, "ping", "").unwrap().contains("string \"pong\""));
+    assert!(send(&lab, "Ping", "").unwrap().contains("string \"pong\""));
+
+    // Apply over D-Bus (the design card's "apply-state over D-Bus").
+    lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
+    let applied = send(&lab, "ApplyState", "string:\"$(cat /etc/ovs-port-agent/net.yaml)\"").unwrap();
+    let report = reply_json(&applied);
+    assert_eq!(report["success"], true, "{report}");
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"]);
+
+    // Verification 3 and 4, Daily Operations, Blockchain Operations.
+    let state = lab
+        .sh("dbus-send --system --print-reply \\\n  --dest=dev.ovs.PortAgent1 \\\n  /dev/ovs/PortAgent1 \\\n  dev.ovs.PortAgent1.GetSystemNetworkState | head -50")
+        .unwrap();
+    assert!(state.contains("ovsbr0"), "{state}");
+    let stats = reply_json(&send(&lab, "get_blockchain_stats", "").unwrap());
+    assert_eq!(stats["total_blocks"], 1, "{stats}");
+    let net = reply_json(&send(&lab, "QueryState", "\\\n  string:\"net\"").unwrap());
+    assert!(net["plugins"]["net"]["interfaces"].to_string().contains("ovsbr0"), "{net}");
+    let network = reply_json(&send(&lab, "get_blocks_by_category", "\\\n  string:\"network\"").unwrap());
+    assert_eq!(network[0]["category"], "apply_state", "{network}");
+    assert!(send(&lab, "verify_blockchain_integrity", "").unwrap().contains("VALID: 1 entries"));
+    let hash = network[0]["hash"].as_str().unwrap();
+    let block = reply_json(&send(&lab, "get_block_by_hash", &format!("\\\n  string:\"{hash}\"")).unwrap());
+    assert_eq!(block["height"], 0);
+    let missing = send(&lab, "get_block_by_hash", "string:\"abc123...\"").unwrap_err();
+    assert!(missing.contains("dev.ovs.PortAgent1.Error.NotFound"), "{missing}");
+
+    // Port Management: veth123 as in the guide.
+    lab.sh("ip link add veth123 type veth peer name veth123p && ip link set veth123 up && ip link set veth123p up").unwrap();
+    assert_eq!(reply_json(&send(&lab, "list_ports", "").unwrap()), serde_json::json!(["eth0"]));
+    send(&lab, "add_port", "\\\n  string:\"veth123\"").unwrap();
+    assert!(lab.vsctl("list-ports ovsbr0").unwrap().lines().any(|l| l == "veth123"));
+    assert_eq!(reply_json(&send(&lab, "ListPorts", "").unwrap()), serde_json::json!(["eth0", "veth123"]));
+    send(&lab, "del_port", "\\\n  string:\"veth123\"").unwrap();
+    assert_eq!(lab.vsctl("list-ports ovsbr0").unwrap().trim(), "eth0");
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "the bridge's address is untouched");
+
+    // System Introspection, over D-Bus and the CLI.
+    let nd = reply_json(&send(&lab, "IntrospectSystemdNetworkd", "").unwrap());
+    let bridge = nd["links"].as_array().unwrap().iter().find(|l| l["name"] == "ovsbr0").expect("ovsbr0 in networkd's links");
+    assert_eq!(bridge["operational_state"], "routable", "{nd}");
+    let cli = portagent(&lab, &["introspect-systemd"]);
+    assert!(cli.status.success(), "{}", text(&cli.stderr));
+    assert!(text(&cli.stdout).contains("\"ovsbr0\""));
+
+    let version = lab.sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 Version").unwrap();
+    assert_eq!(version.trim(), format!("s \"{}\"", env!("CARGO_PKG_VERSION")));
+    let entries = ledger(&lab);
+    assert_eq!(entries.len(), 3, "apply, add_port, del_port");
+    assert!(entries.iter().all(|e| e["metadata"]["user"] == "root (uid 0)"), "the caller's uid is recorded");
+}
+
+#[test]
+fn the_guides_python_client_runs_unchanged() {
+    let (lab, _daemon) = dbus_lab();
+    lab.write("/etc/ovs-port-agent/client.py", portagent_lab::guide::PYTHON_CLIENT.as_bytes()).unwrap();
+    let out = lab.command("/usr/bin/python3").arg("/etc/ovs-port-agent/client.py").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Ping: pong"), "{stdout}");
+    assert!(stdout.contains("Network state: {"), "{stdout}");
+    assert!(stdout.contains("Blockchain: {"), "{stdout}");
+}
+
+#[test]
+fn unprivileged_callers_may_read_but_not_change() {
+    let (lab, _daemon) = dbus_lab();
+    lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
+    let before = snapshot(&lab);
+    let apply = "string:\"$(cat /etc/ovs-port-agent/net.yaml)\"";
+
+    // nobody: read-only methods work, every mutating one is refused.
+    assert!(send_as(&lab, NOBODY, "ping", "").unwrap().contains("pong"));
+    assert!(send_as(&lab, NOBODY, "get_blockchain_stats", "").unwrap().contains("total_blocks"));
+    assert!(send_as(&lab, NOBODY, "QueryState", "string:\"net\"").unwrap().contains("interfaces"));
+    for (method, args) in [("ApplyState", apply), ("add_port", "string:\"eth0\""), ("del_port", "string:\"eth0\""), ("Commit", ""), ("Rollback", "")] {
+        let err = send_as(&lab, NOBODY, method, args).unwrap_err();
+        assert!(err.contains("AccessDenied"), "{method}: {err}");
+    }
+
+    // netop (group netdev) passes the bus policy; polkit, with no rule for
+    // netdev yet, says no: the daemon's own typed refusal.
+    let err = send_as(&lab, NETOP, "ApplyState", apply).unwrap_err();
+    assert!(err.contains("dev.ovs.PortAgent1.Error.AccessDenied"), "{err}");
+    assert!(err.contains("uid"), "names the caller: {err}");
+    assert_eq!(snapshot(&lab), before, "nothing changed");
+    assert!(ledger(&lab).is_empty(), "nothing recorded");
+
+    // With the shipped polkit rule, netdev may change network state, and
+    // the ledger records who did.
+    let rule = std::fs::read(repo_file("systemd/50-ovs-port-agent.rules")).unwrap();
+    lab.write("/etc/polkit-1/rules.d/50-ovs-port-agent.rules", &rule).unwrap();
+    lab.wait_until(Duration::from_secs(10), "polkit loads the rule", || send_as(&lab, NETOP, "ApplyState", apply).is_ok())
+        .unwrap();
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"]);
+    let entries = ledger(&lab);
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0]["metadata"]["user"].as_str().unwrap().starts_with("netop (uid "), "{}", entries[0]);
+    // Plugins stay admin-only.
+    let err = send_as(&lab, NETOP, "RemovePlugin", "string:\"x\"").unwrap_err();
+    assert!(err.contains("AccessDenied"), "{err}");
+}
+
+/// Signals seen by `dbus-monitor` since it started.
+struct Monitor {
+    child: Child,
+    path: PathBuf,
+}
+
+impl Monitor {
+    fn start(lab: &Lab) -> Monitor {
+        let path = lab.dir().join("logs/dbus-monitor.log");
+        let out = std::fs::File::create(&path).unwrap();
+        let child = lab
+            .command("dbus-monitor")
+            .args(["--system", "type='signal',sender='dev.ovs.PortAgent1'"])
+            .stdout(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        Monitor { child, path }
+    }
+
+    fn wait_for(&self, lab: &Lab, member: &str) {
+        lab.wait_until(Duration::from_secs(20), member, || {
+            std::fs::read_to_string(&self.path).unwrap_or_default().contains(&format!("member={member}"))
+        })
+        .unwrap();
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn apply_state_over_dbus_errors_signals_and_confirm_timeout() {
+    let (lab, _daemon) = dbus_lab();
+    let monitor = Monitor::start(&lab);
+    let before = snapshot(&lab);
+
+    // Invalid: a typed error naming the field; nothing changed.
+    let bad = GUIDE_NET.replace("prefix: 24", "prefix: 33");
+    lab.write("/etc/ovs-port-agent/bad.yaml", bad.as_bytes()).unwrap();
+    let err = send(&lab, "ApplyState", "string:\"$(cat /etc/ovs-port-agent/bad.yaml)\"").unwrap_err();
+    assert!(err.contains("dev.ovs.PortAgent1.Error.InvalidState"), "{err}");
+    assert!(err.contains("plugins.net.interfaces[0].ipv4.address[0].prefix"), "{err}");
+    assert_eq!(snapshot(&lab), before);
+
+    // Valid: applied, StateApplied emitted.
+    lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
+    send(&lab, "ApplyState", "string:\"$(cat /etc/ovs-port-agent/net.yaml)\"").unwrap();
+    monitor.wait_for(&lab, "StateApplied");
+    let applied = snapshot(&lab);
+
+    // A failure after the change: rolled back, RolledBack emitted and returned.
+    let broken = GUIDE_NET.replace("192.168.1.100", "192.168.1.150").replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9");
+    lab.write("/etc/ovs-port-agent/broken.yaml", broken.as_bytes()).unwrap();
+    let err = send(&lab, "ApplyState", "string:\"$(cat /etc/ovs-port-agent/broken.yaml)\"").unwrap_err();
+    assert!(err.contains("dev.ovs.PortAgent1.Error.RolledBack"), "{err}");
+    monitor.wait_for(&lab, "RolledBack");
+    assert_eq!(snapshot(&lab), applied);
+
+    // Confirm-or-revert inside the daemon: not committed, rolled back by it.
+    let changed = GUIDE_NET.replace("192.168.1.100", "192.168.1.120");
+    lab.write("/etc/ovs-port-agent/try.yaml", changed.as_bytes()).unwrap();
+    send(&lab, "ApplyStateWithTimeout", "string:\"$(cat /etc/ovs-port-agent/try.yaml)\" uint32:2").unwrap();
+    let pending = lab.sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 PendingConfirmation").unwrap();
+    assert_eq!(pending.trim(), "b true");
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.120/24"]);
+    lab.wait_until(Duration::from_secs(20), "the daemon rolled the change back", || {
+        lab.addresses("ovsbr0").is_ok_and(|a| a == ["192.168.1.100/24"])
+            && !lab.path("/var/lib/ovs-port-agent/journal.json").exists()
+    })
+    .unwrap();
+    assert_eq!(snapshot(&lab), applied);
+    let last = ledger(&lab).pop().unwrap();
+    assert_eq!(last["data"]["reason"], "confirm timeout expired", "{last}");
+    let err = send(&lab, "Commit", "").unwrap_err();
+    assert!(err.contains("dev.ovs.PortAgent1.Error.NotFound"), "{err}");
+}
