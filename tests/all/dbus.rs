@@ -267,3 +267,54 @@ fn apply_state_over_dbus_errors_signals_and_confirm_timeout() {
     let err = send(&lab, "Commit", "").unwrap_err();
     assert!(err.contains("dev.ovs.PortAgent1.Error.NotFound"), "{err}");
 }
+
+#[test]
+fn the_cli_goes_through_the_daemon_when_it_runs() {
+    let (lab, _daemon) = dbus_lab();
+    let rule = std::fs::read(repo_file("systemd/50-ovs-port-agent.rules")).unwrap();
+    lab.write("/etc/polkit-1/rules.d/50-ovs-port-agent.rules", &rule).unwrap();
+    lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
+    let cli = |args: &str| lab.command("sh").args(["-c", &format!("{NETOP} {} {args}", env!("CARGO_BIN_EXE_portagent"))]).output().unwrap();
+
+    // netop cannot even read the state dir: only the daemon can do this.
+    let diff = cli("show-diff /etc/ovs-port-agent/net.yaml --output text");
+    assert!(diff.status.success(), "{}", text(&diff.stderr));
+    assert!(text(&diff.stdout).contains("+ ovsbr0"), "{}", text(&diff.stdout));
+    let mut applied = cli("apply-state /etc/ovs-port-agent/net.yaml --detailed-exitcode");
+    for _ in 0..50 {
+        // polkit picks the rule up asynchronously.
+        if applied.status.code() != Some(1) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        applied = cli("apply-state /etc/ovs-port-agent/net.yaml --detailed-exitcode");
+    }
+    assert_eq!(applied.status.code(), Some(5), "changed: {}{}", text(&applied.stdout), text(&applied.stderr));
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"]);
+    let again = cli("apply-state /etc/ovs-port-agent/net.yaml --detailed-exitcode");
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let q = cli("query-state --plugin net --output json");
+    assert!(text(&q.stdout).contains("\"ovsbr0\""), "{}", text(&q.stderr));
+    assert!(ledger(&lab)[0]["metadata"]["user"].as_str().unwrap().starts_with("netop"), "recorded as the CLI's user");
+
+    // Invalid input: the daemon's typed error becomes exit 2, with the field.
+    lab.write("/etc/ovs-port-agent/bad.yaml", GUIDE_NET.replace("prefix: 24", "prefix: 40").as_bytes()).unwrap();
+    let bad = cli("apply-state /etc/ovs-port-agent/bad.yaml");
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(text(&bad.stderr).contains("prefix"), "{}", text(&bad.stderr));
+
+    // Confirm-or-revert through the daemon: its timer, no helper process.
+    let changed = GUIDE_NET.replace("192.168.1.100", "192.168.1.120");
+    lab.write("/etc/ovs-port-agent/try.yaml", changed.as_bytes()).unwrap();
+    let t = cli("apply-state /etc/ovs-port-agent/try.yaml --confirm-timeout 60 --output json");
+    assert!(t.status.success(), "{}", text(&t.stderr));
+    assert!(!lab.sh("ps -eo args").unwrap().contains("confirm-watch"), "the daemon keeps the timer");
+    let busy = cli("apply-state /etc/ovs-port-agent/net.yaml");
+    assert_eq!(busy.status.code(), Some(4), "{}", text(&busy.stderr));
+    let commit = cli("commit");
+    assert!(commit.status.success(), "{}", text(&commit.stderr));
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.120/24"]);
+    let none = cli("rollback");
+    assert_eq!(none.status.code(), Some(1));
+    assert!(text(&none.stderr).contains("no change awaits confirmation"), "{}", text(&none.stderr));
+}

@@ -171,6 +171,15 @@ fn absent_removes_only_what_portagent_owns() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("plugins.net.interfaces[0].state: foreign0 was not created by portagent"), "{}", text(&out.stderr));
     assert_eq!(snapshot(&lab), before);
+
+    // Unless forced, like `ovs-vsctl del-br`; its file stays (not ours).
+    let forced = foreign.replace("state: absent\n", "state: absent\n        force: true\n");
+    ok(&apply(&lab, "forced", &forced));
+    assert!(!lab.vsctl("list-br").unwrap().lines().any(|l| l == "foreign0"));
+    assert!(lab.path("/etc/systemd/network/50-foreign0.network").exists());
+    let bad = apply(&lab, "bad-force", &GUIDE_NET.replace("        type: ovs-bridge\n", "        type: ovs-bridge\n        force: true\n"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("plugins.net.interfaces[0].force"), "{}", text(&bad.stderr));
 }
 
 #[test]

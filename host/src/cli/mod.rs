@@ -3,6 +3,7 @@
 
 mod ledger;
 mod plugin;
+mod remote;
 mod state;
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
@@ -89,11 +90,29 @@ pub enum Output {
     Yaml,
 }
 
+/// The syslog priority journald reads from a `<N>` line prefix.
+fn syslog_priority(level: log::Level) -> u8 {
+    match level {
+        log::Level::Error => 3,
+        log::Level::Warn => 4,
+        log::Level::Info => 6,
+        log::Level::Debug | log::Level::Trace => 7,
+    }
+}
+
 /// Entry point of both binaries.
 pub fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp(None)
-        .init();
+    let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        // Under systemd: journald's `<N>` priority prefix, no timestamps.
+        logger.format(|out, record| {
+            use std::io::Write;
+            writeln!(out, "<{}>{}: {}", syslog_priority(record.level()), record.target(), record.args())
+        });
+    } else {
+        logger.format_timestamp(None);
+    }
+    logger.init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::from(exit::OK),

@@ -1,6 +1,7 @@
 //! `apply-state`, `show-diff`, `query-state`, `commit`, `rollback`: the
 //! deployment guide's commands, over the state manager.
 
+use super::remote::Remote;
 use super::{Failure, Output, exit};
 use crate::config::Config;
 use crate::state::lock::Wait;
@@ -68,8 +69,12 @@ fn failure(e: StateError) -> Failure {
     Failure { code, error: e.into() }
 }
 
-fn read(path: &Path) -> Result<StateFile, Failure> {
-    StateFile::read(path).map_err(|e| Failure::invalid(anyhow::anyhow!("{}: {e}", path.display())))
+/// The file's text, checked: errors name the file and the field or line.
+fn read(path: &Path) -> Result<(String, StateFile), Failure> {
+    let error = |e: &dyn std::fmt::Display| Failure::invalid(anyhow::anyhow!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| error(&e))?;
+    let file = StateFile::parse(&text).map_err(|e| error(&e))?;
+    Ok((text, file))
 }
 
 /// Opens the manager and settles what an interrupted earlier run left.
@@ -130,8 +135,11 @@ fn print_diff_text(out: &mut impl Write, diffs: &[PluginDiff]) -> std::io::Resul
 }
 
 pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
-    let file = read(&args.file)?;
-    let diffs = open(config)?.show_diff(&file).map_err(failure)?;
+    let (text, file) = read(&args.file)?;
+    let diffs: Vec<PluginDiff> = match Remote::find() {
+        Some(daemon) => daemon.call("ShowDiff", &(text,))?,
+        None => open(config)?.show_diff(&file).map_err(failure)?,
+    };
     let mut out = std::io::stdout().lock();
     match args.output {
         Output::Text => print_diff_text(&mut out, &diffs)?,
@@ -147,8 +155,13 @@ pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
 }
 
 pub fn query(config: Config, args: QueryArgs) -> Result<(), Failure> {
-    let state = open(config)?.query(args.plugin.as_deref()).map_err(failure)?;
-    let file = serde_json::json!({"version": crate::state::file::VERSION, "plugins": state});
+    let file = match Remote::find() {
+        Some(daemon) => daemon.call("QueryState", &(args.plugin.unwrap_or_default(),))?,
+        None => {
+            let state = open(config)?.query(args.plugin.as_deref()).map_err(failure)?;
+            serde_json::json!({"version": crate::state::file::VERSION, "plugins": state})
+        }
+    };
     let output = if args.output == Output::Json { Output::Json } else { Output::Yaml };
     write_value(&mut std::io::stdout().lock(), output, &file)
 }
@@ -206,21 +219,30 @@ fn spawn_confirm_timer(config_path: &Path, id: &str) -> std::io::Result<()> {
 }
 
 pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), Failure> {
-    let file = read(&args.file)?;
+    let (text, file) = read(&args.file)?;
     for (i, host) in args.probe.iter().enumerate() {
         crate::state::probe::check_target(host).map_err(|m| Failure::invalid(anyhow::anyhow!("--probe[{i}]: {m}")))?;
     }
-    let opts = ApplyOptions {
-        wait: if args.no_wait { Wait::NoWait } else { Wait::Block },
-        caller: Caller::current(),
-        confirm_timeout: args.confirm_timeout.map(Duration::from_secs),
-        probe: args.probe,
+    let report: ApplyReport = match Remote::find() {
+        // The daemon runs its own confirm timer.
+        Some(daemon) => {
+            let timeout = args.confirm_timeout.unwrap_or(0) as u32;
+            daemon.call("ApplyStateWithOptions", &(text, timeout, args.probe.clone(), args.no_wait))?
+        }
+        None => {
+            let opts = ApplyOptions {
+                wait: if args.no_wait { Wait::NoWait } else { Wait::Block },
+                caller: Caller::current(),
+                confirm_timeout: args.confirm_timeout.map(Duration::from_secs),
+                probe: args.probe.clone(),
+            };
+            let report = Manager::open(config).map_err(failure)?.apply(&file, &opts).map_err(failure)?;
+            if let Some(p) = &report.pending_confirmation {
+                spawn_confirm_timer(config_path, &p.checkpoint)?;
+            }
+            report
+        }
     };
-    let manager = Manager::open(config).map_err(failure)?;
-    let report = manager.apply(&file, &opts).map_err(failure)?;
-    if let Some(p) = &report.pending_confirmation {
-        spawn_confirm_timer(config_path, &p.checkpoint)?;
-    }
     let mut out = std::io::stdout().lock();
     match args.output {
         Output::Text => print_text(&mut out, &report)?,
@@ -248,12 +270,18 @@ fn print_settled(output: Output, s: &Settled) -> Result<(), Failure> {
 }
 
 pub fn commit(config: Config, args: SettleArgs) -> Result<(), Failure> {
-    let s = Manager::open(config).map_err(failure)?.commit(Caller::current()).map_err(failure)?;
+    let s = match Remote::find() {
+        Some(daemon) => daemon.call("Commit", &())?,
+        None => Manager::open(config).map_err(failure)?.commit(Caller::current()).map_err(failure)?,
+    };
     print_settled(args.output, &s)
 }
 
 pub fn rollback(config: Config, args: SettleArgs) -> Result<(), Failure> {
-    let s = Manager::open(config).map_err(failure)?.rollback(Caller::current()).map_err(failure)?;
+    let s = match Remote::find() {
+        Some(daemon) => daemon.call("Rollback", &())?,
+        None => Manager::open(config).map_err(failure)?.rollback(Caller::current()).map_err(failure)?,
+    };
     print_settled(args.output, &s)
 }
 

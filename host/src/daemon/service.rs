@@ -81,16 +81,27 @@ impl Service {
         StateFile::parse(yaml).map_err(|e| Error::InvalidState(e.to_string()))
     }
 
-    async fn apply(&self, conn: &Connection, hdr: &Header<'_>, yaml: &str, confirm: Option<Duration>) -> Result<String> {
+    /// Applies; the report, also when the apply was rolled back.
+    async fn apply_report(&self, conn: &Connection, hdr: &Header<'_>, yaml: &str, opts: ApplyOptions) -> Result<ApplyReport> {
         let caller = access::authorize(conn, hdr, MANAGE).await?;
         let file = Self::parse(yaml)?;
+        for (i, host) in opts.probe.iter().enumerate() {
+            crate::state::probe::check_target(host).map_err(|m| Error::InvalidState(format!("probe[{i}]: {m}")))?;
+        }
         let manager = self.manager.clone();
-        let opts = ApplyOptions { confirm_timeout: confirm, ..ApplyOptions::new(caller) };
+        let opts = ApplyOptions { caller, ..opts };
         let report = blocking(move || manager.apply(&file, &opts)).await??;
         self.announce(conn, &report).await?;
         if let Some(p) = &report.pending_confirmation {
             spawn_timer(conn.clone(), self.manager.clone(), p.checkpoint.clone());
         }
+        Ok(report)
+    }
+
+    /// Applies; a rolled-back apply is the `RolledBack` error.
+    async fn apply(&self, conn: &Connection, hdr: &Header<'_>, yaml: &str, confirm: Option<Duration>) -> Result<String> {
+        let opts = ApplyOptions { confirm_timeout: confirm, ..ApplyOptions::new(Caller { uid: u32::MAX }) };
+        let report = self.apply_report(conn, hdr, yaml, opts).await?;
         if !report.success {
             return Err(Error::RolledBack(format!("{}: {}", "apply failed and was rolled back", report.errors.join("; "))));
         }
@@ -226,6 +237,27 @@ impl Service {
             return Err(Error::InvalidState("seconds: must be at least 1".into()));
         }
         self.apply(conn, &hdr, &state_yaml, Some(Duration::from_secs(seconds.into()))).await
+    }
+
+    /// What the CLI uses: confirm timeout in seconds (0: none), probe
+    /// hosts, and whether to fail with `Busy` rather than wait. Returns the
+    /// report also when it was rolled back (`success: false`).
+    async fn apply_state_with_options(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        state_yaml: String,
+        confirm_timeout: u32,
+        probe: Vec<String>,
+        no_wait: bool,
+    ) -> Result<String> {
+        let opts = ApplyOptions {
+            wait: if no_wait { crate::state::lock::Wait::NoWait } else { crate::state::lock::Wait::Block },
+            caller: Caller { uid: u32::MAX },
+            confirm_timeout: (confirm_timeout > 0).then(|| Duration::from_secs(confirm_timeout.into())),
+            probe,
+        };
+        Ok(to_json(&self.apply_report(conn, &hdr, &state_yaml, opts).await?))
     }
 
     /// What applying a state file would change, per plugin (JSON array).

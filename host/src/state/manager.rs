@@ -14,7 +14,7 @@ use crate::ledger::{Ledger, Options as LedgerOptions};
 use crate::config::Config;
 use crate::plugin::bindings::{Action, ActionKind, Mismatch, PluginError};
 use crate::plugin::{CallError, Manifest, Plugin, Registry, RegistryError, Runtime};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -55,14 +55,14 @@ pub enum StateError {
 }
 
 /// One plugin's planned actions, in the deployment guide's shape.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PluginDiff {
     pub plugin: String,
     pub actions: Vec<Value>,
 }
 
 /// What one plugin did during an apply.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct PluginReport {
     pub plugin: String,
     /// The actions planned, in the guide's shape.
@@ -75,7 +75,7 @@ pub struct PluginReport {
 }
 
 /// A change applied with a confirm timeout, kept until `commit`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingConfirmation {
     pub checkpoint: String,
     /// RFC 3339; rolled back at this time unless committed.
@@ -84,7 +84,7 @@ pub struct PendingConfirmation {
 }
 
 /// How a journal left by an earlier apply was settled.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settled {
     pub checkpoint: String,
     /// `committed`, `rolled_back` or `rollback_failed`.
@@ -112,7 +112,7 @@ impl ApplyOptions {
 }
 
 /// The result of an apply, in the guide's shape plus details.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct ApplyReport {
     pub success: bool,
     pub changes_applied: Vec<String>,
@@ -120,12 +120,12 @@ pub struct ApplyReport {
     pub rolled_back: bool,
     pub checkpoint: Option<String>,
     pub plugins: Vec<PluginReport>,
-    pub timings_ms: BTreeMap<&'static str, f64>,
+    pub timings_ms: BTreeMap<String, f64>,
     /// Set when the change awaits `commit`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_confirmation: Option<PendingConfirmation>,
     /// Set when an earlier interrupted or expired apply was undone first.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered: Option<Settled>,
 }
 
@@ -474,13 +474,13 @@ impl Manager {
                 (s, r)
             })
             .collect();
-        report.timings_ms.insert("plan", ms(t));
+        report.timings_ms.insert("plan".into(), ms(t));
 
         if work.is_empty() {
             // Nothing to do, nothing to record: a no-op never reads the ledger.
             report.success = true;
-            report.timings_ms.insert("plugin_calls", plugin_ms);
-            report.timings_ms.insert("total", ms(started));
+            report.timings_ms.insert("plugin_calls".into(), plugin_ms);
+            report.timings_ms.insert("total".into(), ms(started));
             return Ok(report);
         }
         // Opened before the first change: a change that cannot be recorded
@@ -518,10 +518,10 @@ impl Manager {
             deadline: None,
             plugins: saved,
         };
-        report.timings_ms.insert("checkpoint", ms(t));
+        report.timings_ms.insert("checkpoint".into(), ms(t));
         let t = Instant::now();
         journal.write(self.dir())?;
-        report.timings_ms.insert("journal", ms(t));
+        report.timings_ms.insert("journal".into(), ms(t));
 
         // Apply and verify, plugin by plugin; the first failure rolls back all.
         let (mut apply_ms, mut verify_ms) = (0.0, 0.0);
@@ -555,15 +555,15 @@ impl Manager {
                 }
             }
         }
-        report.timings_ms.insert("apply", apply_ms);
-        report.timings_ms.insert("verify", verify_ms);
+        report.timings_ms.insert("apply".into(), apply_ms);
+        report.timings_ms.insert("verify".into(), verify_ms);
         plugin_ms += apply_ms + verify_ms;
 
         let hosts: Vec<String> = file.probe.iter().chain(&opts.probe).cloned().collect();
         if failure.is_none() && !hosts.is_empty() {
             let t = Instant::now();
             let down = super::probe::unreachable(&hosts);
-            report.timings_ms.insert("probe", ms(t));
+            report.timings_ms.insert("probe".into(), ms(t));
             if !down.is_empty() {
                 failure = Some(format!("connectivity probe: {}", down.join("; ")));
             }
@@ -581,7 +581,7 @@ impl Manager {
             for ((_, r), ok) in work.iter_mut().zip(restored) {
                 r.restored = ok;
             }
-            report.timings_ms.insert("rollback", ms(t));
+            report.timings_ms.insert("rollback".into(), ms(t));
         } else {
             report.success = true;
             report.changes_applied =
@@ -605,9 +605,9 @@ impl Manager {
             }
             _ => Journal::remove(self.dir())?,
         }
-        report.timings_ms.insert("ledger", ms(t));
-        report.timings_ms.insert("plugin_calls", (plugin_ms * 100.0).round() / 100.0);
-        report.timings_ms.insert("total", ms(started));
+        report.timings_ms.insert("ledger".into(), ms(t));
+        report.timings_ms.insert("plugin_calls".into(), (plugin_ms * 100.0).round() / 100.0);
+        report.timings_ms.insert("total".into(), ms(started));
         Ok(report)
     }
 }

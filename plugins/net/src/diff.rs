@@ -141,10 +141,13 @@ pub fn diff(
         let bridge = d.kind == Kind::OvsBridge;
         if d.state == Some(State::Absent) {
             let Some(c) = cur else { continue };
-            if c.kind != Kind::Ethernet && !owned(&d.name) {
+            if c.kind != Kind::Ethernet && !owned(&d.name) && d.force != Some(true) {
                 return Err(Invalid {
                     field: format!("interfaces[{i}].state"),
-                    message: format!("{} was not created by portagent; portagent deletes only what it created", d.name),
+                    message: format!(
+                        "{} was not created by portagent; portagent deletes only what it created (force: true to delete it anyway)",
+                        d.name
+                    ),
                 });
             }
             buckets[if bridge { 5 } else { 4 }].push(act(ActionKind::Delete, &d.name, Value::Null));
@@ -255,6 +258,10 @@ mod tests {
         assert_eq!(s, ["Delete p1 null", "Delete br null"]);
         let e = diff(&cur, &desired, "system", &|n| n != "br").unwrap_err();
         assert_eq!(e.field, "interfaces[0].state");
+        assert!(e.message.contains("force: true"), "{}", e.message);
+        let forced = state(json!({"interfaces": [{"name": "br", "type": "ovs-bridge", "state": "absent", "force": true}]}));
+        let s = summary(&diff(&cur, &forced, "system", &|n| n != "br").unwrap());
+        assert_eq!(s, ["Delete br null"]);
     }
 
     #[test]

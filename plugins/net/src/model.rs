@@ -210,6 +210,10 @@ pub struct Interface {
     pub ipv4: Option<IpConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<IpConfig>,
+    /// With `state: absent`: delete it even though portagent did not
+    /// create it (like `ovs-vsctl del-br`; the checkpoint can bring it back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
 }
 
 impl Interface {
@@ -228,6 +232,7 @@ impl Interface {
             fail_mode: None,
             ipv4: None,
             ipv6: None,
+            force: None,
         }
     }
 }
@@ -385,6 +390,9 @@ impl NetState {
                 return Err(invalid(format!("{at}.name"), format!("{} is also interfaces[{first}]", iface.name)));
             }
             let bridge = iface.kind == Kind::OvsBridge;
+            if iface.force == Some(true) && iface.state != Some(State::Absent) {
+                return Err(invalid(format!("{at}.force"), "only means something with state: absent"));
+            }
             if iface.ports.is_some() && !bridge {
                 return Err(invalid(format!("{at}.ports"), "only an ovs-bridge has ports"));
             }

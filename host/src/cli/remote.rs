@@ -1,0 +1,68 @@
+//! The CLI's way to the daemon: when `dev.ovs.PortAgent1` is on the system
+//! bus, state commands go through it (one apply at a time, its confirm
+//! timer, the caller's uid checked by polkit); otherwise they run the same
+//! library in-process under the same lock. `PORTAGENT_NO_DAEMON=1` forces
+//! in-process.
+
+use super::{Failure, exit};
+use crate::daemon::{BUS_NAME, OBJECT_PATH};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A connection to the running daemon.
+pub struct Remote {
+    rt: tokio::runtime::Runtime,
+    conn: zbus::Connection,
+}
+
+impl Remote {
+    /// The daemon, if one serves on the system bus.
+    pub fn find() -> Option<Remote> {
+        if std::env::var_os("PORTAGENT_NO_DAEMON").is_some_and(|v| v != "0") {
+            return None;
+        }
+        // No bus socket: no daemon, and no need to try.
+        let socket = std::env::var("DBUS_SYSTEM_BUS_ADDRESS").ok();
+        if socket.is_none() && !std::path::Path::new("/run/dbus/system_bus_socket").exists() {
+            return None;
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        let conn = rt.block_on(async {
+            let conn = zbus::Connection::system().await.ok()?;
+            let dbus = zbus::fdo::DBusProxy::new(&conn).await.ok()?;
+            let name = zbus::names::BusName::try_from(BUS_NAME).ok()?;
+            dbus.name_has_owner(name).await.ok()?.then_some(conn)
+        })?;
+        Some(Remote { rt, conn })
+    }
+
+    /// Calls `method` with `body`; its JSON answer, deserialized.
+    pub fn call<B, T>(&self, method: &str, body: &B) -> Result<T, Failure>
+    where
+        B: Serialize + zbus::zvariant::DynamicType,
+        T: DeserializeOwned,
+    {
+        let reply = self.rt.block_on(self.conn.call_method(Some(BUS_NAME), OBJECT_PATH, Some(BUS_NAME), method, body));
+        let msg = reply.map_err(failure)?;
+        let text: String = msg.body().deserialize().map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: bad answer: {e}")))
+    }
+}
+
+/// The daemon's typed errors as the CLI's exit codes.
+fn failure(e: zbus::Error) -> Failure {
+    match e {
+        zbus::Error::MethodError(name, message, _) => {
+            let kind = name.as_str().rsplit('.').next().unwrap_or("").to_string();
+            let code = match kind.as_str() {
+                "InvalidState" => exit::INVALID,
+                "Busy" => exit::BUSY,
+                "RolledBack" => exit::ROLLED_BACK,
+                _ => exit::FAILED,
+            };
+            let message = message.unwrap_or_default();
+            Failure { code, error: anyhow::anyhow!("{message} (from the daemon: {name})") }
+        }
+        other => Failure::from(anyhow::anyhow!("the daemon: {other}")),
+    }
+}
