@@ -126,7 +126,12 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     }
     for bridge in &live.ovs.bridges {
         if deleted.contains(&bridge.name) {
-            if !bridge.owned {
+            let forced = actions.iter().any(|a| {
+                a.kind == ActionKind::Delete
+                    && a.resource == bridge.name
+                    && serde_json::from_str::<serde_json::Value>(&a.body).is_ok_and(|b| b["force"] == true)
+            });
+            if !bridge.owned && !forced {
                 return Err(PluginError::Failed(format!("{} was not created by portagent; not deleting it", bridge.name)));
             }
             txn.guard_ports(bridge);

@@ -150,7 +150,9 @@ pub fn diff(
                     ),
                 });
             }
-            buckets[if bridge { 5 } else { 4 }].push(act(ActionKind::Delete, &d.name, Value::Null));
+            // Forced: the action says so, for apply's own ownership check.
+            let body = if d.force == Some(true) { serde_json::json!({"force": true}) } else { Value::Null };
+            buckets[if bridge { 5 } else { 4 }].push(act(ActionKind::Delete, &d.name, body));
             continue;
         }
         let ports = if bridge { wanted_ports(desired, d, cur) } else { None };
@@ -261,7 +263,7 @@ mod tests {
         assert!(e.message.contains("force: true"), "{}", e.message);
         let forced = state(json!({"interfaces": [{"name": "br", "type": "ovs-bridge", "state": "absent", "force": true}]}));
         let s = summary(&diff(&cur, &forced, "system", &|n| n != "br").unwrap());
-        assert_eq!(s, ["Delete br null"]);
+        assert_eq!(s, ["Delete br {\"force\":true}"]);
     }
 
     #[test]
