@@ -12,12 +12,14 @@
 //! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
 //! - `dbus`: the daemon on the lab's system bus with real clients
 //!   (dbus-send, busctl, python3-dbus), access control, signals.
+//! - `install`: `scripts/install.sh` in a lab; the systemd unit verified.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //!
 //! Tests that need root and the lab's packages run by default: they are
 //! the product's proof (see README, "Tests").
 
 mod dbus;
+mod install;
 mod lab;
 mod ledger;
 mod net;
