@@ -149,6 +149,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shipped_example_has_every_key_at_its_default() {
+        let text = include_str!("../../config/config.toml.example");
+        let example = Config::parse(text).unwrap();
+        assert_eq!(format!("{example:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
     fn guide_example_parses() {
         let text = r#"
 bridge_name = "ovsbr0"
