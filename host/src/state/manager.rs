@@ -200,7 +200,10 @@ impl Manager {
 
     /// The plugins for `sections`, in apply order (`after` first).
     fn load(&self, sections: &[&str]) -> Result<Vec<Loaded>, StateError> {
-        let available = self.available()?;
+        self.load_from(&self.available()?, sections)
+    }
+
+    fn load_from(&self, available: &BTreeMap<String, Manifest>, sections: &[&str]) -> Result<Vec<Loaded>, StateError> {
         let mut loaded = Vec::new();
         for section in sections {
             let manifest = available.get(*section).cloned().ok_or_else(|| StateError::Invalid {
@@ -234,7 +237,7 @@ impl Manager {
             None => available.keys().map(String::as_str).collect(),
         };
         let mut out = BTreeMap::new();
-        for mut l in self.load(&sections)? {
+        for mut l in self.load_from(&available, &sections)? {
             let section = l.manifest.section.clone();
             let text = l.plugin.query().map_err(|e| classify(&section, e))?;
             let value = serde_json::from_str(&text).map_err(|e| StateError::Invalid {
