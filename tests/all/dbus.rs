@@ -112,7 +112,13 @@ fn the_guides_dbus_commands_answer_as_written() {
     // Port Management: veth123 as in the guide.
     lab.sh("ip link add veth123 type veth peer name veth123p && ip link set veth123 up && ip link set veth123p up").unwrap();
     assert_eq!(reply_json(&send(&lab, "list_ports", "").unwrap()), serde_json::json!(["eth0"]));
+    let bridge_file = lab.read("/etc/systemd/network/10-portagent-ovsbr0.network").unwrap();
     send(&lab, "add_port", "\\\n  string:\"veth123\"").unwrap();
+    assert_eq!(
+        lab.read("/etc/systemd/network/10-portagent-ovsbr0.network").unwrap(),
+        bridge_file,
+        "a port change leaves the bridge's IP configuration (and networkd) alone"
+    );
     assert!(lab.vsctl("list-ports ovsbr0").unwrap().lines().any(|l| l == "veth123"));
     assert_eq!(reply_json(&send(&lab, "ListPorts", "").unwrap()), serde_json::json!(["eth0", "veth123"]));
     send(&lab, "del_port", "\\\n  string:\"veth123\"").unwrap();

@@ -65,6 +65,20 @@ fn enabled(c: &Option<IpConfig>) -> bool {
 
 /// The file for an interface as declared (unset fields are not managed).
 pub fn render(iface: &Interface) -> String {
+    // The record holds only what this file is about: OVS settings (ports,
+    // datapath, STP, an internal port's MTU) live in OVSDB, and a change
+    // to them must not rewrite the file, or networkd would reconfigure the
+    // link and drop its addresses for a moment.
+    let record = Interface {
+        ports: None,
+        datapath_type: None,
+        stp: None,
+        rstp: None,
+        fail_mode: None,
+        force: None,
+        mtu: iface.mtu.filter(|_| iface.kind == Kind::Ethernet),
+        ..iface.clone()
+    };
     let dhcp4 = iface.ipv4.as_ref().and_then(|c| c.dhcp).unwrap_or(false);
     let dhcp6 = iface.ipv6.as_ref().and_then(|c| c.dhcp).unwrap_or(false);
     let mut dns: Vec<String> = Vec::new();
@@ -73,7 +87,7 @@ pub fn render(iface: &Interface) -> String {
     }
     let mut f = format!(
         "{MARKER}\n{RECORD}{}\n\n[Match]\nName={}\n",
-        serde_json::to_string(iface).expect("interface serializes"),
+        serde_json::to_string(&record).expect("interface serializes"),
         iface.name
     );
     let mut link = String::new();
@@ -162,6 +176,17 @@ mod tests {
         assert!(f.contains("[Match]\nName=ovsbr0\n"));
         assert!(f.contains("DHCP=no\nLinkLocalAddressing=no\nIPv6AcceptRA=no\nConfigureWithoutCarrier=yes\nAddress=192.168.1.100/24\nGateway=192.168.1.1\nDNS=8.8.8.8\n"), "{f}");
         assert!(!f.contains("[Link]"));
+    }
+
+    #[test]
+    fn ovs_settings_do_not_change_the_file() {
+        let b = bridge();
+        let mut other = b.clone();
+        other.ports = Some(vec![]);
+        other.stp = Some(true);
+        other.datapath_type = Some("netdev".into());
+        other.mtu = Some(9000);
+        assert_eq!(render(&b), render(&other), "a port or OVS change must not make networkd reconfigure the bridge");
     }
 
     #[test]
