@@ -42,6 +42,12 @@ fn main() {
     for g in GUESTS {
         let wasm = target_dir.join("wasm32-wasip2/release").join(format!("{g}.wasm"));
         assert!(wasm.exists(), "{} was not built", wasm.display());
-        println!("cargo:rustc-env=PORTAGENT_GUEST_{}={}", g.to_uppercase().replace('-', "_"), wasm.display());
+        let var = g.to_uppercase().replace('-', "_");
+        println!("cargo:rustc-env=PORTAGENT_GUEST_{var}={}", wasm.display());
+        // Hashed here once, not by every process that loads a built-in.
+        let bytes = std::fs::read(&wasm).expect("read the guest");
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        println!("cargo:rustc-env=PORTAGENT_GUEST_{var}_SHA256={hex}");
     }
 }

@@ -16,9 +16,14 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// The daemon, if one serves on the system bus.
-    pub fn find() -> Option<Remote> {
+    /// The daemon, if one serves on the system bus. Where the daemon's
+    /// lock file is readable, it answers at once; otherwise (an
+    /// unprivileged user) the bus is asked.
+    pub fn find(state_dir: &std::path::Path) -> Option<Remote> {
         if std::env::var_os("PORTAGENT_NO_DAEMON").is_some_and(|v| v != "0") {
+            return None;
+        }
+        if crate::state::lock::DaemonLock::held(state_dir) == Some(false) {
             return None;
         }
         // No bus socket: no daemon, and no need to try.

@@ -136,7 +136,7 @@ fn print_diff_text(out: &mut impl Write, diffs: &[PluginDiff]) -> std::io::Resul
 
 pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
     let (text, file) = read(&args.file)?;
-    let diffs: Vec<PluginDiff> = match Remote::find() {
+    let diffs: Vec<PluginDiff> = match Remote::find(&config.state_dir) {
         Some(daemon) => daemon.call("ShowDiff", &(text,))?,
         None => open(config)?.show_diff(&file).map_err(failure)?,
     };
@@ -155,7 +155,7 @@ pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
 }
 
 pub fn query(config: Config, args: QueryArgs) -> Result<(), Failure> {
-    let file = match Remote::find() {
+    let file = match Remote::find(&config.state_dir) {
         Some(daemon) => daemon.call("QueryState", &(args.plugin.unwrap_or_default(),))?,
         None => {
             let state = open(config)?.query(args.plugin.as_deref()).map_err(failure)?;
@@ -223,7 +223,7 @@ pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), 
     for (i, host) in args.probe.iter().enumerate() {
         crate::state::probe::check_target(host).map_err(|m| Failure::invalid(anyhow::anyhow!("--probe[{i}]: {m}")))?;
     }
-    let report: ApplyReport = match Remote::find() {
+    let report: ApplyReport = match Remote::find(&config.state_dir) {
         // The daemon runs its own confirm timer.
         Some(daemon) => {
             let timeout = args.confirm_timeout.unwrap_or(0) as u32;
@@ -270,7 +270,7 @@ fn print_settled(output: Output, s: &Settled) -> Result<(), Failure> {
 }
 
 pub fn commit(config: Config, args: SettleArgs) -> Result<(), Failure> {
-    let s = match Remote::find() {
+    let s = match Remote::find(&config.state_dir) {
         Some(daemon) => daemon.call("Commit", &())?,
         None => Manager::open(config).map_err(failure)?.commit(Caller::current()).map_err(failure)?,
     };
@@ -278,7 +278,7 @@ pub fn commit(config: Config, args: SettleArgs) -> Result<(), Failure> {
 }
 
 pub fn rollback(config: Config, args: SettleArgs) -> Result<(), Failure> {
-    let s = match Remote::find() {
+    let s = match Remote::find(&config.state_dir) {
         Some(daemon) => daemon.call("Rollback", &())?,
         None => Manager::open(config).map_err(failure)?.rollback(Caller::current()).map_err(failure)?,
     };

@@ -38,6 +38,8 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
 }
 
 async fn serve(config: Config) -> Result<(), DaemonError> {
+    let _running = crate::state::lock::DaemonLock::take(&config.state_dir)?
+        .ok_or_else(|| std::io::Error::other(format!("another portagent daemon is running ({})", config.state_dir.display())))?;
     let manager = Arc::new(Manager::open(config)?);
     // Crash recovery first: no work is accepted before it.
     let m = manager.clone();

@@ -79,12 +79,15 @@ impl Registry {
     /// Compiles `wasm`, checks its interfaces and runs `describe()` in a
     /// sandbox with no grants. Nothing is written but the compile cache.
     pub fn inspect(&self, runtime: &Runtime, wasm: &[u8]) -> Result<Inspection, RegistryError> {
-        let compiled = runtime.compile(wasm)?;
+        self.inspect_compiled(runtime, runtime.compile(wasm)?, wasm.len())
+    }
+
+    fn inspect_compiled(&self, runtime: &Runtime, compiled: super::runtime::Compiled, size: usize) -> Result<Inspection, RegistryError> {
         let imported = manifest::check_interfaces(runtime.engine(), &compiled.component)?;
         let mut plugin = runtime.load("(inspecting)", &compiled, Grants::default())?;
         let info = plugin.describe().map_err(RegistryError::Describe)?;
         let manifest = manifest::from_info(info, super::bindings::WIT_VERSION, &imported)?;
-        Ok(Inspection { manifest, sha256: compiled.sha256, size: wasm.len() as u64 })
+        Ok(Inspection { manifest, sha256: compiled.sha256, size: size as u64 })
     }
 
     /// Installs an inspected component with `granted` (already consented).
@@ -146,7 +149,7 @@ impl Registry {
         let records = super::builtin::BUILTINS
             .iter()
             .map(|b| {
-                let inspection = self.inspect(runtime, b.wasm)?;
+                let inspection = self.inspect_compiled(runtime, runtime.compile_hashed(b.wasm, b.sha256)?, b.wasm.len())?;
                 Ok(Installed {
                     granted: inspection.manifest.grant_all(),
                     manifest: inspection.manifest,
@@ -213,7 +216,7 @@ impl Registry {
     pub fn load(&self, runtime: &Runtime, name: &str) -> Result<Plugin, RegistryError> {
         if let Some(b) = super::builtin::find(name) {
             let record = self.builtins(runtime)?.into_iter().find(|p| p.manifest.name == name).expect("built-in is listed");
-            return Ok(runtime.load(name, &runtime.compile(b.wasm)?, record.granted)?);
+            return Ok(runtime.load(name, &runtime.compile_hashed(b.wasm, b.sha256)?, record.granted)?);
         }
         let installed = self.get(name)?;
         let path = self.dir.join(name).join("plugin.wasm");

@@ -96,8 +96,14 @@ impl Runtime {
     /// Compiles `wasm`, or takes it from the memory or disk cache (keyed by
     /// the file's sha256 and the engine's compatibility hash).
     pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, LoadError> {
+        self.compile_hashed(wasm, &sha256_hex(wasm))
+    }
+
+    /// [`Runtime::compile`] for bytes whose sha256 is already known (the
+    /// built-in plugins': computed at build time, not at every start).
+    pub fn compile_hashed(&self, wasm: &[u8], sha256: &str) -> Result<Compiled, LoadError> {
         check_is_component(wasm)?;
-        let sha256 = sha256_hex(wasm);
+        let sha256 = sha256.to_string();
         if let Some(hit) = self.memory.lock().unwrap().get(&sha256) {
             return Ok(hit.clone());
         }
