@@ -25,7 +25,9 @@ use portagent_lab::guide::{CONFIG as GUIDE_CONFIG, NET_STATE as GUIDE_STATE};
 
 fn demo() -> std::io::Result<()> {
     step("Starting a throwaway lab: network + mount namespace, dbus, OVS (userspace datapath), systemd-networkd");
-    let mut lab = Lab::start()?;
+    // The repo's D-Bus policy, so the daemon can own its name on the lab's bus.
+    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../systemd/dev.ovs.PortAgent1.conf");
+    let mut lab = Lab::start_with(portagent_lab::Options { dbus_policies: vec![policy], ..Default::default() })?;
     println!("lab {} (logs in {}/logs)", lab.name(), lab.dir().display());
     lab.add_nic("eth0", "192.168.1.1/24")?;
     println!("eth0 plays the uplink NIC; its peer, in a second namespace, is the gateway 192.168.1.1");
@@ -82,6 +84,21 @@ fn demo() -> std::io::Result<()> {
 
     step("Plugins: net is built in; others install with `ovs-port-agent plugin install x.wasm`");
     run(&["plugin", "list"])?;
+
+    step("The daemon on the (lab's) system bus: the guide's dbus-send commands");
+    let mut daemon = lab.command(&pa).arg("daemon").stdin(std::process::Stdio::null()).spawn()?;
+    lab.wait_until(std::time::Duration::from_secs(20), "dev.ovs.PortAgent1 on the bus", || {
+        lab.sh("busctl --system list --no-pager").is_ok_and(|l| l.contains("dev.ovs.PortAgent1"))
+    })?;
+    let call = |method: &str| format!("dbus-send --system --print-reply --dest=dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1.{method}");
+    show(&lab, &call("ping"))?;
+    show(&lab, &call("list_ports"))?;
+    show(&lab, &call("verify_blockchain_integrity"))?;
+    println!("(the CLI now goes through the daemon)");
+    run(&["show-diff", "/etc/ovs-port-agent/network.yaml", "--output", "text"])?;
+    // SAFETY: a plain signal to the daemon this demo started.
+    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+    daemon.wait()?;
 
     step("Tearing the lab down");
     let name = lab.name().to_string();
