@@ -1,4 +1,4 @@
-//! Builds the guest components (`tests/guests/*`, later `plugins/*`) for
+//! Builds the guest components (`plugins/net`, `tests/guests/*`) for
 //! `wasm32-wasip2` with a nested cargo, in `<target>/wasm-guests`, and tells
 //! the host where they are (`PORTAGENT_GUEST_<NAME>` = path of the .wasm).
 
