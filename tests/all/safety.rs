@@ -107,6 +107,9 @@ fn a_failed_connectivity_probe_rolls_back() {
     let bad = apply(&lab, "bad-probe", &format!("{GUIDE_NET}probe:\n  ping: ['-f']\n"));
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("probe.ping[0]"), "{}", text(&bad.stderr));
+    let bad_flag = portagent(&lab, &["apply-state", file, "--probe=-f"]);
+    assert_eq!(bad_flag.status.code(), Some(2), "{}", text(&bad_flag.stderr));
+    assert!(text(&bad_flag.stderr).contains("probe[0]"), "{}", text(&bad_flag.stderr));
 }
 
 #[test]

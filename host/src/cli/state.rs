@@ -220,9 +220,6 @@ fn spawn_confirm_timer(config_path: &Path, id: &str) -> std::io::Result<()> {
 
 pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), Failure> {
     let (text, file) = read(&args.file)?;
-    for (i, host) in args.probe.iter().enumerate() {
-        crate::state::probe::check_target(host).map_err(|m| Failure::invalid(anyhow::anyhow!("--probe[{i}]: {m}")))?;
-    }
     let report: ApplyReport = match Remote::find(&config.state_dir) {
         // The daemon runs its own confirm timer.
         Some(daemon) => {

@@ -81,13 +81,11 @@ impl Service {
         StateFile::parse(yaml).map_err(|e| Error::InvalidState(e.to_string()))
     }
 
-    /// Applies; the report, also when the apply was rolled back.
+    /// Applies for the authorized caller, with `opts` (whose caller is
+    /// set here); the report, also when the apply was rolled back.
     async fn apply_report(&self, conn: &Connection, hdr: &Header<'_>, yaml: &str, opts: ApplyOptions) -> Result<ApplyReport> {
         let caller = access::authorize(conn, hdr, MANAGE).await?;
         let file = Self::parse(yaml)?;
-        for (i, host) in opts.probe.iter().enumerate() {
-            crate::state::probe::check_target(host).map_err(|m| Error::InvalidState(format!("probe[{i}]: {m}")))?;
-        }
         let manager = self.manager.clone();
         let opts = ApplyOptions { caller, ..opts };
         let report = blocking(move || manager.apply(&file, &opts)).await??;
@@ -100,7 +98,7 @@ impl Service {
 
     /// Applies; a rolled-back apply is the `RolledBack` error.
     async fn apply(&self, conn: &Connection, hdr: &Header<'_>, yaml: &str, confirm: Option<Duration>) -> Result<String> {
-        let opts = ApplyOptions { confirm_timeout: confirm, ..ApplyOptions::new(Caller { uid: u32::MAX }) };
+        let opts = ApplyOptions { confirm_timeout: confirm, ..ApplyOptions::new(Caller::NOBODY) };
         let report = self.apply_report(conn, hdr, yaml, opts).await?;
         if !report.success {
             return Err(Error::RolledBack(format!("{}: {}", "apply failed and was rolled back", report.errors.join("; "))));
@@ -253,7 +251,7 @@ impl Service {
     ) -> Result<String> {
         let opts = ApplyOptions {
             wait: if no_wait { crate::state::lock::Wait::NoWait } else { crate::state::lock::Wait::Block },
-            caller: Caller { uid: u32::MAX },
+            caller: Caller::NOBODY,
             confirm_timeout: (confirm_timeout > 0).then(|| Duration::from_secs(confirm_timeout.into())),
             probe,
         };

@@ -6,7 +6,7 @@
 
 use super::file::StateFile;
 use super::journal::Journal;
-use super::manager::ApplyReport;
+use super::manager::{ApplyReport, Settled};
 use crate::ledger::{Ledger, LedgerError, Metadata, NewEntry};
 use serde_json::{Value, json};
 
@@ -17,6 +17,10 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// No one: a placeholder until the real caller is known (uid -1, which
+    /// no process has).
+    pub const NOBODY: Caller = Caller { uid: u32::MAX };
+
     /// The user running this process.
     pub fn current() -> Caller {
         // SAFETY: getuid cannot fail.
@@ -81,20 +85,8 @@ pub fn record_apply(ledger: &Ledger, file: &StateFile, report: &ApplyReport, cal
 
 /// Records how a journal was settled later: `commit`, `rollback` (requested
 /// or expired) or `recovery` (after a crash).
-pub fn record_settled(
-    ledger: &Ledger,
-    category: &str,
-    journal: &Journal,
-    reason: &str,
-    errors: &[String],
-    caller: Caller,
-) -> Result<(), LedgerError> {
+pub fn record_settled(ledger: &Ledger, category: &str, journal: &Journal, settled: &Settled, caller: Caller) -> Result<(), LedgerError> {
     let plugins: Vec<&str> = journal.plugins.iter().map(|p| p.section.as_str()).collect();
-    let result = match (category, errors.is_empty()) {
-        ("commit", _) => "committed",
-        (_, true) => "rolled_back",
-        (_, false) => "rollback_failed",
-    };
     append(
         ledger,
         category,
@@ -102,12 +94,12 @@ pub fn record_settled(
         caller,
         json!({
             "desired_state_hash": journal.desired_state_hash,
-            "result": result,
-            "reason": reason,
+            "result": settled.result,
+            "reason": settled.reason,
             "checkpoint_id": journal.id,
             "started": journal.started,
             "started_by_uid": journal.uid,
-            "errors": errors,
+            "errors": settled.errors,
         }),
     )
 }

@@ -94,6 +94,27 @@ pub struct Settled {
     pub errors: Vec<String>,
 }
 
+impl Settled {
+    /// `committed` for a commit; otherwise rolled back, or not fully.
+    fn of(j: &Journal, committed: bool, reason: &str, errors: Vec<String>) -> Settled {
+        let result = match (committed, errors.is_empty()) {
+            (true, _) => "committed",
+            (false, true) => "rolled_back",
+            (false, false) => "rollback_failed",
+        };
+        Settled {
+            checkpoint: j.id.clone(),
+            result: result.into(),
+            reason: reason.into(),
+            plugins: j.plugins.iter().map(|s| s.section.clone()).collect(),
+            errors,
+        }
+    }
+}
+
+/// Why an unconfirmed change was rolled back by its timer.
+const EXPIRED: &str = "confirm timeout expired";
+
 /// How to apply.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -147,8 +168,6 @@ struct Step {
     desired: String,
     current: String,
     actions: Vec<Action>,
-    /// Time spent inside the plugin's validate, query and diff.
-    plugin_ms: f64,
 }
 
 /// Plugins, runtime and config for state operations.
@@ -165,6 +184,14 @@ fn action_json(a: &Action) -> Value {
         ActionKind::Modify => json!({"type": "Modify", "resource": a.resource, "changes": body}),
         ActionKind::Delete => json!({"type": "Delete", "resource": a.resource}),
     }
+}
+
+/// `resource.field: expected X, found Y; ...`
+fn mismatch_text(list: &[Mismatch]) -> String {
+    list.iter()
+        .map(|m| format!("{}.{}: expected {}, found {}", m.resource, m.field, m.expected, m.actual))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn mismatch_json(m: &Mismatch) -> Value {
@@ -249,33 +276,35 @@ impl Manager {
         Ok(out)
     }
 
-    fn plan(&self, file: &StateFile) -> Result<Vec<Step>, StateError> {
+    /// Every plugin's step, and the time spent inside their exports.
+    fn plan(&self, file: &StateFile) -> Result<(Vec<Step>, f64), StateError> {
         let sections: Vec<&str> = file.sections.keys().map(String::as_str).collect();
         let mut plugins = self.load(&sections)?;
-        let mut validate_ms = Vec::new();
+        let mut plugin_ms = 0.0;
         for l in &mut plugins {
             let desired = file.sections[&l.manifest.section].to_string();
             let t = Instant::now();
             l.plugin.validate(&desired).map_err(|e| classify(&l.manifest.section, e))?;
-            validate_ms.push(ms(t));
+            plugin_ms += ms(t);
         }
         let mut planned = Vec::new();
-        for (mut l, validate_ms) in plugins.into_iter().zip(validate_ms) {
+        for mut l in plugins {
             let section = l.manifest.section.clone();
             let desired = file.sections[&section].to_string();
             let t = Instant::now();
             let current = l.plugin.query().map_err(|e| classify(&section, e))?;
             let actions = l.plugin.diff(&current, &desired).map_err(|e| classify(&section, e))?;
-            let plugin_ms = validate_ms + ms(t);
-            planned.push(Step { loaded: l, desired, current, actions, plugin_ms });
+            plugin_ms += ms(t);
+            planned.push(Step { loaded: l, desired, current, actions });
         }
-        Ok(planned)
+        Ok((planned, plugin_ms))
     }
 
     /// What an apply of `file` would do, per plugin.
     pub fn show_diff(&self, file: &StateFile) -> Result<Vec<PluginDiff>, StateError> {
         Ok(self
             .plan(file)?
+            .0
             .into_iter()
             .map(|s| PluginDiff {
                 plugin: s.loaded.manifest.section.clone(),
@@ -304,14 +333,7 @@ impl Manager {
             }
             match plugins[i].verify(&s.before) {
                 Ok(m) if m.is_empty() => restored[i] = true,
-                Ok(m) => errors.push(format!(
-                    "ROLLBACK NOT VERIFIED: plugin '{}': {}",
-                    s.section,
-                    m.iter()
-                        .map(|m| format!("{}.{}: expected {}, found {}", m.resource, m.field, m.expected, m.actual))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )),
+                Ok(m) => errors.push(format!("ROLLBACK NOT VERIFIED: plugin '{}': {}", s.section, mismatch_text(&m))),
                 Err(e) => errors.push(format!("ROLLBACK NOT VERIFIED: plugin '{}': {e}", s.section)),
             }
         }
@@ -326,21 +348,15 @@ impl Manager {
             j.plugins.iter().map(|s| self.registry.load(&self.runtime, &s.plugin)).collect::<Result<_, _>>()?;
         let mut refs: Vec<&mut Plugin> = plugins.iter_mut().collect();
         let mut restored = vec![false; j.plugins.len()];
-        let errors = self.undo(&mut refs, &j.plugins, &mut restored);
-        audit::record_settled(&ledger, category, j, reason, &errors, caller)?;
-        if !errors.is_empty() {
+        let settled = Settled::of(j, false, reason, self.undo(&mut refs, &j.plugins, &mut restored));
+        audit::record_settled(&ledger, category, j, &settled, caller)?;
+        if !settled.errors.is_empty() {
             // Kept as evidence; retrying forever would block every apply.
             let _ = std::fs::copy(Journal::path(self.dir()), self.dir().join(format!("journal.failed-{}.json", j.id)));
-            log::error!("undoing {}: {}", j.id, errors.join("; "));
+            log::error!("undoing {}: {}", j.id, settled.errors.join("; "));
         }
         Journal::remove(self.dir())?;
-        Ok(Settled {
-            checkpoint: j.id.clone(),
-            result: if errors.is_empty() { "rolled_back" } else { "rollback_failed" }.into(),
-            reason: reason.into(),
-            plugins: j.plugins.iter().map(|s| s.section.clone()).collect(),
-            errors,
-        })
+        Ok(settled)
     }
 
     /// Whether the ledger already records how `j` ended (a crash between
@@ -370,7 +386,7 @@ impl Manager {
             }
             Phase::PendingConfirmation if j.expired() => {
                 log::warn!("change {} was not confirmed in time: rolling back", j.id);
-                self.undo_journal(&j, "rollback", "confirm timeout expired", caller)?
+                self.undo_journal(&j, "rollback", EXPIRED, caller)?
             }
             Phase::PendingConfirmation => return Ok(None),
         };
@@ -400,20 +416,14 @@ impl Manager {
         let expired = self.settle(caller)?;
         let Some(j) = self.pending()? else {
             return Err(match expired {
-                Some(s) if s.reason == "confirm timeout expired" => StateError::Expired { id: s.checkpoint },
+                Some(s) if s.reason == EXPIRED => StateError::Expired { id: s.checkpoint },
                 _ => StateError::NothingPending,
             });
         };
-        let ledger = self.open_ledger()?;
-        audit::record_settled(&ledger, "commit", &j, "confirmed", &[], caller)?;
+        let settled = Settled::of(&j, true, "confirmed", vec![]);
+        audit::record_settled(&self.open_ledger()?, "commit", &j, &settled, caller)?;
         Journal::remove(self.dir())?;
-        Ok(Settled {
-            checkpoint: j.id,
-            result: "committed".into(),
-            reason: "confirmed".into(),
-            plugins: j.plugins.into_iter().map(|s| s.section).collect(),
-            errors: vec![],
-        })
+        Ok(settled)
     }
 
     /// Undoes the change awaiting confirmation.
@@ -450,6 +460,9 @@ impl Manager {
     /// `commit`; the caller arranges for [`Manager::expire_when_due`].
     pub fn apply(&self, file: &StateFile, opts: &ApplyOptions) -> Result<ApplyReport, StateError> {
         let started = Instant::now();
+        for (i, host) in opts.probe.iter().enumerate() {
+            super::probe::check_target(host).map_err(|message| StateError::Invalid { field: format!("probe[{i}]"), message })?;
+        }
         let _lock = ApplyLock::take(self.dir(), opts.wait)?.ok_or(StateError::Busy)?;
         let mut report = ApplyReport::default();
         if Journal::exists(self.dir()) {
@@ -462,9 +475,8 @@ impl Manager {
             }
         }
         let t = Instant::now();
-        let planned = self.plan(file)?;
         // Time inside plugin exports; the rest of `total` is the host's.
-        let mut plugin_ms: f64 = planned.iter().map(|s| s.plugin_ms).sum();
+        let (planned, mut plugin_ms) = self.plan(file)?;
         let mut work: Vec<(Step, PluginReport)> = planned
             .into_iter()
             .filter(|s| !s.actions.is_empty())
@@ -546,10 +558,8 @@ impl Manager {
             match verified {
                 Ok(m) if m.is_empty() => r.verified = true,
                 Ok(m) => {
-                    let list: Vec<String> =
-                        m.iter().map(|m| format!("{}.{}: expected {}, found {}", m.resource, m.field, m.expected, m.actual)).collect();
                     r.mismatches = m.iter().map(mismatch_json).collect();
-                    failure = Some(format!("plugin '{}' verify: {}", r.plugin, list.join("; ")));
+                    failure = Some(format!("plugin '{}' verify: {}", r.plugin, mismatch_text(&m)));
                     break;
                 }
                 Err(e) => {
@@ -590,23 +600,24 @@ impl Manager {
             report.changes_applied =
                 work.iter().flat_map(|w| w.1.changes_applied.iter().map(move |c| format!("{}:{c}", w.1.plugin))).collect();
             if let Some(timeout) = opts.confirm_timeout {
+                let seconds = timeout.as_secs().max(1);
+                let deadline = journal::now() + seconds;
+                journal.deadline = Some(deadline);
                 report.pending_confirmation = Some(PendingConfirmation {
                     checkpoint: journal.id.clone(),
-                    deadline: crate::ledger::entry::rfc3339(SystemTime::now() + timeout),
-                    seconds: timeout.as_secs(),
+                    deadline: crate::ledger::entry::rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(deadline)),
+                    seconds,
                 });
             }
         }
         report.plugins = work.into_iter().map(|w| w.1).collect();
         let t = Instant::now();
         audit::record_apply(&ledger, file, &report, opts.caller)?;
-        match opts.confirm_timeout {
-            Some(timeout) if report.success => {
-                journal.phase = Phase::PendingConfirmation;
-                journal.deadline = Some(journal::now() + timeout.as_secs().max(1));
-                journal.write(self.dir())?;
-            }
-            _ => Journal::remove(self.dir())?,
+        if report.pending_confirmation.is_some() {
+            journal.phase = Phase::PendingConfirmation;
+            journal.write(self.dir())?;
+        } else {
+            Journal::remove(self.dir())?;
         }
         report.timings_ms.insert("ledger".into(), ms(t));
         report.timings_ms.insert("plugin_calls".into(), (plugin_ms * 100.0).round() / 100.0);
