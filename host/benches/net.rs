@@ -6,29 +6,11 @@
 //!     ./scripts/bench net            (sizes 1 10 50 1000)
 //!     PORTAGENT_BENCH_SIZES="1 10" ./scripts/bench net
 
+mod common;
+
+use common::{addr, lab, state_file};
 use portagent_lab::Lab;
 use std::time::{Duration, Instant};
-
-fn lab() -> Lab {
-    let lab = Lab::start().unwrap();
-    lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n").unwrap();
-    lab
-}
-
-fn addr(i: usize) -> String {
-    format!("10.{}.{}.1", 100 + i / 256, i % 256)
-}
-
-fn state_file(n: usize) -> String {
-    let mut y = String::from("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr0\n        type: ovs-bridge\n");
-    for i in 0..n {
-        y.push_str(&format!(
-            "      - name: p{i}\n        type: ovs-interface\n        controller: ovsbr0\n        ipv4:\n          address:\n            - ip: {}\n              prefix: 24\n",
-            addr(i)
-        ));
-    }
-    y
-}
 
 fn run(lab: &Lab, args: &[&str]) -> (Duration, String) {
     let t = Instant::now();
@@ -89,18 +71,14 @@ fn floor_networkd(n: usize) -> Duration {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::var("PORTAGENT_BENCH_SIZES")
-        .unwrap_or_else(|_| "1 10 50 1000".into())
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let sizes = common::sizes("1 10 50 1000");
     println!(
         "{:>6} {:>11} {:>11} {:>6} {:>13} {:>6} {:>12} {:>11}   apply phases (ms): plan / checkpoint / apply / verify",
         "ports", "apply", "floor:ip", "ratio", "floor:networkd", "ratio", "no-op apply", "show-diff"
     );
     for n in sizes {
         let lab = lab();
-        lab.write("/etc/ovs-port-agent/bench/state.yaml", state_file(n).as_bytes()).unwrap();
+        lab.write("/etc/ovs-port-agent/bench/state.yaml", state_file(n, addr).as_bytes()).unwrap();
         // Warm the compile cache so the first apply measures the apply.
         timed(&lab, &["query-state", "--plugin", "net"]);
         let (apply, report) = run(&lab, &["apply-state", "/etc/ovs-port-agent/bench/state.yaml", "--output", "json"]);

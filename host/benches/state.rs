@@ -10,19 +10,11 @@
 //!     ./scripts/bench state           (sizes 1 10 50)
 //!     PORTAGENT_BENCH_SIZES="50" ./scripts/bench state
 
+mod common;
+
+use common::{addr, state_file};
 use portagent_lab::Lab;
 use std::time::{Duration, Instant};
-
-fn state_file(n: usize, first: &str) -> String {
-    let mut y = String::from("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr0\n        type: ovs-bridge\n");
-    for i in 0..n {
-        let ip = if i == 0 { first.to_string() } else { format!("10.{}.{}.1", 100 + i / 256, i % 256) };
-        y.push_str(&format!(
-            "      - name: p{i}\n        type: ovs-interface\n        controller: ovsbr0\n        ipv4:\n          address:\n            - ip: {ip}\n              prefix: 24\n"
-        ));
-    }
-    y
-}
 
 /// Runs `portagent apply-state FILE --output json`: wall time and report.
 fn apply(lab: &Lab, file: &str) -> (Duration, serde_json::Value) {
@@ -49,20 +41,17 @@ fn split(wall: Duration, report: &serde_json::Value) -> (f64, f64, f64) {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::var("PORTAGENT_BENCH_SIZES")
-        .unwrap_or_else(|_| "1 10 50".into())
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let sizes = common::sizes("1 10 50");
     println!(
         "{:>6} | {:>33} | {:>33} | {:>22}",
         "ports", "first apply: wall / plugin / host", "one change: wall / plugin / host", "no-op: min / p50 / max"
     );
     for n in sizes {
-        let lab = Lab::start().unwrap();
-        lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n").unwrap();
-        lab.write("/etc/ovs-port-agent/a.yaml", state_file(n, "10.99.0.1").as_bytes()).unwrap();
-        lab.write("/etc/ovs-port-agent/b.yaml", state_file(n, "10.99.0.2").as_bytes()).unwrap();
+        let lab = common::lab();
+        // Port 0's address is the one that changes.
+        let first = |ip: &'static str| move |i: usize| if i == 0 { ip.to_string() } else { addr(i) };
+        lab.write("/etc/ovs-port-agent/a.yaml", state_file(n, first("10.99.0.1")).as_bytes()).unwrap();
+        lab.write("/etc/ovs-port-agent/b.yaml", state_file(n, first("10.99.0.2")).as_bytes()).unwrap();
         // Warm the compile cache so the first apply measures the apply.
         lab.command(env!("CARGO_BIN_EXE_portagent")).args(["query-state"]).output().unwrap();
         let (w, r) = apply(&lab, "/etc/ovs-port-agent/a.yaml");

@@ -1,0 +1,38 @@
+//! Shared by the lab benchmarks (`net`, `state`): the sizes to run, a lab
+//! set up for OVS's userspace datapath, and the N-port state file.
+
+use portagent_lab::Lab;
+
+/// `PORTAGENT_BENCH_SIZES` (space-separated port counts), else `default`.
+pub fn sizes(default: &str) -> Vec<usize> {
+    std::env::var("PORTAGENT_BENCH_SIZES")
+        .unwrap_or_else(|_| default.into())
+        .split_whitespace()
+        .map(|s| s.parse().expect("PORTAGENT_BENCH_SIZES: port counts"))
+        .collect()
+}
+
+/// A fresh lab whose portagent uses the userspace datapath.
+pub fn lab() -> Lab {
+    let lab = Lab::start().unwrap();
+    lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n").unwrap();
+    lab
+}
+
+/// Port `i`'s address.
+pub fn addr(i: usize) -> String {
+    format!("10.{}.{}.1", 100 + i / 256, i % 256)
+}
+
+/// A bridge `ovsbr0` with `n` internal ports `p0..`, port `i` with the
+/// static IPv4 `ip(i)/24`.
+pub fn state_file(n: usize, ip: impl Fn(usize) -> String) -> String {
+    let mut y = String::from("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr0\n        type: ovs-bridge\n");
+    for i in 0..n {
+        y.push_str(&format!(
+            "      - name: p{i}\n        type: ovs-interface\n        controller: ovsbr0\n        ipv4:\n          address:\n            - ip: {}\n              prefix: 24\n",
+            ip(i)
+        ));
+    }
+    y
+}
