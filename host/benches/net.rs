@@ -51,7 +51,7 @@ fn floor_networkd(n: usize) -> Duration {
     for i in 0..n {
         vsctl.push_str(&format!(" -- add-port ovsbr0 p{i} -- set interface p{i} type=internal"));
         files.push_str(&format!(
-            "printf '[Match]\\nName=p{i}\\n[Network]\\nLinkLocalAddressing=no\\nConfigureWithoutCarrier=yes\\nAddress={}/24\\n' > p{i}.network\n",
+            "printf '[Match]\\nName=p{i}\\n[Network]\\nLinkLocalAddressing=no\\nConfigureWithoutCarrier=yes\\nLLDP=no\\nAddress={}/24\\n' > p{i}.network\n",
             addr(i)
         ));
     }
