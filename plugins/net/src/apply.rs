@@ -1,7 +1,8 @@
 //! Carrying out actions: the whole OVS part in one guarded transaction,
-//! then the networkd files (rendered from what was declared, never from
-//! incidental live values), then one reload, after which networkd
-//! reconfigures exactly the links whose file changed.
+//! then, while ovs-vswitchd carries it out, the networkd files (rendered
+//! from what was declared, never from incidental live values) and one
+//! reload, after which networkd reconfigures exactly the links whose file
+//! changed, each new one as it appears.
 
 use crate::live::Live;
 use crate::model::{Interface, Kind, PortConfig};
@@ -213,7 +214,10 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
             }
         }
     }
-    txn.commit(OVS_TIMEOUT)?;
+    // Committed: from here on a failure is undone by restore. networkd
+    // gets its files while ovs-vswitchd creates the ports; it configures
+    // each new link as it appears, so the two work side by side.
+    let ovs = txn.commit()?;
 
     // --- networkd files.
     let mut changed_links: BTreeSet<String> = BTreeSet::new();
@@ -245,6 +249,7 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     if !changed_links.is_empty() {
         nd::reload()?;
     }
+    ovs.wait(OVS_TIMEOUT)?;
     Ok(touched.into_iter().map(str::to_string).collect())
 }
 

@@ -138,7 +138,7 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
             (b_fail != s.fail_mode).then_some(s.fail_mode),
         );
     }
-    txn.commit(crate::apply::OVS_TIMEOUT)?;
+    let ovs = txn.commit()?;
 
     // networkd: exactly the saved files.
     let mut changed = BTreeSet::new();
@@ -157,6 +157,7 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     if !changed.is_empty() {
         nd::reload()?; // reconfigures exactly the links whose file changed
     }
+    ovs.wait(crate::apply::OVS_TIMEOUT)?;
 
     // Kernel addresses: networkd drops what it configured, eventually;
     // take away and put back what still differs, until it all agrees.

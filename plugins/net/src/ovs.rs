@@ -388,11 +388,12 @@ impl Txn {
             "row": {"mtu_request": mtu}}));
     }
 
-    /// Commits, then waits until ovs-vswitchd has applied the change
-    /// (`cur_cfg` catches up with the bumped `next_cfg`).
-    pub fn commit(mut self, timeout: Duration) -> Result<(), PluginError> {
+    /// Commits (all or nothing; a row read earlier and changed since
+    /// makes it fail) and returns what to wait for: ovs-vswitchd applying
+    /// it. The caller may do other work (networkd) meanwhile.
+    pub fn commit(mut self) -> Result<Applying, PluginError> {
         if self.ops.is_empty() {
-            return Ok(());
+            return Ok(Applying { next_cfg: None });
         }
         let root = json!(["uuid", self.root]);
         self.ops.push(json!({"op": "mutate", "table": "Open_vSwitch", "where": [["_uuid", "==", root]],
@@ -411,7 +412,25 @@ impl Txn {
             return Err(failed("transaction aborted (a later result is missing)"));
         }
         let target = rows(&results[n - 2]).first().and_then(|r| r["next_cfg"].as_i64()).unwrap_or(0);
+        Ok(Applying { next_cfg: Some(target) })
+    }
+}
+
+/// A committed transaction ovs-vswitchd may still be carrying out.
+#[must_use = "wait until ovs-vswitchd has applied the transaction"]
+pub struct Applying {
+    next_cfg: Option<i64>,
+}
+
+impl Applying {
+    /// Waits until ovs-vswitchd has applied the change (`cur_cfg` catches
+    /// up with the bumped `next_cfg`). Each look is a transaction the
+    /// OVSDB server also has to answer ovs-vswitchd beside, so the looks
+    /// thin out while it works (5 ms up to 50 ms apart).
+    pub fn wait(self, timeout: Duration) -> Result<(), PluginError> {
+        let Some(target) = self.next_cfg else { return Ok(()) };
         let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(5);
         loop {
             let r = ovsdb::transact(&json!([{"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["cur_cfg"]}]))?;
             let cur = rows(&r[0]).first().and_then(|r| r["cur_cfg"].as_i64()).unwrap_or(0);
@@ -421,7 +440,8 @@ impl Txn {
             if Instant::now() >= deadline {
                 return Err(failed(format!("ovs-vswitchd did not apply the change within {timeout:?} (is it running?)")));
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(pause);
+            pause = (pause * 3 / 2).min(Duration::from_millis(50));
         }
     }
 }
