@@ -11,15 +11,31 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// How long the system may take to settle: networkd configures links at
-/// its own pace (about 12 ms per link here), so this grows with the state.
+/// its own pace (a few ms of its CPU per link), so this grows with the
+/// state.
 fn settle(interfaces: usize) -> Duration {
     Duration::from_secs(15) + Duration::from_millis(30) * interfaces as u32
 }
 
-/// How often to look again; each look reads everything, so larger states
+/// How often to read everything again; each read costs, so larger states
 /// look less often.
 fn poll(interfaces: usize) -> Duration {
     Duration::from_millis(20) + Duration::from_micros(500) * interfaces as u32
+}
+
+/// How often to ask networkd whether it is still busy (cheap: no D-Bus
+/// call, nothing that slows networkd down).
+const BUSY_POLL: Duration = Duration::from_millis(10);
+
+/// Links of `desired` networkd is still working on.
+fn busy(desired: &NetState, networkd: &[LinkState]) -> usize {
+    let busy = |setup: &str| matches!(setup, "pending" | "initialized" | "configuring");
+    desired
+        .interfaces
+        .iter()
+        .filter(|d| d.state != Some(State::Absent))
+        .filter(|d| networkd.iter().any(|l| l.name == d.name && busy(&l.setup)))
+        .count()
 }
 
 fn text(v: &Value) -> String {
@@ -88,13 +104,15 @@ pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
     let n = desired.interfaces.len();
     let deadline = Instant::now() + settle(n);
     loop {
-        // Ask networkd (a D-Bus round trip per link) only once the kernel
-        // agrees: polling it while it configures slows it down.
-        let live = Live::read()?;
-        let mut found = mismatches(desired, &live, None);
-        if found.is_empty() {
-            found = mismatches(desired, &live, Some(&portagent_sdk::networkd::link_states()?));
+        // While networkd is still configuring links, reading everything
+        // would only compete with it for the CPU.
+        let mut networkd = portagent_sdk::networkd::link_states()?;
+        while busy(desired, &networkd) > 0 && Instant::now() < deadline {
+            std::thread::sleep(BUSY_POLL);
+            networkd = portagent_sdk::networkd::link_states()?;
         }
+        let live = Live::read()?;
+        let found = mismatches(desired, &live, Some(&networkd));
         if found.is_empty() || Instant::now() >= deadline {
             return Ok(found);
         }
