@@ -1,7 +1,8 @@
-//! `networkd`: reload and reconfigure through `networkctl` (which speaks
-//! D-Bus to `org.freedesktop.network1`); link states from the state files
-//! networkd keeps for `sd-network(3)`. The config dir itself is a WASI
-//! preopen, set up in [`sandbox`](crate::plugin::sandbox).
+//! `networkd`: reload and reconfigure through networkd's D-Bus API
+//! (`org.freedesktop.network1.Manager`, as `networkctl` does, without
+//! starting it); link states from the state files networkd keeps for
+//! `networkctl`. The config dir itself is a WASI preopen, set up in
+//! [`sandbox`](crate::plugin::sandbox).
 
 use super::{Capability, run_command, valid_ifname};
 use crate::plugin::bindings::CapError;
@@ -9,6 +10,7 @@ use crate::plugin::bindings::portagent::plugin::networkd::{Host, LinkState};
 use crate::plugin::sandbox::HostState;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 /// networkd's per-link state files (`sd_network_link_get_setup_state()`
 /// reads them), named by interface index.
@@ -16,16 +18,55 @@ const NETIF_LINKS: &str = "/run/systemd/netif/links";
 /// The kernel's interfaces, each with its `ifindex`.
 const SYS_CLASS_NET: &str = "/sys/class/net";
 
+const DEST: &str = "org.freedesktop.network1";
+const MANAGER_PATH: &str = "/org/freedesktop/network1";
+const MANAGER: &str = "org.freedesktop.network1.Manager";
+
+/// Calls `method` of networkd's manager on the system bus, bounded by
+/// `timeout`. A connection per call, on a private current-thread runtime
+/// (as the netlink capability does), so a plugin call never blocks the
+/// daemon's own runtime.
+fn call_manager<B>(method: &'static str, body: &B, timeout: Duration) -> Result<(), CapError>
+where
+    B: serde::Serialize + zbus::zvariant::DynamicType,
+{
+    let failed = |e: &dyn std::fmt::Display| CapError::Failed(format!("networkd {method}: {e}"));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| failed(&e))?;
+    rt.block_on(async {
+        let call = async {
+            let conn = zbus::Connection::system().await?;
+            conn.call_method(Some(DEST), MANAGER_PATH, Some(MANAGER), method, body).await.map(drop)
+        };
+        match tokio::time::timeout(timeout, call).await {
+            Ok(result) => result.map_err(|e| failed(&e)),
+            Err(_) => Err(failed(&format!("no answer within {timeout:?}"))),
+        }
+    })
+}
+
 impl HostState {
-    fn networkctl(&mut self, args: &[&str]) -> wasmtime::Result<Result<(), CapError>> {
+    /// Checks the `write` grant, then calls `method` with what `body` gives.
+    fn manager_write<B>(&mut self, method: &'static str, body: impl FnOnce() -> Result<B, CapError>) -> wasmtime::Result<Result<(), CapError>>
+    where
+        B: serde::Serialize + zbus::zvariant::DynamicType,
+    {
         if let Err(e) = self.caps.grants.require(&self.caps.plugin, Capability::Networkd, "write") {
             return Ok(Err(e));
         }
         let timeout = self.caps.remaining(Capability::Networkd)?;
-        let mut cmd = Command::new("networkctl");
-        cmd.args(args);
-        Ok(run_command(cmd, timeout).map(drop))
+        Ok(body().and_then(|b| call_manager(method, &b, timeout)))
     }
+}
+
+/// The interface index of `link`, from sysfs.
+fn ifindex(link: &str) -> Result<i32, CapError> {
+    if !valid_ifname(link) {
+        return Err(CapError::Failed(format!("{link:?} is not an interface name")));
+    }
+    std::fs::read_to_string(Path::new(SYS_CLASS_NET).join(link).join("ifindex"))
+        .ok()
+        .and_then(|i| i.trim().parse().ok())
+        .ok_or_else(|| CapError::Failed(format!("no interface {link}")))
 }
 
 /// Parses `networkctl list --no-legend`: `IDX LINK TYPE OPERATIONAL SETUP`.
@@ -85,20 +126,27 @@ impl Host for HostState {
     }
 
     fn reload(&mut self) -> wasmtime::Result<Result<(), CapError>> {
-        self.networkctl(&["reload"])
+        self.manager_write("Reload", || Ok(()))
     }
 
     fn reconfigure(&mut self, link: String) -> wasmtime::Result<Result<(), CapError>> {
-        if !valid_ifname(&link) {
-            return Ok(Err(CapError::Failed(format!("{link:?} is not an interface name"))));
-        }
-        self.networkctl(&["reconfigure", &link])
+        self.manager_write("ReconfigureLink", || ifindex(&link))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::fs;
+
+    #[test]
+    fn links_are_found_by_name_only() {
+        assert_eq!(super::ifindex("lo").unwrap(), 1, "lo is interface 1 in every namespace");
+        for bad in ["../lo", "lo/..", "", "a-name-over-15-bytes"] {
+            let e = super::ifindex(bad).unwrap_err();
+            assert!(format!("{e:?}").contains("not an interface name"), "{bad:?}: {e:?}");
+        }
+        assert!(format!("{:?}", super::ifindex("pa-nosuch0").unwrap_err()).contains("no interface pa-nosuch0"));
+    }
 
     #[test]
     fn state_files_are_read_by_ifindex() {
