@@ -5,6 +5,7 @@
 use crate::model::{Interface, Invalid, IpConfig, Kind, NetState, PortSpec, State};
 use portagent_sdk::{Action, ActionKind};
 use serde_json::{Map, Value, json};
+use std::collections::HashSet;
 
 /// The ports a bridge should have, by name: its `ports:` list, or
 /// (without one) what it has now, plus every interface that names it as
@@ -20,14 +21,16 @@ pub fn wanted_ports(desired: &NetState, bridge: &Interface, current: Option<&Int
         (!children.is_empty()).then(|| current.and_then(|c| c.ports.clone()).unwrap_or_default())
     })?;
     // A bond's NICs name the bridge as controller, but live inside the bond.
-    let members: Vec<String> = base.iter().flat_map(|p| p.bond_members().iter().cloned()).collect();
+    let members: HashSet<String> = base.iter().flat_map(|p| p.bond_members().iter().cloned()).collect();
+    let absent: HashSet<&str> =
+        desired.interfaces.iter().filter(|i| i.state == Some(State::Absent)).map(|i| i.name.as_str()).collect();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut out: Vec<PortSpec> = Vec::new();
-    for p in base.into_iter().chain(children.into_iter().filter(|c| !members.iter().any(|m| m == c.name()))) {
-        if !out.iter().any(|o| o.name() == p.name()) {
+    for p in base.into_iter().chain(children.into_iter().filter(|c| !members.contains(c.name()))) {
+        if seen.insert(p.name().to_string()) && !absent.contains(p.name()) {
             out.push(p);
         }
     }
-    out.retain(|p| !desired.interfaces.iter().any(|i| i.name == p.name() && i.state == Some(State::Absent)));
     out.sort_by(|a, b| a.name().cmp(b.name()));
     Some(out)
 }
@@ -136,8 +139,9 @@ pub fn diff(
     // Buckets, in apply order.
     let mut buckets: [Vec<Action>; 6] = Default::default();
     let act = |kind, name: &str, body: Value| Action { kind, resource: name.into(), body: body.to_string() };
+    let current_by = current.by_name();
     for (i, d) in desired.interfaces.iter().enumerate() {
-        let cur = current.get(&d.name);
+        let cur = current_by.get(d.name.as_str()).copied();
         let bridge = d.kind == Kind::OvsBridge;
         if d.state == Some(State::Absent) {
             let Some(c) = cur else { continue };
@@ -182,11 +186,12 @@ pub fn diff(
         }
     }
     // Ports named only in a bridge's `ports:` list: attach existing ones.
+    let desired_by = desired.by_name();
     for (port, bridge) in desired.port_owners() {
-        if desired.get(&port).is_some() {
+        if desired_by.contains_key(port.as_str()) {
             continue;
         }
-        if let Some(c) = current.get(&port) {
+        if let Some(c) = current_by.get(port.as_str()) {
             if c.controller.as_deref() != Some(bridge.as_str()) {
                 buckets[3].push(act(ActionKind::Modify, &port, json!({"controller": bridge})));
             }

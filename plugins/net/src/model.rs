@@ -507,6 +507,15 @@ impl NetState {
         self.interfaces.iter().find(|i| i.name == name)
     }
 
+    /// Its interfaces by name (the first of a name), for lookups in loops.
+    pub fn by_name(&self) -> std::collections::HashMap<&str, &Interface> {
+        let mut by = std::collections::HashMap::new();
+        for i in &self.interfaces {
+            by.entry(i.name.as_str()).or_insert(i);
+        }
+        by
+    }
+
     /// Names of the section's interfaces, in order.
     pub fn names(&self) -> BTreeSet<&str> {
         self.interfaces.iter().map(|i| i.name.as_str()).collect()

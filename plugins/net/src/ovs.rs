@@ -6,6 +6,7 @@
 use crate::model::{Bond, BondMode, FailMode, Patch, PortConfig, PortSpec, Vlan, VlanMode};
 use portagent_sdk::{PluginError, ovsdb};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 pub const OWNER_KEY: &str = "portagent";
@@ -78,6 +79,8 @@ pub struct OvsBridge {
     pub ports: Vec<OvsPort>,
     /// The `ports` column exactly as read, for the `wait` guard.
     pub ports_raw: Value,
+    /// Position in `ports` by port name (built by [`OvsView::new`]).
+    pub(crate) port_at: HashMap<String, usize>,
 }
 
 impl OvsBridge {
@@ -97,32 +100,55 @@ impl OvsBridge {
     }
 
     pub fn port(&self, name: &str) -> Option<&OvsPort> {
-        self.ports.iter().find(|p| p.name == name)
+        self.port_at.get(name).map(|&i| &self.ports[i])
     }
 }
 
-/// The OVS part of the live state.
+/// The OVS part of the live state, read once and then only looked up (by
+/// name, through indexes: a bridge may have a thousand ports).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OvsView {
     pub root: String,
     pub bridges: Vec<OvsBridge>,
+    /// The bridge each port or bond member is on (the first, by name).
+    member_of: HashMap<String, usize>,
+    /// Each interface row by name: (bridge, port, interface) positions.
+    iface_at: HashMap<String, (usize, usize, usize)>,
 }
 
 impl OvsView {
+    /// The view of `bridges` (sorted by name), with its indexes.
+    pub fn new(root: String, mut bridges: Vec<OvsBridge>) -> OvsView {
+        bridges.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut member_of = HashMap::new();
+        let mut iface_at = HashMap::new();
+        for (b, bridge) in bridges.iter_mut().enumerate() {
+            bridge.port_at = bridge.ports.iter().enumerate().rev().map(|(i, p)| (p.name.clone(), i)).collect();
+            for (p, port) in bridge.ports.iter().enumerate() {
+                for (i, iface) in port.interfaces.iter().enumerate() {
+                    iface_at.entry(iface.name.clone()).or_insert((b, p, i));
+                }
+                let names = std::iter::once(&port.name).chain(port.interfaces.iter().map(|i| &i.name));
+                for name in names.filter(|n| **n != bridge.name) {
+                    member_of.entry(name.clone()).or_insert(b);
+                }
+            }
+        }
+        OvsView { root, bridges, member_of, iface_at }
+    }
+
     pub fn bridge(&self, name: &str) -> Option<&OvsBridge> {
         self.bridges.iter().find(|b| b.name == name)
     }
 
     /// The bridge `port` is on (as a port, or a bond member), if any.
     pub fn bridge_of(&self, port: &str) -> Option<&OvsBridge> {
-        self.bridges.iter().find(|b| {
-            b.name != port && b.ports.iter().any(|p| p.name == port || p.interfaces.iter().any(|i| i.name == port))
-        })
+        self.member_of.get(port).map(|&b| &self.bridges[b])
     }
 
     /// The interface row named `name`, on any bridge.
     pub fn iface(&self, name: &str) -> Option<&OvsIface> {
-        self.bridges.iter().flat_map(|b| &b.ports).flat_map(|p| &p.interfaces).find(|i| i.name == name)
+        self.iface_at.get(name).map(|&(b, p, i)| &self.bridges[b].ports[p].interfaces[i])
     }
 }
 
@@ -154,8 +180,8 @@ fn optional(v: &Value) -> Option<&Value> {
     }
 }
 
-fn rows(result: &Value) -> Vec<Value> {
-    result.get("rows").and_then(Value::as_array).cloned().unwrap_or_default()
+fn rows(result: &Value) -> &[Value] {
+    result.get("rows").and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 /// Reads the Open_vSwitch, Bridge, Port and Interface tables in one
@@ -171,39 +197,43 @@ pub fn read() -> Result<OvsView, PluginError> {
         .first()
         .map(|r| uuid_of(&r["_uuid"]))
         .ok_or_else(|| failed("the Open_vSwitch table has no row (run `ovs-vsctl init`)"))?;
-    let ifaces: Vec<OvsIface> = rows(&results[3])
-        .iter()
-        .map(|r| OvsIface {
-            uuid: uuid_of(&r["_uuid"]),
-            name: r["name"].as_str().unwrap_or_default().into(),
-            kind: r["type"].as_str().unwrap_or_default().into(),
-            mtu_request: optional(&r["mtu_request"]).and_then(Value::as_u64).map(|m| m as u32),
-            error: optional(&r["error"]).and_then(Value::as_str).map(str::to_string),
-            ofport: optional(&r["ofport"]).and_then(Value::as_i64),
-            peer: map_get(&r["options"], "peer").and_then(Value::as_str).map(str::to_string),
-        })
-        .collect();
-    let ports: Vec<OvsPort> = rows(&results[2])
+    let ifaces: HashMap<String, OvsIface> = rows(&results[3])
         .iter()
         .map(|r| {
-            let ids: Vec<String> = set_items(&r["interfaces"]).iter().map(uuid_of).collect();
-            let mut trunks: Vec<u16> = set_items(&r["trunks"]).iter().filter_map(Value::as_u64).map(|t| t as u16).collect();
-            trunks.sort();
-            OvsPort {
+            let iface = OvsIface {
                 uuid: uuid_of(&r["_uuid"]),
                 name: r["name"].as_str().unwrap_or_default().into(),
-                interfaces: ifaces.iter().filter(|i| ids.contains(&i.uuid)).cloned().collect(),
+                kind: r["type"].as_str().unwrap_or_default().into(),
+                mtu_request: optional(&r["mtu_request"]).and_then(Value::as_u64).map(|m| m as u32),
+                error: optional(&r["error"]).and_then(Value::as_str).map(str::to_string),
+                ofport: optional(&r["ofport"]).and_then(Value::as_i64),
+                peer: map_get(&r["options"], "peer").and_then(Value::as_str).map(str::to_string),
+            };
+            (iface.uuid.clone(), iface)
+        })
+        .collect();
+    let ports: HashMap<String, OvsPort> = rows(&results[2])
+        .iter()
+        .map(|r| {
+            let mut trunks: Vec<u16> = set_items(&r["trunks"]).iter().filter_map(Value::as_u64).map(|t| t as u16).collect();
+            trunks.sort();
+            let port = OvsPort {
+                uuid: uuid_of(&r["_uuid"]),
+                name: r["name"].as_str().unwrap_or_default().into(),
+                interfaces: set_items(&r["interfaces"]).iter().filter_map(|id| ifaces.get(&uuid_of(id)).cloned()).collect(),
                 tag: optional(&r["tag"]).and_then(Value::as_u64).map(|t| t as u16),
                 trunks,
                 vlan_mode: optional(&r["vlan_mode"]).and_then(Value::as_str).map(str::to_string),
                 bond_mode: optional(&r["bond_mode"]).and_then(Value::as_str).map(str::to_string),
-            }
+            };
+            (port.uuid.clone(), port)
         })
         .collect();
-    let mut bridges: Vec<OvsBridge> = rows(&results[1])
+    let bridges: Vec<OvsBridge> = rows(&results[1])
         .iter()
         .map(|r| {
-            let ids: Vec<String> = set_items(&r["ports"]).iter().map(uuid_of).collect();
+            // In the order OVSDB lists them (a set's order is stable).
+            let ports = set_items(&r["ports"]).iter().filter_map(|id| ports.get(&uuid_of(id)).cloned()).collect();
             OvsBridge {
                 uuid: uuid_of(&r["_uuid"]),
                 name: r["name"].as_str().unwrap_or_default().into(),
@@ -216,13 +246,13 @@ pub fn read() -> Result<OvsView, PluginError> {
                     Some("standalone") => Some(FailMode::Standalone),
                     _ => None,
                 },
-                ports: ports.iter().filter(|p| ids.contains(&p.uuid)).cloned().collect(),
+                ports,
                 ports_raw: r["ports"].clone(),
+                port_at: HashMap::new(),
             }
         })
         .collect();
-    bridges.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(OvsView { root, bridges })
+    Ok(OvsView::new(root, bridges))
 }
 
 /// The VLAN and bond columns of a Port row for `port` (empty sets clear).

@@ -8,6 +8,7 @@ use crate::model::{Kind, NetState, State};
 use portagent_sdk::networkd::LinkState;
 use portagent_sdk::{Mismatch, PluginError};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// How long the system may take to settle: networkd configures links at
@@ -53,6 +54,8 @@ fn text(v: &Value) -> String {
 /// a link still being configured is not verified yet).
 pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]>) -> Vec<Mismatch> {
     let current = live.state();
+    let current = current.by_name();
+    let setup: HashMap<&str, &str> = networkd.into_iter().flatten().map(|l| (l.name.as_str(), l.setup.as_str())).collect();
     let mut out = Vec::new();
     let mismatch = |resource: &str, field: &str, expected: String, actual: String| Mismatch {
         resource: resource.into(),
@@ -61,7 +64,7 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
         actual,
     };
     for d in &desired.interfaces {
-        let cur = current.get(&d.name);
+        let cur = current.get(d.name.as_str()).copied();
         if d.state == Some(State::Absent) {
             let present = match d.kind {
                 Kind::Ethernet => live.files.contains_key(&d.name),
@@ -76,8 +79,8 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
             out.push(mismatch(&d.name, "state", "present".into(), "absent".into()));
             continue;
         };
-        if let Some(networkd) = networkd.filter(|_| live.files.contains_key(&d.name) && live.link(&d.name).is_some()) {
-            let setup = networkd.iter().find(|l| l.name == d.name).map_or("unknown", |l| l.setup.as_str());
+        if networkd.is_some() && live.files.contains_key(&d.name) && live.link(&d.name).is_some() {
+            let setup = setup.get(d.name.as_str()).copied().unwrap_or("unknown");
             if setup != "configured" {
                 out.push(mismatch(&d.name, "networkd", "configured".into(), setup.into()));
             }
