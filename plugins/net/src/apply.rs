@@ -1,8 +1,8 @@
 //! Carrying out actions: the whole OVS part in one guarded transaction,
-//! then, while ovs-vswitchd carries it out, the networkd files (rendered
-//! from what was declared, never from incidental live values) and one
-//! reload, after which networkd reconfigures exactly the links whose file
-//! changed, each new one as it appears.
+//! waited for until ovs-vswitchd has carried it out; then the networkd
+//! files (rendered from what was declared, never from incidental live
+//! values) and one reload, after which networkd reconfigures exactly the
+//! links whose file changed.
 
 use crate::live::Live;
 use crate::model::{Interface, Kind, PortConfig};
@@ -215,9 +215,11 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
         }
     }
     // Committed: from here on a failure is undone by restore. networkd
-    // gets its files while ovs-vswitchd creates the ports; it configures
-    // each new link as it appears, so the two work side by side.
-    let ovs = txn.commit()?;
+    // gets its files only once ovs-vswitchd has carried the change out:
+    // a link networkd configures while ovs-vswitchd still sets it up can
+    // end `failed` (seen: the bridge's default route), and networkd does
+    // not retry by itself.
+    txn.commit()?.wait(OVS_TIMEOUT)?;
 
     // --- networkd files.
     let mut changed_links: BTreeSet<String> = BTreeSet::new();
@@ -249,7 +251,6 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     if !changed_links.is_empty() {
         nd::reload()?;
     }
-    ovs.wait(OVS_TIMEOUT)?;
     Ok(touched.into_iter().map(str::to_string).collect())
 }
 

@@ -138,7 +138,8 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
             (b_fail != s.fail_mode).then_some(s.fail_mode),
         );
     }
-    let ovs = txn.commit()?;
+    // OVS first and carried out, then networkd (see apply.rs).
+    txn.commit()?.wait(crate::apply::OVS_TIMEOUT)?;
 
     // networkd: exactly the saved files.
     let mut changed = BTreeSet::new();
@@ -157,7 +158,6 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     if !changed.is_empty() {
         nd::reload()?; // reconfigures exactly the links whose file changed
     }
-    ovs.wait(crate::apply::OVS_TIMEOUT)?;
 
     // Kernel addresses: networkd drops what it configured, eventually;
     // take away and put back what still differs, until it all agrees.

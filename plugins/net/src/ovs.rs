@@ -420,7 +420,7 @@ impl Txn {
 
     /// Commits (all or nothing; a row read earlier and changed since
     /// makes it fail) and returns what to wait for: ovs-vswitchd applying
-    /// it. The caller may do other work (networkd) meanwhile.
+    /// it.
     pub fn commit(mut self) -> Result<Applying, PluginError> {
         if self.ops.is_empty() {
             return Ok(Applying { next_cfg: None });
@@ -456,11 +456,11 @@ impl Applying {
     /// Waits until ovs-vswitchd has applied the change (`cur_cfg` catches
     /// up with the bumped `next_cfg`). Each look is a transaction the
     /// OVSDB server also has to answer ovs-vswitchd beside, so the looks
-    /// thin out while it works (5 ms up to 50 ms apart).
+    /// thin out a little while it works (2 ms up to 10 ms apart).
     pub fn wait(self, timeout: Duration) -> Result<(), PluginError> {
         let Some(target) = self.next_cfg else { return Ok(()) };
         let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_millis(5);
+        let mut pause = Duration::from_millis(2);
         loop {
             let r = ovsdb::transact(&json!([{"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["cur_cfg"]}]))?;
             let cur = rows(&r[0]).first().and_then(|r| r["cur_cfg"].as_i64()).unwrap_or(0);
@@ -471,7 +471,7 @@ impl Applying {
                 return Err(failed(format!("ovs-vswitchd did not apply the change within {timeout:?} (is it running?)")));
             }
             std::thread::sleep(pause);
-            pause = (pause * 3 / 2).min(Duration::from_millis(50));
+            pause = (pause * 3 / 2).min(Duration::from_millis(10));
         }
     }
 }
