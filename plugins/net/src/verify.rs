@@ -8,7 +8,7 @@ use crate::model::{Kind, NetState, State};
 use portagent_sdk::networkd::LinkState;
 use portagent_sdk::{Mismatch, PluginError};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// How long the system may take to settle: networkd configures links at
@@ -30,6 +30,13 @@ fn poll(interfaces: usize) -> Duration {
 /// under a tenth of a core beside networkd, at any size.
 fn busy_pause(ask: Duration) -> Duration {
     (ask * 9).max(Duration::from_millis(10))
+}
+
+/// Links of `desired` networkd gave up on.
+fn failed(desired: &NetState, networkd: &[LinkState]) -> Vec<String> {
+    let declared: HashSet<&str> =
+        desired.interfaces.iter().filter(|d| d.state != Some(State::Absent)).map(|d| d.name.as_str()).collect();
+    networkd.iter().filter(|l| l.setup == "failed" && declared.contains(l.name.as_str())).map(|l| l.name.clone()).collect()
 }
 
 /// Links of `desired` networkd is still working on.
@@ -110,6 +117,7 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
 pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
     let n = desired.interfaces.len();
     let deadline = Instant::now() + settle(n);
+    let mut retried: HashSet<String> = HashSet::new();
     loop {
         // While networkd is still configuring links, reading everything
         // would only compete with it for the CPU.
@@ -118,7 +126,24 @@ pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
             portagent_sdk::networkd::link_states().map(|states| (states, t.elapsed()))
         };
         let (mut networkd, mut took) = ask()?;
-        while busy(desired, &networkd) > 0 && Instant::now() < deadline {
+        loop {
+            // networkd does not retry a link it failed to configure, and
+            // some failures are passing (seen: a bridge configured while
+            // ovs-vswitchd was still setting it up, its default route
+            // refused), so ask once more, as an admin would with
+            // `networkctl reconfigure`. Once per link: a second failure is
+            // real, and is reported.
+            let mut asked = false;
+            for link in failed(desired, &networkd) {
+                if retried.insert(link.clone()) {
+                    portagent_sdk::log::info(&format!("networkd failed to configure {link}; reconfiguring it once"));
+                    portagent_sdk::networkd::reconfigure(&link)?;
+                    asked = true;
+                }
+            }
+            if (!asked && busy(desired, &networkd) == 0) || Instant::now() >= deadline {
+                break;
+            }
             std::thread::sleep(busy_pause(took));
             (networkd, took) = ask()?;
         }
@@ -128,5 +153,25 @@ pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
             return Ok(found);
         }
         std::thread::sleep(poll(n));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Interface;
+
+    fn link(name: &str, setup: &str) -> LinkState {
+        LinkState { name: name.into(), operational: "routable".into(), setup: setup.into() }
+    }
+
+    #[test]
+    fn only_declared_links_networkd_gave_up_on_are_retried() {
+        let mut gone = Interface::new("p1", Kind::OvsInterface);
+        gone.state = Some(State::Absent);
+        let desired = NetState { interfaces: vec![Interface::new("ovsbr0", Kind::OvsBridge), gone, Interface::new("p2", Kind::OvsInterface)] };
+        let states = [link("ovsbr0", "failed"), link("p1", "failed"), link("p2", "configuring"), link("eth9", "failed")];
+        assert_eq!(failed(&desired, &states), ["ovsbr0"]);
+        assert_eq!(busy(&desired, &states), 1, "p2 is still being configured");
     }
 }
