@@ -219,7 +219,7 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     // a link networkd configures while ovs-vswitchd still sets it up can
     // end `failed` (seen: the bridge's default route), and networkd does
     // not retry by itself.
-    txn.commit()?.wait(OVS_TIMEOUT)?;
+    txn.commit(OVS_TIMEOUT)?;
 
     // --- networkd files.
     let mut changed_links: BTreeSet<String> = BTreeSet::new();

@@ -139,7 +139,7 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
         );
     }
     // OVS first and carried out, then networkd (see apply.rs).
-    txn.commit()?.wait(crate::apply::OVS_TIMEOUT)?;
+    txn.commit(crate::apply::OVS_TIMEOUT)?;
 
     // networkd: exactly the saved files.
     let mut changed = BTreeSet::new();

@@ -419,11 +419,13 @@ impl Txn {
     }
 
     /// Commits (all or nothing; a row read earlier and changed since
-    /// makes it fail) and returns what to wait for: ovs-vswitchd applying
-    /// it.
-    pub fn commit(mut self) -> Result<Applying, PluginError> {
+    /// makes it fail), then waits until ovs-vswitchd has applied the change
+    /// (`cur_cfg` catches up with the bumped `next_cfg`). Each look is a
+    /// transaction the OVSDB server also has to answer ovs-vswitchd beside,
+    /// so the looks thin out a little while it works (2 ms up to 10 ms).
+    pub fn commit(mut self, timeout: Duration) -> Result<(), PluginError> {
         if self.ops.is_empty() {
-            return Ok(Applying { next_cfg: None });
+            return Ok(());
         }
         let root = json!(["uuid", self.root]);
         self.ops.push(json!({"op": "mutate", "table": "Open_vSwitch", "where": [["_uuid", "==", root]],
@@ -442,23 +444,6 @@ impl Txn {
             return Err(failed("transaction aborted (a later result is missing)"));
         }
         let target = rows(&results[n - 2]).first().and_then(|r| r["next_cfg"].as_i64()).unwrap_or(0);
-        Ok(Applying { next_cfg: Some(target) })
-    }
-}
-
-/// A committed transaction ovs-vswitchd may still be carrying out.
-#[must_use = "wait until ovs-vswitchd has applied the transaction"]
-pub struct Applying {
-    next_cfg: Option<i64>,
-}
-
-impl Applying {
-    /// Waits until ovs-vswitchd has applied the change (`cur_cfg` catches
-    /// up with the bumped `next_cfg`). Each look is a transaction the
-    /// OVSDB server also has to answer ovs-vswitchd beside, so the looks
-    /// thin out a little while it works (2 ms up to 10 ms apart).
-    pub fn wait(self, timeout: Duration) -> Result<(), PluginError> {
-        let Some(target) = self.next_cfg else { return Ok(()) };
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(2);
         loop {
