@@ -170,7 +170,7 @@ mod tests {
 
     /// A bridge with `n` internal ports, each with an address and the
     /// kernel's three routes for it, and portagent's files.
-    pub(crate) fn live(n: usize) -> Live {
+    fn live(n: usize) -> Live {
         let iface = |name: &str| OvsIface {
             uuid: format!("u-{name}"),
             name: name.into(),

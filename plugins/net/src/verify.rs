@@ -32,22 +32,30 @@ fn busy_pause(ask: Duration) -> Duration {
     (ask * 9).max(Duration::from_millis(10))
 }
 
+/// networkd's setup state of each link, by name.
+fn setup_states(networkd: &[LinkState]) -> HashMap<&str, &str> {
+    networkd.iter().map(|l| (l.name.as_str(), l.setup.as_str())).collect()
+}
+
+/// The links `desired` declares present whose setup state `is`.
+fn declared_in<'a>(desired: &'a NetState, networkd: &[LinkState], is: impl Fn(&str) -> bool) -> Vec<&'a str> {
+    let setup = setup_states(networkd);
+    desired
+        .interfaces
+        .iter()
+        .filter(|d| d.state != Some(State::Absent) && setup.get(d.name.as_str()).is_some_and(|s| is(s)))
+        .map(|d| d.name.as_str())
+        .collect()
+}
+
 /// Links of `desired` networkd gave up on.
-fn failed(desired: &NetState, networkd: &[LinkState]) -> Vec<String> {
-    let declared: HashSet<&str> =
-        desired.interfaces.iter().filter(|d| d.state != Some(State::Absent)).map(|d| d.name.as_str()).collect();
-    networkd.iter().filter(|l| l.setup == "failed" && declared.contains(l.name.as_str())).map(|l| l.name.clone()).collect()
+fn failed<'a>(desired: &'a NetState, networkd: &[LinkState]) -> Vec<&'a str> {
+    declared_in(desired, networkd, |s| s == "failed")
 }
 
 /// Links of `desired` networkd is still working on.
 fn busy(desired: &NetState, networkd: &[LinkState]) -> usize {
-    let busy = |setup: &str| matches!(setup, "pending" | "initialized" | "configuring");
-    desired
-        .interfaces
-        .iter()
-        .filter(|d| d.state != Some(State::Absent))
-        .filter(|d| networkd.iter().any(|l| l.name == d.name && busy(&l.setup)))
-        .count()
+    declared_in(desired, networkd, |s| matches!(s, "pending" | "initialized" | "configuring")).len()
 }
 
 fn text(v: &Value) -> String {
@@ -62,7 +70,7 @@ fn text(v: &Value) -> String {
 pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]>) -> Vec<Mismatch> {
     let current = live.state();
     let current = current.by_name();
-    let setup: HashMap<&str, &str> = networkd.into_iter().flatten().map(|l| (l.name.as_str(), l.setup.as_str())).collect();
+    let setup = setup_states(networkd.unwrap_or_default());
     let mut out = Vec::new();
     let mismatch = |resource: &str, field: &str, expected: String, actual: String| Mismatch {
         resource: resource.into(),
@@ -135,9 +143,9 @@ pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
             // real, and is reported.
             let mut asked = false;
             for link in failed(desired, &networkd) {
-                if retried.insert(link.clone()) {
+                if retried.insert(link.to_string()) {
                     portagent_sdk::log::info(&format!("networkd failed to configure {link}; reconfiguring it once"));
-                    portagent_sdk::networkd::reconfigure(&link)?;
+                    portagent_sdk::networkd::reconfigure(link)?;
                     asked = true;
                 }
             }
