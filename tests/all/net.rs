@@ -147,6 +147,66 @@ fn changing_one_address_is_one_modify_and_one_reconfigure() {
     lab.sh("ping -c 1 -W 5 192.168.1.1").unwrap();
 }
 
+/// networkd's setup state (`configured`, `configuring`, ...) of every link.
+fn networkd_setup(lab: &Lab) -> std::collections::BTreeMap<String, String> {
+    let list = lab.sh("networkctl list --no-pager --no-legend").unwrap();
+    list.lines()
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            Some((cols.get(1)?.to_string(), cols.get(4)?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn address_only_links_are_up_at_once_and_networkd_adopts_them_without_a_flap() {
+    let lab = net_lab();
+    let n = 30;
+    let mut y = String::from("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr9\n        type: ovs-bridge\n");
+    for i in 0..n {
+        y.push_str(&format!(
+            "      - name: p{i}\n        type: ovs-interface\n        controller: ovsbr9\n        ipv4:\n          address:\n            - ip: 10.9.{i}.1\n              prefix: 24\n"
+        ));
+    }
+    // Every address and route the kernel takes away from now on.
+    let log = lab.dir().join("logs/monitor.log");
+    let mut monitor = lab
+        .command("ip")
+        .args(["-o", "monitor", "address", "route"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let r = ok(&apply(&lab, "ports", &y));
+    assert_eq!(r["plugins"][0]["verified"], true, "{r}");
+
+    // When apply returns, the kernel has it all: up, the address, and no
+    // IPv6 link-local address (the file says LinkLocalAddressing=no).
+    for i in 0..n {
+        let link = format!("p{i}");
+        assert_eq!(lab.addresses(&link).unwrap(), [format!("10.9.{i}.1/24")], "{link}");
+        assert!(lab.sh(&format!("ip -br link show dev {link}")).unwrap().contains("UP"), "{link} is up");
+    }
+    // networkd ends up configuring every one of them from its file...
+    lab.wait_until(std::time::Duration::from_secs(30), "networkd to configure every port", || {
+        let setup = networkd_setup(&lab);
+        (0..n).all(|i| setup.get(&format!("p{i}")).is_some_and(|s| s == "configured"))
+    })
+    .unwrap();
+    let reapply = ok(&apply(&lab, "ports", &y));
+    assert_eq!(reapply["plugins"], serde_json::json!([]), "{reapply}");
+    // ... without taking anything away on the way.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    let events = std::fs::read_to_string(&log).unwrap();
+    let deleted: Vec<&str> = events.lines().filter(|l| l.starts_with("Deleted") && l.contains(" p")).collect();
+    assert!(deleted.is_empty(), "the kernel lost addresses or routes of the ports: {deleted:#?}");
+    assert!(events.lines().any(|l| l.contains("10.9.0.1/24")), "the monitor saw the apply: {events}");
+    for i in 0..n {
+        assert_eq!(lab.addresses(&format!("p{i}")).unwrap(), [format!("10.9.{i}.1/24")]);
+    }
+}
+
 #[test]
 fn absent_removes_only_what_portagent_owns() {
     let lab = net_lab();

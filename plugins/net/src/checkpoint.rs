@@ -138,8 +138,9 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
             (b_fail != s.fail_mode).then_some(s.fail_mode),
         );
     }
-    // OVS first and carried out, then networkd (see apply.rs).
-    txn.commit(crate::apply::OVS_TIMEOUT)?;
+    // OVS committed; the files written while ovs-vswitchd carries it out;
+    // networkd reloaded once it has (see apply.rs).
+    let applying = txn.commit()?;
 
     // networkd: exactly the saved files.
     let mut changed = BTreeSet::new();
@@ -155,6 +156,7 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
             changed.insert(name.to_string());
         }
     }
+    applying.wait(crate::apply::OVS_TIMEOUT)?;
     if !changed.is_empty() {
         nd::reload()?; // reconfigures exactly the links whose file changed
     }

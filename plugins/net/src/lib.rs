@@ -6,12 +6,14 @@
 //! - [`model`]: the section's schema and validation.
 //! - [`ovs`]: OVSDB reads and guarded transactions.
 //! - [`networkd`]: portagent's `.network` files.
+//! - [`kernel`]: what `net` sets in the kernel itself, beside those files.
 //! - [`live`]: the live state, as a section.
 //! - [`diff`], [`apply`], [`verify`], [`checkpoint`]: the pipeline steps.
 
 pub mod apply;
 pub mod checkpoint;
 pub mod diff;
+pub mod kernel;
 pub mod live;
 pub mod model;
 pub mod networkd;

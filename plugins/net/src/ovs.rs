@@ -419,13 +419,11 @@ impl Txn {
     }
 
     /// Commits (all or nothing; a row read earlier and changed since
-    /// makes it fail), then waits until ovs-vswitchd has applied the change
-    /// (`cur_cfg` catches up with the bumped `next_cfg`). Each look is a
-    /// transaction the OVSDB server also has to answer ovs-vswitchd beside,
-    /// so the looks thin out a little while it works (2 ms up to 10 ms).
-    pub fn commit(mut self, timeout: Duration) -> Result<(), PluginError> {
+    /// makes it fail) and returns what to wait for: ovs-vswitchd carrying
+    /// the change out.
+    pub fn commit(mut self) -> Result<Applying, PluginError> {
         if self.ops.is_empty() {
-            return Ok(());
+            return Ok(Applying { next_cfg: None });
         }
         let root = json!(["uuid", self.root]);
         self.ops.push(json!({"op": "mutate", "table": "Open_vSwitch", "where": [["_uuid", "==", root]],
@@ -443,7 +441,24 @@ impl Txn {
         if results.len() < n {
             return Err(failed("transaction aborted (a later result is missing)"));
         }
-        let target = rows(&results[n - 2]).first().and_then(|r| r["next_cfg"].as_i64()).unwrap_or(0);
+        let next_cfg = rows(&results[n - 2]).first().and_then(|r| r["next_cfg"].as_i64()).unwrap_or(0);
+        Ok(Applying { next_cfg: Some(next_cfg) })
+    }
+}
+
+/// A committed transaction ovs-vswitchd may still be carrying out.
+#[must_use = "wait until ovs-vswitchd has carried the transaction out"]
+pub struct Applying {
+    next_cfg: Option<i64>,
+}
+
+impl Applying {
+    /// Waits until ovs-vswitchd has carried the change out (`cur_cfg`
+    /// catches up with the bumped `next_cfg`). Each look is a transaction
+    /// the OVSDB server also has to answer ovs-vswitchd beside, so the
+    /// looks thin out a little while it works (2 ms up to 10 ms).
+    pub fn wait(self, timeout: Duration) -> Result<(), PluginError> {
+        let Some(target) = self.next_cfg else { return Ok(()) };
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(2);
         loop {

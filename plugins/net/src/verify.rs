@@ -1,10 +1,13 @@
 //! Verification: the desired section against a fresh read of the live
 //! system, retried within a bounded settle time (networkd configures links
-//! asynchronously). Mismatches name the resource and field.
+//! asynchronously; for links the kernel alone shows set up, see kernel.rs,
+//! networkd at work on them is enough). Mismatches name the resource and
+//! field.
 
 use crate::diff::{changes, wanted_ports};
+use crate::kernel;
 use crate::live::Live;
-use crate::model::{Kind, NetState, State};
+use crate::model::{Interface, Kind, NetState, State};
 use portagent_sdk::networkd::LinkState;
 use portagent_sdk::{Mismatch, PluginError};
 use serde_json::Value;
@@ -38,24 +41,29 @@ fn setup_states(networkd: &[LinkState]) -> HashMap<&str, &str> {
 }
 
 /// The links `desired` declares present whose setup state `is`.
-fn declared_in<'a>(desired: &'a NetState, networkd: &[LinkState], is: impl Fn(&str) -> bool) -> Vec<&'a str> {
+fn declared_in<'a>(desired: &'a NetState, networkd: &[LinkState], is: impl Fn(&Interface, &str) -> bool) -> Vec<&'a str> {
     let setup = setup_states(networkd);
     desired
         .interfaces
         .iter()
-        .filter(|d| d.state != Some(State::Absent) && setup.get(d.name.as_str()).is_some_and(|s| is(s)))
+        .filter(|d| d.state != Some(State::Absent) && setup.get(d.name.as_str()).is_some_and(|s| is(d, s)))
         .map(|d| d.name.as_str())
         .collect()
 }
 
 /// Links of `desired` networkd gave up on.
 fn failed<'a>(desired: &'a NetState, networkd: &[LinkState]) -> Vec<&'a str> {
-    declared_in(desired, networkd, |s| s == "failed")
+    declared_in(desired, networkd, |_, s| s == "failed")
 }
 
-/// Links of `desired` networkd is still working on.
+/// Links of `desired` networkd is still working on, and whose
+/// verification waits for it: the ones with something only networkd sets
+/// (the others the kernel shows; see kernel.rs).
 fn busy(desired: &NetState, networkd: &[LinkState]) -> usize {
-    declared_in(desired, networkd, |s| matches!(s, "pending" | "initialized" | "configuring")).len()
+    declared_in(desired, networkd, |d, s| {
+        matches!(s, "pending" | "initialized" | "configuring") && !kernel::settles(d)
+    })
+    .len()
 }
 
 fn text(v: &Value) -> String {
@@ -94,9 +102,15 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
             out.push(mismatch(&d.name, "state", "present".into(), "absent".into()));
             continue;
         };
-        if networkd.is_some() && live.files.contains_key(&d.name) && live.link(&d.name).is_some() {
+        if let (Some(_), Some(file), Some(_)) = (networkd, live.files.get(&d.name), live.link(&d.name)) {
             let setup = setup.get(d.name.as_str()).copied().unwrap_or("unknown");
-            if setup != "configured" {
+            // Where the kernel shows all networkd would set, by the file it
+            // reads (and by what is declared), networkd need only not have
+            // given up on the link: it may still be working through a
+            // reload of a thousand links (and writing down that it has
+            // taken them lags seconds behind).
+            let kernel_settles = kernel::settles(d) && file.declared.as_ref().is_some_and(kernel::settles);
+            if setup != "configured" && !(kernel_settles && setup != "failed") {
                 out.push(mismatch(&d.name, "networkd", "configured".into(), setup.into()));
             }
         }
@@ -167,7 +181,6 @@ pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Interface;
 
     fn link(name: &str, setup: &str) -> LinkState {
         LinkState { name: name.into(), operational: "routable".into(), setup: setup.into() }
@@ -177,9 +190,24 @@ mod tests {
     fn only_declared_links_networkd_gave_up_on_are_retried() {
         let mut gone = Interface::new("p1", Kind::OvsInterface);
         gone.state = Some(State::Absent);
-        let desired = NetState { interfaces: vec![Interface::new("ovsbr0", Kind::OvsBridge), gone, Interface::new("p2", Kind::OvsInterface)] };
-        let states = [link("ovsbr0", "failed"), link("p1", "failed"), link("p2", "configuring"), link("eth9", "failed")];
+        let mut dhcp = Interface::new("p2", Kind::OvsInterface);
+        dhcp.ipv4 = serde_json::from_str(r#"{"dhcp": true}"#).unwrap();
+        let desired = NetState { interfaces: vec![Interface::new("ovsbr0", Kind::OvsBridge), gone, dhcp] };
+        let states = [link("ovsbr0", "failed"), link("p1", "failed"), link("p2", "initialized"), link("eth9", "failed")];
         assert_eq!(failed(&desired, &states), ["ovsbr0"]);
-        assert_eq!(busy(&desired, &states), 1, "p2 is still being configured");
+        assert_eq!(busy(&desired, &states), 1, "networkd has not started on p2");
+    }
+
+    #[test]
+    fn configuring_is_busy_only_for_what_networkd_alone_sets() {
+        let mut gw = Interface::new("ovsbr0", Kind::OvsBridge);
+        gw.ipv4 = serde_json::from_str(r#"{"address": [{"ip": "10.0.0.1", "prefix": 24}], "gateway": "10.0.0.254"}"#).unwrap();
+        let plain = Interface::new("p0", Kind::OvsInterface);
+        let desired = NetState { interfaces: vec![gw, plain] };
+        let states = |bridge: &str, port: &str| [link("ovsbr0", bridge), link("p0", port)];
+        assert_eq!(busy(&desired, &states("configuring", "configuring")), 1, "the gateway is networkd's");
+        assert_eq!(busy(&desired, &states("configured", "configuring")), 0, "the kernel shows p0");
+        assert_eq!(busy(&desired, &states("configured", "initialized")), 0, "nor before networkd starts on it");
+        assert_eq!(busy(&desired, &states("initialized", "configured")), 1);
     }
 }

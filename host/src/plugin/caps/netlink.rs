@@ -7,11 +7,13 @@
 
 use super::Capability;
 use crate::plugin::bindings::CapError;
-use crate::plugin::bindings::portagent::plugin::netlink::{Address, Host, Link, Route};
+use crate::plugin::bindings::portagent::plugin::netlink::{Address, Host, Link, LinkSetup, Route};
 use crate::plugin::sandbox::HostState;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, State};
+use rtnetlink::packet_route::link::{
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoKind, LinkAttribute, LinkFlags, LinkInfo, State,
+};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
 use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 use std::collections::HashMap;
@@ -227,6 +229,60 @@ async fn route_message(handle: &Handle, route: &Route) -> NlResult<RouteMessage>
     Ok(b.build())
 }
 
+/// How many links `set-up-links` works on at once.
+const SETUP_IN_FLIGHT: usize = 64;
+
+/// A `set-up-links` entry, checked: the link's index and parsed addresses.
+struct Setup {
+    link: String,
+    index: u32,
+    addresses: Vec<(IpAddr, u8)>,
+    no_link_local: bool,
+}
+
+/// Checks every entry against the links there are, before anything is
+/// changed.
+fn checked_setups(links: Vec<LinkSetup>, index: &HashMap<String, u32>) -> NlResult<Vec<Setup>> {
+    links
+        .into_iter()
+        .map(|s| {
+            let idx = *index.get(&s.link).ok_or_else(|| CapError::Failed(format!("no link named {:?}", s.link)))?;
+            let addresses = s
+                .addresses
+                .iter()
+                .map(|a| {
+                    if a.link != s.link {
+                        return Err(CapError::Failed(format!("address {}/{} is for {:?}, not {:?}", a.ip, a.prefix, a.link, s.link)));
+                    }
+                    let ip = parse_ip("ip", &a.ip)?;
+                    if a.prefix > if ip.is_ipv4() { 32 } else { 128 } {
+                        return Err(CapError::Failed(format!("prefix: {} is too long for {}", a.prefix, a.ip)));
+                    }
+                    Ok((ip, a.prefix))
+                })
+                .collect::<NlResult<Vec<_>>>()?;
+            Ok(Setup { link: s.link, index: idx, addresses, no_link_local: s.no_link_local })
+        })
+        .collect()
+}
+
+/// One link: link-local generation off (while it is still down), its
+/// addresses, then up.
+async fn set_up(h: Handle, s: Setup) -> NlResult<()> {
+    let fail = |what: String| move |e| failed(&what, e);
+    if s.no_link_local {
+        let off = LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)])]);
+        let msg = LinkUnspec::new_with_index(s.index).append_extra_attribute(off).build();
+        h.link().set(msg).execute().await.map_err(fail(format!("{}: link-local off", s.link)))?;
+    }
+    for (ip, prefix) in s.addresses {
+        let req = h.address().add(s.index, ip, prefix).replace();
+        req.execute().await.map_err(fail(format!("add {ip}/{prefix} to {}", s.link)))?;
+    }
+    let msg = LinkUnspec::new_with_index(s.index).up().build();
+    h.link().set(msg).execute().await.map_err(fail(format!("set {} up", s.link)))
+}
+
 impl HostState {
     /// Checks the scope, then runs `f` against the kernel.
     fn netlink<T, F, Fut>(&self, scope: &str, f: F) -> wasmtime::Result<NlResult<T>>
@@ -307,6 +363,19 @@ impl Host for HostState {
         })
     }
 
+    fn set_up_links(&mut self, links: Vec<LinkSetup>) -> wasmtime::Result<NlResult<()>> {
+        self.netlink("write", |h| async move {
+            let index: HashMap<String, u32> = names(&h).await?.into_iter().map(|(i, n)| (n, i)).collect();
+            let setups = checked_setups(links, &index)?;
+            futures::stream::iter(setups)
+                .map(|s| set_up(h.clone(), s))
+                .buffer_unordered(SETUP_IN_FLIGHT)
+                .try_collect::<Vec<()>>()
+                .await
+                .map(drop)
+        })
+    }
+
     fn del_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let msg = route_message(&h, &route).await?;
@@ -318,6 +387,29 @@ impl Host for HostState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn setup(link: &str, addresses: &[(&str, &str, u8)]) -> LinkSetup {
+        LinkSetup {
+            link: link.into(),
+            addresses: addresses.iter().map(|(l, ip, p)| Address { link: (*l).into(), ip: (*ip).into(), prefix: *p }).collect(),
+            no_link_local: true,
+        }
+    }
+
+    #[test]
+    fn set_up_links_checks_every_entry_first() {
+        let index: HashMap<String, u32> = [("p0".to_string(), 7), ("p1".to_string(), 8)].into();
+        let ok = checked_setups(vec![setup("p0", &[("p0", "10.0.0.1", 24)]), setup("p1", &[])], &index).unwrap();
+        assert_eq!((ok[0].index, ok[0].addresses.clone(), ok[1].index), (7, vec![("10.0.0.1".parse().unwrap(), 24)], 8));
+        let err = |links| match checked_setups(links, &index) {
+            Err(CapError::Failed(m)) => m,
+            other => panic!("{:?}", other.map(|v| v.len())),
+        };
+        assert!(err(vec![setup("p0", &[]), setup("p9", &[])]).contains("no link named \"p9\""));
+        assert!(err(vec![setup("p0", &[("p1", "10.0.0.1", 24)])]).contains("is for \"p1\", not \"p0\""));
+        assert!(err(vec![setup("p0", &[("p0", "10.0.0.1", 33)])]).starts_with("prefix:"));
+        assert!(err(vec![setup("p0", &[("p0", "ten", 8)])]).starts_with("ip:"));
+    }
 
     #[test]
     fn cidr_parsing_names_the_field() {
