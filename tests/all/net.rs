@@ -208,6 +208,23 @@ fn address_only_links_are_up_at_once_and_networkd_adopts_them_without_a_flap() {
 }
 
 #[test]
+fn reapplying_repairs_what_was_changed_by_hand() {
+    let lab = net_lab();
+    ok(&apply(&lab, "net", GUIDE_NET));
+    lab.wait_networkd_state("ovsbr1", "routable", std::time::Duration::from_secs(15)).unwrap();
+    // An admin takes both bridges' addresses away (and with ovsbr0's, the
+    // default route); the files are untouched.
+    lab.sh("ip addr del 192.168.1.100/24 dev ovsbr0 && ip addr del 10.0.100.1/24 dev ovsbr1").unwrap();
+    let r = ok(&apply(&lab, "net", GUIDE_NET));
+    assert_eq!(r["success"], true, "{r}");
+    assert_eq!(r["changes_applied"], serde_json::json!(["net:ovsbr0", "net:ovsbr1"]), "{r}");
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"]);
+    assert_eq!(lab.addresses("ovsbr1").unwrap(), ["10.0.100.1/24"]);
+    assert!(lab.sh("ip route show default").unwrap().contains("default via 192.168.1.1 dev ovsbr0"));
+    lab.sh("ping -c 1 -W 5 192.168.1.1").unwrap();
+}
+
+#[test]
 fn absent_removes_only_what_portagent_owns() {
     let lab = net_lab();
     ok(&apply(&lab, "net", GUIDE_NET));

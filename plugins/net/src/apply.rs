@@ -96,6 +96,15 @@ fn target(current: Vec<Interface>, actions: &[Action]) -> Result<(BTreeMap<Strin
     Ok((target, deleted))
 }
 
+/// Whether `a` changes an IP setting (what networkd's file is about,
+/// unlike a bridge's ports).
+fn changes_ip(a: &Action) -> bool {
+    serde_json::from_str::<Value>(&a.body)
+        .ok()
+        .and_then(|b| b.as_object().map(|o| o.keys().any(|k| k.starts_with("ipv4") || k.starts_with("ipv6"))))
+        .unwrap_or(false)
+}
+
 /// A stand-in base for a Create (whose body replaces it whole).
 fn placeholder(a: &Action) -> Interface {
     Interface::new(&a.resource, Kind::OvsBridge)
@@ -228,6 +237,9 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     // --- networkd files.
     let mut changed_links: BTreeSet<String> = BTreeSet::new();
     let mut setups = Vec::new();
+    // Links whose addresses differ from their unchanged file: changed by
+    // hand since. A reload would not touch them.
+    let mut drifted = Vec::new();
     for a in actions {
         let wrote = match (a.kind, current.get(&a.resource)) {
             (ActionKind::Delete, _) => networkd::remove(&a.resource)?,
@@ -235,7 +247,12 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
                 let base = cur.cloned().unwrap_or_else(|| placeholder(a));
                 let declared = declared(&live, &base, a)?;
                 let wrote = networkd::write(&a.resource, &networkd::render(&declared))?;
-                setups.extend(kernel::setup(&declared).filter(|_| wrote));
+                let drift = !wrote && cur.is_some() && live.link(&a.resource).is_some() && changes_ip(a);
+                match kernel::setup(&declared) {
+                    Some(setup) if wrote || drift => setups.push(setup),
+                    None if drift => drifted.push(a.resource.clone()),
+                    _ => {}
+                }
                 wrote
             }
         };
@@ -267,6 +284,10 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     if !setups.is_empty() {
         portagent_sdk::netlink::set_up_links(&setups)?;
     }
+    // As an admin would: `networkctl reconfigure` puts back what its file says.
+    for link in &drifted {
+        nd::reconfigure(link)?;
+    }
     Ok(touched.into_iter().map(str::to_string).collect())
 }
 
@@ -274,6 +295,14 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ip_changes_are_told_from_ovs_ones() {
+        let modify = |body: serde_json::Value| Action { kind: ActionKind::Modify, resource: "ovsbr0".into(), body: body.to_string() };
+        assert!(changes_ip(&modify(json!({"ipv4.address": [], "ipv4.enabled": true}))));
+        assert!(changes_ip(&modify(json!({"ipv6.dhcp": true}))));
+        assert!(!changes_ip(&modify(json!({"ports": ["eth0"], "stp": true}))));
+    }
 
     #[test]
     fn dotted_paths_create_objects() {
