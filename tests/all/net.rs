@@ -225,6 +225,30 @@ fn reapplying_repairs_what_was_changed_by_hand() {
 }
 
 #[test]
+fn a_link_networkd_takes_from_another_file_fails_verify_and_is_rolled_back() {
+    let lab = net_lab();
+    // An admin's file that networkd reads before portagent's (files sort
+    // by name) and that matches the same port.
+    let shadow = "[Match]\nName=p0\n\n[Network]\nLinkLocalAddressing=no\nAddress=10.77.0.1/24\n";
+    lab.write("/etc/systemd/network/05-shadow.network", shadow.as_bytes()).unwrap();
+    let before = snapshot(&lab);
+    let y = "version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr9\n        type: ovs-bridge\n      \
+             - name: p0\n        type: ovs-interface\n        controller: ovsbr9\n        ipv4:\n          address:\n            \
+             - ip: 10.9.0.1\n              prefix: 24\n          dns: [10.9.0.53]\n";
+    let out = apply(&lab, "shadowed", y);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    let r = report(&out);
+    assert_eq!(r["rolled_back"], true, "{r}");
+    let errors = r["errors"].to_string();
+    assert!(
+        errors.contains("p0.networkd.file: expected /etc/systemd/network/10-portagent-p0.network, found /etc/systemd/network/05-shadow.network"),
+        "{errors}"
+    );
+    assert_eq!(lab.read("/etc/systemd/network/05-shadow.network").unwrap(), shadow, "the admin's file is untouched");
+    assert_eq!(snapshot(&lab), before);
+}
+
+#[test]
 fn absent_removes_only_what_portagent_owns() {
     let lab = net_lab();
     ok(&apply(&lab, "net", GUIDE_NET));

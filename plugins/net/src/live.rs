@@ -163,14 +163,14 @@ impl Live {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ovs::{OvsBridge, OvsIface, OvsPort};
     use std::time::Instant;
 
     /// A bridge with `n` internal ports, each with an address and the
     /// kernel's three routes for it, and portagent's files.
-    fn live(n: usize) -> Live {
+    pub(crate) fn live(n: usize) -> Live {
         let iface = |name: &str| OvsIface {
             uuid: format!("u-{name}"),
             name: name.into(),

@@ -8,6 +8,7 @@ use crate::diff::{changes, wanted_ports};
 use crate::kernel;
 use crate::live::Live;
 use crate::model::{Interface, Kind, NetState, State};
+use crate::networkd;
 use portagent_sdk::networkd::LinkState;
 use portagent_sdk::{Mismatch, PluginError};
 use serde_json::Value;
@@ -79,6 +80,8 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
     let current = live.state();
     let current = current.by_name();
     let setup = setup_states(networkd.unwrap_or_default());
+    let network_files: HashMap<&str, &str> =
+        networkd.unwrap_or_default().iter().map(|l| (l.name.as_str(), l.network_file.as_str())).collect();
     let mut out = Vec::new();
     let mismatch = |resource: &str, field: &str, expected: String, actual: String| Mismatch {
         resource: resource.into(),
@@ -112,6 +115,12 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
             let kernel_settles = kernel::settles(d) && file.declared.as_ref().is_some_and(kernel::settles);
             if setup != "configured" && !(kernel_settles && setup != "failed") {
                 out.push(mismatch(&d.name, "networkd", "configured".into(), setup.into()));
+            }
+            // Another file that matches the link first wins in networkd
+            // (and would undo what the kernel shows now, or at boot).
+            let ours = networkd::path(&d.name);
+            if let Some(theirs) = network_files.get(d.name.as_str()).filter(|f| !f.is_empty() && **f != ours) {
+                out.push(mismatch(&d.name, "networkd.file", ours, theirs.to_string()));
             }
         }
         let ports = if d.kind == Kind::OvsBridge { wanted_ports(desired, d, Some(c)) } else { None };
@@ -182,8 +191,25 @@ pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_link_networkd_configures_from_another_file_is_a_mismatch() {
+        let live = crate::live::tests::live(3);
+        let desired = live.state();
+        let state = |name: &str, setup: &str, file: &str| LinkState { network_file: file.into(), ..link(name, setup) };
+        let states = [
+            state("p0", "configured", &networkd::path("p0")),
+            state("p1", "configured", "/etc/systemd/network/05-all.network"),
+            state("p2", "configuring", ""),
+        ];
+        let found = mismatches(&desired, &live, Some(&states));
+        let found: Vec<(&str, &str, &str, &str)> =
+            found.iter().map(|m| (m.resource.as_str(), m.field.as_str(), m.expected.as_str(), m.actual.as_str())).collect();
+        let ours = networkd::path("p1");
+        assert_eq!(found, [("p1", "networkd.file", ours.as_str(), "/etc/systemd/network/05-all.network")]);
+    }
+
     fn link(name: &str, setup: &str) -> LinkState {
-        LinkState { name: name.into(), operational: "routable".into(), setup: setup.into() }
+        LinkState { name: name.into(), operational: "routable".into(), setup: setup.into(), network_file: String::new() }
     }
 
     #[test]

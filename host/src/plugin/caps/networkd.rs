@@ -78,6 +78,7 @@ fn parse_list(out: &str) -> Vec<LinkState> {
                 name: cols[1].into(),
                 operational: cols[3].into(),
                 setup: cols[4].into(),
+                network_file: String::new(),
             })
         })
         .collect()
@@ -89,7 +90,8 @@ fn state_value<'a>(file: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Every kernel link with networkd's states from its state file (what
-/// `networkctl list` shows, without a process and a D-Bus call per link,
+/// `networkctl list` shows, and the file each is configured from, without
+/// a process and a D-Bus call per link,
 /// so polling it while networkd works does not slow networkd down). A
 /// link networkd has not written a file for yet is `pending`. None when
 /// networkd keeps no state files here (not running).
@@ -105,6 +107,7 @@ fn read_state_files(links_dir: &Path, sys_net: &Path) -> Option<Vec<LinkState>> 
         out.push(LinkState {
             operational: state_value(&file, "OPER_STATE").unwrap_or("n/a").into(),
             setup: state_value(&file, "ADMIN_STATE").unwrap_or("pending").into(),
+            network_file: state_value(&file, "NETWORK_FILE").unwrap_or_default().into(),
             name,
         });
     }
@@ -157,11 +160,17 @@ mod tests {
             fs::write(sys.join(name).join("ifindex"), format!("{index}\n")).unwrap();
         }
         fs::create_dir_all(&links).unwrap();
-        fs::write(links.join("7"), "# This is private data. Do not parse.\nADMIN_STATE=configured\nOPER_STATE=routable\n").unwrap();
+        let file = "# This is private data. Do not parse.\nADMIN_STATE=configured\nOPER_STATE=routable\n\
+                    NETWORK_FILE=/etc/systemd/network/10-portagent-ovsbr0.network\n";
+        fs::write(links.join("7"), file).unwrap();
         let mut v = super::read_state_files(&links, &sys).unwrap();
         v.sort_by(|a, b| a.name.cmp(&b.name));
-        let got: Vec<(&str, &str, &str)> = v.iter().map(|l| (l.name.as_str(), l.operational.as_str(), l.setup.as_str())).collect();
-        assert_eq!(got, [("ovsbr0", "routable", "configured"), ("p1", "n/a", "pending")]);
+        let got: Vec<(&str, &str, &str, &str)> =
+            v.iter().map(|l| (l.name.as_str(), l.operational.as_str(), l.setup.as_str(), l.network_file.as_str())).collect();
+        assert_eq!(
+            got,
+            [("ovsbr0", "routable", "configured", "/etc/systemd/network/10-portagent-ovsbr0.network"), ("p1", "n/a", "pending", "")]
+        );
         assert!(super::read_state_files(&dir.join("missing"), &sys).is_none());
         fs::remove_dir_all(&dir).unwrap();
     }
