@@ -248,10 +248,12 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
                 let declared = declared(&live, &base, a)?;
                 let wrote = networkd::write(&a.resource, &networkd::render(&declared))?;
                 let drift = !wrote && cur.is_some() && live.link(&a.resource).is_some() && changes_ip(a);
-                match kernel::setup(&declared) {
-                    Some(setup) if wrote || drift => setups.push(setup),
-                    None if drift => drifted.push(a.resource.clone()),
-                    _ => {}
+                if wrote || drift {
+                    match kernel::setup(&declared) {
+                        Some(setup) => setups.push(setup),
+                        None if drift => drifted.push(a.resource.clone()),
+                        None => {}
+                    }
                 }
                 wrote
             }

@@ -36,18 +36,18 @@ fn busy_pause(ask: Duration) -> Duration {
     (ask * 9).max(Duration::from_millis(10))
 }
 
-/// networkd's setup state of each link, by name.
-fn setup_states(networkd: &[LinkState]) -> HashMap<&str, &str> {
-    networkd.iter().map(|l| (l.name.as_str(), l.setup.as_str())).collect()
+/// networkd's view of each link, by name.
+fn by_name(networkd: &[LinkState]) -> HashMap<&str, &LinkState> {
+    networkd.iter().map(|l| (l.name.as_str(), l)).collect()
 }
 
 /// The links `desired` declares present whose setup state `is`.
 fn declared_in<'a>(desired: &'a NetState, networkd: &[LinkState], is: impl Fn(&Interface, &str) -> bool) -> Vec<&'a str> {
-    let setup = setup_states(networkd);
+    let networkd = by_name(networkd);
     desired
         .interfaces
         .iter()
-        .filter(|d| d.state != Some(State::Absent) && setup.get(d.name.as_str()).is_some_and(|s| is(d, s)))
+        .filter(|d| d.state != Some(State::Absent) && networkd.get(d.name.as_str()).is_some_and(|l| is(d, &l.setup)))
         .map(|d| d.name.as_str())
         .collect()
 }
@@ -79,9 +79,7 @@ fn text(v: &Value) -> String {
 pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]>) -> Vec<Mismatch> {
     let current = live.state();
     let current = current.by_name();
-    let setup = setup_states(networkd.unwrap_or_default());
-    let network_files: HashMap<&str, &str> =
-        networkd.unwrap_or_default().iter().map(|l| (l.name.as_str(), l.network_file.as_str())).collect();
+    let networkd_of = by_name(networkd.unwrap_or_default());
     let mut out = Vec::new();
     let mismatch = |resource: &str, field: &str, expected: String, actual: String| Mismatch {
         resource: resource.into(),
@@ -106,7 +104,8 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
             continue;
         };
         if let (Some(_), Some(file), Some(_)) = (networkd, live.files.get(&d.name), live.link(&d.name)) {
-            let setup = setup.get(d.name.as_str()).copied().unwrap_or("unknown");
+            let link = networkd_of.get(d.name.as_str());
+            let setup = link.map_or("unknown", |l| l.setup.as_str());
             // Where the kernel shows all networkd would set, by the file it
             // reads (and by what is declared), networkd need only not have
             // given up on the link: it may still be working through a
@@ -119,7 +118,7 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
             // Another file that matches the link first wins in networkd
             // (and would undo what the kernel shows now, or at boot).
             let ours = networkd::path(&d.name);
-            if let Some(theirs) = network_files.get(d.name.as_str()).filter(|f| !f.is_empty() && **f != ours) {
+            if let Some(theirs) = link.map(|l| l.network_file.as_str()).filter(|f| !f.is_empty() && *f != ours) {
                 out.push(mismatch(&d.name, "networkd.file", ours, theirs.to_string()));
             }
         }

@@ -197,13 +197,18 @@ fn parse_ip(field: &str, text: &str) -> NlResult<IpAddr> {
     text.parse().map_err(|_| CapError::Failed(format!("{field}: {text:?} is not an IP address")))
 }
 
+/// Whether `prefix` is a prefix length of `ip`'s family.
+fn prefix_fits(ip: IpAddr, prefix: u8) -> bool {
+    prefix <= if ip.is_ipv4() { 32 } else { 128 }
+}
+
 /// `A.B.C.D/N` -> (address, prefix), with the prefix checked for the family.
 fn parse_cidr(field: &str, text: &str) -> NlResult<(IpAddr, u8)> {
     let bad = || CapError::Failed(format!("{field}: {text:?} is not ADDRESS/PREFIX"));
     let (ip, prefix) = text.split_once('/').ok_or_else(bad)?;
     let ip = parse_ip(field, ip)?;
     let prefix: u8 = prefix.parse().map_err(|_| bad())?;
-    if prefix > if ip.is_ipv4() { 32 } else { 128 } {
+    if !prefix_fits(ip, prefix) {
         return Err(bad());
     }
     Ok((ip, prefix))
@@ -255,7 +260,7 @@ fn checked_setups(links: Vec<LinkSetup>, index: &HashMap<String, u32>) -> NlResu
                         return Err(CapError::Failed(format!("address {}/{} is for {:?}, not {:?}", a.ip, a.prefix, a.link, s.link)));
                     }
                     let ip = parse_ip("ip", &a.ip)?;
-                    if a.prefix > if ip.is_ipv4() { 32 } else { 128 } {
+                    if !prefix_fits(ip, a.prefix) {
                         return Err(CapError::Failed(format!("prefix: {} is too long for {}", a.prefix, a.ip)));
                     }
                     Ok((ip, a.prefix))

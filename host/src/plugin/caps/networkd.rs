@@ -91,8 +91,8 @@ fn state_value<'a>(file: &'a str, key: &str) -> Option<&'a str> {
 
 /// Every kernel link with networkd's states from its state file (what
 /// `networkctl list` shows, and the file each is configured from, without
-/// a process and a D-Bus call per link,
-/// so polling it while networkd works does not slow networkd down). A
+/// a process and a D-Bus call per link, so polling it while networkd
+/// works does not slow networkd down). A
 /// link networkd has not written a file for yet is `pending`. None when
 /// networkd keeps no state files here (not running).
 fn read_state_files(links_dir: &Path, sys_net: &Path) -> Option<Vec<LinkState>> {
