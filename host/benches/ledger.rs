@@ -8,7 +8,7 @@ use portagent::ledger::entry::{self, GENESIS};
 use portagent::ledger::{Ledger, Metadata, NewEntry, Options, store};
 use std::io::Write;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn new(i: u64) -> NewEntry {
     NewEntry {
@@ -22,10 +22,9 @@ fn new(i: u64) -> NewEntry {
 
 fn options(dir: &std::path::Path) -> Options {
     Options {
-        checkpoint_every: 1000,
-        checkpoint_interval: Duration::from_secs(3600),
         key_path: dir.join("ledger.key"),
         origin: "portagent.ledger/bench".into(),
+        heads_path: Some(dir.join("heads.log")),
     }
 }
 
@@ -67,7 +66,7 @@ fn main() {
     }
     let bytes = std::fs::metadata(&path).unwrap().len();
     let t = Instant::now();
-    let r = store::verify(&path, &dir.path().join("ledger.key"), "portagent.ledger/bench", &[]).unwrap();
+    let r = store::verify(&path, &options(dir.path()), &[]).unwrap();
     let verify = t.elapsed();
     assert_eq!(r.problem, None);
     println!("verify {n} entries ({} MB): {:.2} s", bytes >> 20, verify.as_secs_f64());

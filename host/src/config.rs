@@ -19,10 +19,15 @@ pub struct Config {
     pub interfaces_path: PathBuf,
     /// The audit ledger.
     pub ledger_path: PathBuf,
-    /// Sign a ledger checkpoint every this many entries...
-    pub ledger_checkpoint_entries: u64,
-    /// ...or when this many seconds have passed since the last one.
-    pub ledger_checkpoint_seconds: u64,
+    /// Every commit to the ledger is followed by a signed head, also
+    /// appended here (a second place, which the admin may ship off the
+    /// host); empty: only beside the ledger and in syslog.
+    pub ledger_heads_path: PathBuf,
+    /// Ignored since every commit is checkpointed; accepted so that older
+    /// config files still load.
+    pub ledger_checkpoint_entries: Option<u64>,
+    /// Ignored, as `ledger_checkpoint_entries`.
+    pub ledger_checkpoint_seconds: Option<u64>,
     /// The Ed25519 checkpoint signing key (a 32-byte seed); generated, mode
     /// 0600, if missing. Default: `<state_dir>/ledger.key`.
     pub ledger_key_path: Option<PathBuf>,
@@ -41,6 +46,8 @@ pub struct Config {
     pub ovs_rundir: PathBuf,
     /// systemd-networkd's config dir.
     pub networkd_dir: PathBuf,
+    /// The largest state file read, from a file, stdin or D-Bus.
+    pub max_state_bytes: u64,
     pub plugins: PluginLimits,
 }
 
@@ -52,13 +59,17 @@ pub struct PluginLimits {
     pub memory_limit_mb: u64,
     /// Time a call may spend executing guest code.
     pub cpu_limit_ms: u64,
-    /// Wall-clock time a call may take, including capability calls.
+    /// Wall-clock time a call may go without finishing a capability call
+    /// (a guest blocked or sleeping this long is stopped).
     pub call_timeout_ms: u64,
+    /// Wall-clock time a call may take in all, however busy it keeps its
+    /// capabilities (an OVS change of thousands of ports takes minutes).
+    pub call_max_ms: u64,
 }
 
 impl Default for PluginLimits {
     fn default() -> Self {
-        PluginLimits { memory_limit_mb: 128, cpu_limit_ms: 5_000, call_timeout_ms: 30_000 }
+        PluginLimits { memory_limit_mb: 128, cpu_limit_ms: 5_000, call_timeout_ms: 30_000, call_max_ms: 600_000 }
     }
 }
 
@@ -68,8 +79,9 @@ impl Default for Config {
             bridge_name: "ovsbr0".into(),
             interfaces_path: "/etc/network/interfaces".into(),
             ledger_path: "/var/lib/ovs-port-agent/ledger.jsonl".into(),
-            ledger_checkpoint_entries: 100,
-            ledger_checkpoint_seconds: 3600,
+            ledger_heads_path: "/var/log/ovs-port-agent/ledger-heads.log".into(),
+            ledger_checkpoint_entries: None,
+            ledger_checkpoint_seconds: None,
             ledger_key_path: None,
             naming_template: "vi{vmid}".into(),
             enable_rename: false,
@@ -79,6 +91,7 @@ impl Default for Config {
             ovsdb_socket: "/run/openvswitch/db.sock".into(),
             ovs_rundir: "/run/openvswitch".into(),
             networkd_dir: "/etc/systemd/network".into(),
+            max_state_bytes: 8 << 20,
             plugins: PluginLimits::default(),
         }
     }
@@ -123,14 +136,29 @@ impl Config {
             ("plugins.memory_limit_mb", limits.memory_limit_mb),
             ("plugins.cpu_limit_ms", limits.cpu_limit_ms),
             ("plugins.call_timeout_ms", limits.call_timeout_ms),
-            ("ledger_checkpoint_entries", self.ledger_checkpoint_entries),
-            ("ledger_checkpoint_seconds", self.ledger_checkpoint_seconds),
+            ("plugins.call_max_ms", limits.call_max_ms),
+            ("max_state_bytes", self.max_state_bytes),
         ] {
             if value == 0 {
                 return Err(format!("{key}: must be greater than 0"));
             }
         }
+        if limits.call_max_ms < limits.call_timeout_ms {
+            return Err("plugins.call_max_ms: must be at least plugins.call_timeout_ms".into());
+        }
         Ok(())
+    }
+
+    /// Keys that are read but no longer do anything, to warn about.
+    pub fn ignored_keys(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.ledger_checkpoint_entries.is_some() {
+            v.push("ledger_checkpoint_entries");
+        }
+        if self.ledger_checkpoint_seconds.is_some() {
+            v.push("ledger_checkpoint_seconds");
+        }
+        v
     }
 
     /// Installed plugins live here.
@@ -184,5 +212,14 @@ managed_block_tag = "ovs-port-agent"
         assert!(err.starts_with("datapath_type:"), "{err}");
         let err = Config::parse("[plugins]\ncpu_limit_ms = 0").unwrap_err();
         assert!(err.starts_with("plugins.cpu_limit_ms:"), "{err}");
+        let err = Config::parse("[plugins]\ncall_timeout_ms = 60000\ncall_max_ms = 1000").unwrap_err();
+        assert!(err.starts_with("plugins.call_max_ms:"), "{err}");
+    }
+
+    #[test]
+    fn retired_keys_still_load() {
+        let config = Config::parse("ledger_checkpoint_entries = 100\nledger_checkpoint_seconds = 3600\n").unwrap();
+        assert_eq!(config.ignored_keys(), ["ledger_checkpoint_entries", "ledger_checkpoint_seconds"]);
+        assert!(Config::default().ignored_keys().is_empty());
     }
 }

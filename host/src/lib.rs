@@ -6,6 +6,7 @@
 //! - [`plugin`]: the component runtime, capability grants, and the installed
 //!   plugin registry. Only this module imports wasmtime.
 //! - [`state`]: the state manager (diff, checkpoint, apply, verify, rollback).
+//! - [`util`]: helpers every layer needs (durable files, hashes, time).
 //! - [`cli`]: the `portagent` / `ovs-port-agent` command line.
 
 pub mod cli;
@@ -14,3 +15,4 @@ pub mod daemon;
 pub mod ledger;
 pub mod plugin;
 pub mod state;
+pub mod util;

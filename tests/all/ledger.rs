@@ -21,7 +21,7 @@ fn new(i: u64) -> NewEntry {
 }
 
 fn scratch() -> Scratch {
-    let s = Scratch::new("ledger_checkpoint_entries = 5\n");
+    let s = Scratch::new("");
     // ledger_path defaults under /var/lib; keep it in the scratch dir.
     let cfg = std::fs::read_to_string(s.config_path()).unwrap();
     let ledger = s.dir.path().join("state/ledger.jsonl");
@@ -81,12 +81,7 @@ fn cli_verify_stats_show_proof() {
 fn helper_append_until_killed() {
     let Ok(ledger) = std::env::var("PORTAGENT_LEDGER_HELPER") else { return };
     let dir = std::path::Path::new(&ledger).parent().unwrap().to_path_buf();
-    let opts = Options {
-        checkpoint_every: 7,
-        checkpoint_interval: Duration::from_secs(3600),
-        key_path: dir.join("ledger.key"),
-        origin: "portagent.ledger/crash".into(),
-    };
+    let opts = Options { key_path: dir.join("ledger.key"), origin: "portagent.ledger/crash".into(), heads_path: Some(dir.join("heads.log")) };
     let l = std::sync::Arc::new(Ledger::open(std::path::Path::new(&ledger), opts).unwrap());
     let out = std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
     // Several threads, so group commits are killed mid-batch too.
@@ -140,13 +135,12 @@ fn killed_writers_lose_no_acknowledged_entry() {
 
         // The next start recovers; everything acknowledged is there.
         let opts = Options {
-            checkpoint_every: 7,
-            checkpoint_interval: Duration::from_secs(3600),
             key_path: dir.path().join("ledger.key"),
             origin: "portagent.ledger/crash".into(),
+            heads_path: Some(dir.path().join("heads.log")),
         };
-        drop(Ledger::open(&ledger, opts).unwrap());
-        let r = portagent::ledger::store::verify(&ledger, &dir.path().join("ledger.key"), "portagent.ledger/crash", &[]).unwrap();
+        drop(Ledger::open(&ledger, opts.clone()).unwrap());
+        let r = portagent::ledger::store::verify(&ledger, &opts, &[]).unwrap();
         assert_eq!(r.problem, None, "round {round}: {r}");
         let entries = portagent::ledger::store::entries(&ledger).unwrap();
         for (h, hash) in &acked {

@@ -18,7 +18,7 @@ fn install_list_info_remove_round_trip() {
     let info = s.portagent(&["plugin", "info", "probe", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     let wasm = std::fs::read(&probe).unwrap();
-    assert_eq!(v["sha256"], portagent::plugin::runtime::sha256_hex(&wasm));
+    assert_eq!(v["sha256"], portagent::util::hash::sha256_hex(&wasm));
     assert_eq!(v["size"], wasm.len());
     assert_eq!(v["wit_version"], "0.1.0");
     assert_eq!(v["granted"]["ovsdb"], serde_json::json!(["Bridge", "Open_vSwitch"]));

@@ -172,7 +172,7 @@ fn compiled_components_are_cached_on_disk_and_reused() {
     Runtime::from_config(&config).unwrap().compile(&wasm).unwrap();
     let cached = crate::support::files_in(&config.cache_dir());
     assert_eq!(cached.len(), 1, "{cached:?}");
-    let sha = portagent::plugin::runtime::sha256_hex(&wasm);
+    let sha = portagent::util::hash::sha256_hex(&wasm);
     assert!(cached[0].starts_with(&sha), "keyed by the file's sha256: {cached:?}");
     let entry = config.cache_dir().join(&cached[0]);
     let written = std::fs::metadata(&entry).unwrap().modified().unwrap();

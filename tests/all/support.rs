@@ -27,9 +27,10 @@ impl Scratch {
         let networkd = dir.path().join("networkd");
         std::fs::create_dir_all(&networkd).unwrap();
         let config = format!(
-            "state_dir = {:?}\nnetworkd_dir = {:?}\n{extra}",
+            "state_dir = {:?}\nnetworkd_dir = {:?}\nledger_heads_path = {:?}\n{extra}",
             dir.path().join("state"),
-            networkd
+            networkd,
+            dir.path().join("heads.log"),
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         Scratch { dir }

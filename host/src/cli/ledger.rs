@@ -56,7 +56,7 @@ pub fn run(config: &Config, cmd: LedgerCommand) -> Result<(), Failure> {
                 .iter()
                 .map(|p| std::fs::read_to_string(p).map_err(|e| Failure::invalid(anyhow::anyhow!("{}: {e}", p.display()))))
                 .collect::<Result<Vec<_>, _>>()?;
-            let report = store::verify(path, &options.key_path, &options.origin, &notes)?;
+            let report = store::verify(path, &options, &notes)?;
             writeln!(out, "{report}")?;
             if report.problem.is_some() {
                 return Err(Failure { code: exit::FAILED, error: anyhow::anyhow!("the ledger does not verify") });

@@ -146,7 +146,7 @@ impl Service {
     async fn verify(&self) -> Result<String> {
         let options = crate::ledger::Options::from_config(self.manager.config());
         let path = self.manager.config().ledger_path.clone();
-        let report = blocking(move || store::verify(&path, &options.key_path, &options.origin, &[])).await??;
+        let report = blocking(move || store::verify(&path, &options, &[])).await??;
         Ok(report.to_string())
     }
 

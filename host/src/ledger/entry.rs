@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use crate::util::hash::{hex32, sha256_hex};
 use sha2::{Digest, Sha256};
 
 /// `prev_hash` of the first entry.
@@ -56,21 +57,6 @@ struct Unhashed<'a> {
     action: &'a str,
     metadata: &'a Metadata,
     data: &'a Value,
-}
-
-/// Lower-case hex of a 32-byte digest, without allocating per byte.
-pub fn hex32(d: &[u8]) -> [u8; 64] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 64];
-    for (i, b) in d.iter().take(32).enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
-    }
-    out
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    String::from_utf8(hex32(&Sha256::digest(bytes)).to_vec()).expect("hex is ASCII")
 }
 
 /// The canonical line (no newline) and hash of `e` at `height`.
@@ -123,30 +109,6 @@ pub fn check_line(line: &str) -> Result<Head<'_>, String> {
     Ok(Head { height, prev_hash, hash })
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for a time since the Unix epoch.
-pub fn rfc3339(t: std::time::SystemTime) -> String {
-    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,12 +147,5 @@ mod tests {
             // height/prev_hash) it names a different place in the chain.
             assert!(head.as_ref().map_or(true, |h| h.height != 3 || h.prev_hash != GENESIS), "byte {i}: {m}");
         }
-    }
-
-    #[test]
-    fn timestamps() {
-        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_728_907_200_123);
-        assert_eq!(rfc3339(t), "2024-10-14T12:00:00.123Z");
-        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
     }
 }

@@ -193,7 +193,7 @@ pub fn verify_consistency(m: u64, n: u64, proof: &[Hash], first: &Hash, second: 
 }
 
 pub fn hex(h: &Hash) -> String {
-    String::from_utf8(super::entry::hex32(h).to_vec()).expect("hex is ASCII")
+    String::from_utf8(crate::util::hash::hex32(h).to_vec()).expect("hex is ASCII")
 }
 
 pub fn from_hex(s: &str) -> Option<Hash> {

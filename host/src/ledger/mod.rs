@@ -1,6 +1,7 @@
 //! The audit ledger: a hash-chained, Merkle-tree-backed, crash-safe JSON
-//! lines file with Ed25519-signed checkpoints (RFC 6962/9162 hashing, the
-//! C2SP checkpoint format). Only this module appends to the ledger.
+//! lines file with an Ed25519-signed head after every commit (RFC 6962/9162
+//! hashing, the C2SP checkpoint format), mirrored to a second file. Only
+//! this module appends to the ledger.
 //!
 //! - [`entry`]: one entry and its canonical form.
 //! - [`merkle`]: RFC 6962 roots and proofs.
@@ -19,10 +20,9 @@ impl Options {
     /// The ledger options of `config`.
     pub fn from_config(config: &crate::config::Config) -> Options {
         Options {
-            checkpoint_every: config.ledger_checkpoint_entries,
-            checkpoint_interval: std::time::Duration::from_secs(config.ledger_checkpoint_seconds),
             key_path: config.ledger_key_path.clone().unwrap_or_else(|| config.state_dir.join("ledger.key")),
             origin: format!("portagent.ledger/{}", store::hostname()),
+            heads_path: (!config.ledger_heads_path.as_os_str().is_empty()).then(|| config.ledger_heads_path.clone()),
         }
     }
 }

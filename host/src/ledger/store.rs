@@ -1,46 +1,50 @@
 //! The ledger file: appends (durable before they are acknowledged, grouped
 //! into one write and one fsync when many arrive at once, serialized across
-//! processes by `flock`), torn-tail recovery, checkpoints, verification.
+//! processes by `flock`), a signed head after every commit (kept beside
+//! the ledger and mirrored to a second file and syslog), space set aside
+//! for the records of a change, torn-tail recovery, verification.
 
-use super::checkpoint::{self, Checkpoint, Key};
+use super::checkpoint::{self, Checkpoint, Key, Verifier};
 use super::entry::{self, Entry, GENESIS, Metadata, NewEntry};
 use super::merkle::{self, Frontier, Hash};
+use crate::util::fs::{create_private_dir, is_out_of_space, write_atomically};
+use crate::util::time::{rfc3339, unix_secs};
 use serde_json::{Value, json};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 /// Why the ledger could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    /// The file does not continue the chain this process knows (only
-    /// possible when someone edits it under a running writer).
+    /// The file does not continue the chain this process knows, or its
+    /// tail was cut.
     #[error("ledger {path} is corrupt at height {height}: {reason}; run `portagent ledger verify`")]
     Corrupt { path: PathBuf, height: u64, reason: String },
+    /// The space for a change's records could not be set aside.
+    #[error("cannot set aside {bytes} bytes beside {path} to record this change: {source}")]
+    Reserve { path: PathBuf, bytes: u64, source: std::io::Error },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
     move |source| LedgerError::Io { path: path.into(), source }
 }
 
-/// When to write a signed checkpoint.
+/// Where signed heads go, and how they are signed.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub checkpoint_every: u64,
-    pub checkpoint_interval: Duration,
     pub key_path: PathBuf,
     pub origin: String,
-}
-
-pub fn checkpoints_path(ledger: &Path) -> PathBuf {
-    let mut p = ledger.as_os_str().to_owned();
-    p.push(".checkpoints");
-    PathBuf::from(p)
+    /// A second file every signed head is appended to (besides
+    /// `<ledger>.checkpoints` and syslog): cutting the ledger's tail
+    /// unnoticed then means editing both. None: no second file.
+    pub heads_path: Option<PathBuf>,
 }
 
 fn sibling(ledger: &Path, suffix: &str) -> PathBuf {
@@ -49,13 +53,23 @@ fn sibling(ledger: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// `<ledger>.checkpoints`: the signed heads kept beside the ledger.
+pub fn checkpoints_path(ledger: &Path) -> PathBuf {
+    sibling(ledger, ".checkpoints")
+}
+
+/// `<ledger>.reserve`: space set aside for the records of a change.
+pub fn reserve_path(ledger: &Path) -> PathBuf {
+    sibling(ledger, ".reserve")
+}
+
 /// Holds the cross-process write lock while alive.
 struct FileLock(#[allow(dead_code, reason = "held for its Drop: closing releases the flock")] File);
 
 impl FileLock {
     fn take(ledger: &Path) -> Result<FileLock, LedgerError> {
         let path = sibling(ledger, ".lock");
-        let f = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
+        let f = crate::util::fs::open_lock_file(&path).map_err(io(&path))?;
         // SAFETY: flock on a descriptor we own; released when it closes.
         while unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
             let e = std::io::Error::last_os_error();
@@ -74,8 +88,6 @@ struct Writer {
     height: u64,
     last_hash: String,
     frontier: Frontier,
-    since_checkpoint: u64,
-    last_checkpoint: Instant,
 }
 
 /// An acknowledged append.
@@ -96,43 +108,38 @@ pub struct Ledger {
     writer: Mutex<Writer>,
 }
 
-/// The complete lines of a ledger file and the bytes of a torn last line.
-fn read_lines(path: &Path) -> Result<(Vec<String>, Vec<u8>), LedgerError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
-        Err(e) => return Err(io(path)(e)),
-    };
-    let end = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let torn = bytes[end..].to_vec();
-    let text = String::from_utf8_lossy(&bytes[..end]);
-    Ok((text.lines().map(str::to_string).collect(), torn))
-}
-
 impl Ledger {
     /// Opens (creating) the ledger at `path`. A torn last line left by a
-    /// crash is moved aside as evidence and the recovery is recorded.
+    /// crash (never acknowledged: no signed head covers it) is moved aside
+    /// as evidence and the recovery recorded; a cut line that a signed
+    /// head covers is corruption.
     pub fn open(path: &Path, options: Options) -> Result<Ledger, LedgerError> {
         if let Some(dir) = path.parent() {
-            crate::plugin::runtime::create_private_dir(dir).map_err(io(dir))?;
+            create_private_dir(dir).map_err(io(dir))?;
         }
         let key = Key::load_or_create(&options.key_path, &options.origin).map_err(io(&options.key_path))?;
-        let file = OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io(path))?;
-        let writer = Writer {
-            file,
-            offset: 0,
-            height: 0,
-            last_hash: GENESIS.into(),
-            frontier: Frontier::default(),
-            since_checkpoint: 0,
-            last_checkpoint: Instant::now(),
-        };
+        let file = OpenOptions::new().create(true).append(true).read(true).mode(0o644).open(path).map_err(io(path))?;
+        let writer = Writer { file, offset: 0, height: 0, last_hash: GENESIS.into(), frontier: Frontier::default() };
         let ledger = Ledger { path: path.into(), options, key, queue: Mutex::new(vec![]), writer: Mutex::new(writer) };
-        let recovered = {
+        let (recovered, previous) = {
             let _lock = FileLock::take(path)?;
             let mut w = ledger.writer.lock().unwrap();
-            ledger.catch_up(&mut w)?
+            let recovered = ledger.catch_up(&mut w)?;
+            let previous = if w.height == 0 { ledger.set_previous_heads_aside()? } else { None };
+            (recovered, previous)
         };
+        if let Some(previous) = previous {
+            // Started anew (the file was removed or emptied) where signed
+            // heads of an earlier ledger were kept: the new ledger begins by
+            // saying so, with the earlier one's last head as evidence.
+            log::warn!("ledger {}: started anew; the earlier ledger's signed heads were set aside", path.display());
+            ledger.append(NewEntry {
+                category: "ledger".into(),
+                action: "started_anew".into(),
+                metadata: Metadata { user: "portagent".into(), host: hostname(), plugin: String::new() },
+                data: previous,
+            })?;
+        }
         if let Some((bytes, saved)) = recovered {
             ledger.append(NewEntry {
                 category: "ledger".into(),
@@ -146,6 +153,34 @@ impl Ledger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The files signed heads are kept in: beside the ledger, and the mirror.
+    fn head_files(&self) -> Vec<PathBuf> {
+        heads_files(&self.path, self.options.heads_path.as_deref())
+    }
+
+    /// For a ledger with no entries: moves the heads files of an earlier
+    /// ledger aside (`<file>.before-<unix seconds>`) and returns what the
+    /// first entry records about it, if there were any.
+    fn set_previous_heads_aside(&self) -> Result<Option<Value>, LedgerError> {
+        let mut previous = Vec::new();
+        for file in self.head_files() {
+            let found = last_head(&file, self.key.verifier());
+            let record = match (found.head, found.problem) {
+                (Some(head), _) if head.size > 0 => json!({"size": head.size, "root": merkle::hex(&head.root)}),
+                // One whose last head does not verify is set aside too.
+                (_, Some(problem)) => json!({"problem": problem}),
+                _ => continue,
+            };
+            let aside = sibling(&file, &format!(".before-{}", unix_secs()));
+            std::fs::rename(&file, &aside).map_err(io(&file))?;
+            let mut record = record;
+            record["file"] = json!(file.display().to_string());
+            record["moved_to"] = json!(aside.display().to_string());
+            previous.push(record);
+        }
+        Ok((!previous.is_empty()).then(|| json!({"previous_heads": previous})))
     }
 
     /// Reads what other processes appended since this writer last looked;
@@ -173,12 +208,32 @@ impl Ledger {
         if end == bytes.len() {
             return Ok(None);
         }
-        // A line without its newline: a write cut short by a crash. Never
-        // acknowledged (acks come after fsync of whole lines), so move it
-        // aside as evidence and go on from the last whole line.
+        // A line without its newline. A write cut short by a crash was never
+        // acknowledged (acks come after the fsync, and the head is signed
+        // after that), so no signed head covers it: move it aside as
+        // evidence and go on from the last whole line. One a head covers
+        // was acknowledged: its end was cut off afterwards.
         let torn = &bytes[end..];
+        let signed = self
+            .head_files()
+            .iter()
+            .filter_map(|f| last_head(f, self.key.verifier()).head)
+            .map(|h| h.size)
+            .max()
+            .unwrap_or(0);
+        if signed > w.height {
+            return Err(self.corrupt(
+                w.height,
+                format!(
+                    "entry {} is cut short ({} bytes left), but a signed checkpoint covers {signed} entries: \
+                     it was acknowledged, so its end was removed, not torn by a crash",
+                    w.height,
+                    torn.len()
+                ),
+            ));
+        }
         let saved = sibling(&self.path, &format!(".torn-{}-{}", unix_secs(), w.height));
-        crate::plugin::runtime::write_atomically(&saved, torn, 0o600).map_err(io(&saved))?;
+        write_atomically(&saved, torn, 0o600).map_err(io(&saved))?;
         w.file.set_len(w.offset).map_err(io(&self.path))?;
         w.file.sync_all().map_err(io(&self.path))?;
         Ok(Some((torn.len(), saved)))
@@ -220,7 +275,7 @@ impl Ledger {
         if let Some((bytes, saved)) = self.catch_up(w)? {
             log::warn!("ledger: moved a torn last line ({bytes} bytes) to {}", saved.display());
         }
-        let timestamp = entry::rfc3339(SystemTime::now());
+        let timestamp = rfc3339(SystemTime::now());
         let mut buf = String::new();
         let mut done = Vec::with_capacity(batch.len());
         let (mut height, mut last) = (w.height, w.last_hash.clone());
@@ -234,54 +289,181 @@ impl Ledger {
             last = hash;
             height += 1;
         }
-        w.file.write_all(buf.as_bytes()).map_err(io(&self.path))?;
-        w.file.sync_data().map_err(io(&self.path))?;
+        self.write_whole(w, buf.as_bytes())?;
         w.offset += buf.len() as u64;
         w.height = height;
         w.last_hash = last;
         for l in leaves {
             w.frontier.push(l);
         }
-        w.since_checkpoint += batch.len() as u64;
-        let due = w.since_checkpoint >= self.options.checkpoint_every
-            || (w.since_checkpoint > 0 && w.last_checkpoint.elapsed() >= self.options.checkpoint_interval);
-        if due {
-            self.write_checkpoint(w)?;
+        // The entries are durable and count from here on; a head that cannot
+        // be written now is written with the next commit.
+        if let Err(e) = self.sign_head(w) {
+            log::warn!("ledger: signing the head at size {}: {e}", w.height);
         }
         Ok(done)
     }
 
-    fn write_checkpoint(&self, w: &mut Writer) -> Result<(), LedgerError> {
-        let cp = Checkpoint { origin: self.options.origin.clone(), size: w.height, root: w.frontier.root() };
-        let note = self.key.sign(&cp);
-        let record = json!({"size": cp.size, "root": merkle::hex(&cp.root), "timestamp": entry::rfc3339(SystemTime::now()), "note": note});
-        let path = checkpoints_path(&self.path);
-        let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
-        f.write_all(format!("{record}\n").as_bytes()).map_err(io(&path))?;
-        f.sync_data().map_err(io(&path))?;
-        checkpoint::to_syslog(&note);
-        w.since_checkpoint = 0;
-        w.last_checkpoint = Instant::now();
-        Ok(())
+    /// Writes `buf` at the end and makes it durable, or leaves the file as
+    /// it was: a write that fails half-way is cut back to the last whole
+    /// entry. When the filesystem is full, the space set aside by
+    /// [`Ledger::reserve`] is given up and the write tried once more.
+    fn write_whole(&self, w: &mut Writer, buf: &[u8]) -> Result<(), LedgerError> {
+        let attempt = |w: &mut Writer| -> std::io::Result<()> {
+            let result = w.file.write_all(buf).and_then(|_| w.file.sync_data());
+            if result.is_err() {
+                let _ = w.file.set_len(w.offset);
+                let _ = w.file.sync_data();
+            }
+            result
+        };
+        match attempt(w) {
+            Err(e) if is_out_of_space(&e) && self.release() => attempt(w).map_err(io(&self.path)),
+            other => other.map_err(io(&self.path)),
+        }
     }
 
-    /// Writes a checkpoint of the current size now.
+    /// Signs a head of the current size and keeps it beside the ledger, in
+    /// the mirror and in syslog; the signed note.
+    fn sign_head(&self, w: &Writer) -> std::io::Result<String> {
+        let cp = Checkpoint { origin: self.options.origin.clone(), size: w.height, root: w.frontier.root() };
+        let note = self.key.sign(&cp);
+        let record = json!({
+            "size": cp.size,
+            "root": merkle::hex(&cp.root),
+            "timestamp": rfc3339(SystemTime::now()),
+            "note": note,
+        });
+        let line = format!("{record}\n");
+        let mut first_error = None;
+        for path in self.head_files() {
+            let written = (|| {
+                if let Some(dir) = path.parent() {
+                    create_private_dir(dir)?;
+                }
+                let mut f = OpenOptions::new().create(true).append(true).mode(0o644).open(&path)?;
+                f.write_all(line.as_bytes())
+            })();
+            if let Err(e) = written {
+                first_error.get_or_insert(std::io::Error::new(e.kind(), format!("{}: {e}", path.display())));
+            }
+        }
+        checkpoint::to_syslog(&note);
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(note),
+        }
+    }
+
+    /// Signs a head of the current size now; the signed note.
     pub fn checkpoint(&self) -> Result<String, LedgerError> {
         let mut w = self.writer.lock().unwrap();
         let _lock = FileLock::take(&self.path)?;
         self.catch_up(&mut w)?;
-        self.write_checkpoint(&mut w)?;
-        let cp = Checkpoint { origin: self.options.origin.clone(), size: w.height, root: w.frontier.root() };
-        Ok(self.key.sign(&cp))
+        self.sign_head(&w).map_err(io(&self.path))
     }
-}
 
-fn unix_secs() -> u64 {
-    SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    /// Sets aside `bytes` beside the ledger (`<ledger>.reserve`, allocated
+    /// now), so the records of a change can be written even if the
+    /// filesystem fills up while it is made: an append that finds no space
+    /// gives the reserve up and tries again.
+    pub fn reserve(&self, bytes: u64) -> Result<(), LedgerError> {
+        let path = reserve_path(&self.path);
+        let fail = |source| LedgerError::Reserve { path: self.path.clone(), bytes, source };
+        let file = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(&path).map_err(fail)?;
+        let had = file.metadata().map_err(fail)?.len();
+        if had >= bytes {
+            return Ok(());
+        }
+        // SAFETY: posix_fallocate on a descriptor we own.
+        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, bytes as libc::off_t) };
+        let result = match rc {
+            0 => Ok(()),
+            libc::EOPNOTSUPP | libc::EINVAL => {
+                // A filesystem without fallocate: zeros hold the space too.
+                let mut f = &file;
+                let zeros = vec![0u8; (bytes - had) as usize];
+                f.seek(SeekFrom::Start(had)).and_then(|_| f.write_all(&zeros)).and_then(|_| f.sync_data())
+            }
+            errno => Err(std::io::Error::from_raw_os_error(errno)),
+        };
+        if let Err(e) = result {
+            let _ = file.set_len(had);
+            return Err(fail(e));
+        }
+        Ok(())
+    }
+
+    /// Gives up the space set aside by [`Ledger::reserve`]; whether there
+    /// was any.
+    pub fn release(&self) -> bool {
+        let path = reserve_path(&self.path);
+        let gone = std::fs::remove_file(&path).is_ok();
+        if gone {
+            if let Some(dir) = path.parent().and_then(|d| File::open(d).ok()) {
+                let _ = dir.sync_all();
+            }
+        }
+        gone
+    }
 }
 
 pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "localhost".into(), |h| h.trim().to_string())
+}
+
+/// The files signed heads of `ledger` are kept in.
+fn heads_files(ledger: &Path, mirror: Option<&Path>) -> Vec<PathBuf> {
+    std::iter::once(checkpoints_path(ledger)).chain(mirror.map(Path::to_path_buf)).collect()
+}
+
+/// What one heads file says about the ledger.
+#[derive(Debug, Default)]
+struct HeadLookup {
+    /// Its last signed head.
+    head: Option<Checkpoint>,
+    /// The file could not be read (not a problem of the ledger).
+    unreadable: Option<String>,
+    /// The last head of this ledger does not verify.
+    problem: Option<String>,
+}
+
+/// How much of a heads file's end is read to find its last head.
+const HEADS_TAIL: u64 = 64 << 10;
+
+/// The last signed head in the heads file `path`. Only the last counts:
+/// its root commits to every entry up to its size, so it is all a check
+/// of the ledger needs (and a file of a million heads is not read whole).
+fn last_head(path: &Path, verifier: &Verifier) -> HeadLookup {
+    let mut out = HeadLookup::default();
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
+        Err(e) => {
+            out.unreadable = Some(format!("{}: {e}", path.display()));
+            return out;
+        }
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(HEADS_TAIL);
+    let mut bytes = Vec::new();
+    if let Err(e) = file.seek(SeekFrom::Start(start)).and_then(|_| file.read_to_end(&mut bytes)) {
+        out.unreadable = Some(format!("{}: {e}", path.display()));
+        return out;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0); // begins mid-record
+    }
+    let Some(line) = lines.last() else { return out };
+    let note = serde_json::from_str::<Value>(line).ok().and_then(|v| v["note"].as_str().map(str::to_string));
+    match note.map(|n| verifier.verify(&n)) {
+        Some(Ok(cp)) => out.head = Some(cp),
+        Some(Err(e)) => out.problem = Some(format!("{}: the last signed head: {e}", path.display())),
+        None => out.problem = Some(format!("{}: the last record is not a signed head", path.display())),
+    }
+    out
 }
 
 /// Per line: its chain fields (or what is wrong with it) and its leaf
@@ -350,75 +532,90 @@ impl std::ops::Deref for Mapped {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub entries: u64,
-    /// Checkpoints the ledger was checked against (sizes).
+    /// Sizes of the signed heads the ledger was checked against.
     pub checkpoints: Vec<u64>,
+    /// Entries after the last signed head.
+    pub unsigned: u64,
+    /// What is worth knowing but does not make the ledger invalid.
+    pub notes: Vec<String>,
     /// What broke, if anything.
     pub problem: Option<String>,
 }
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.problem {
-            Some(p) => write!(f, "INVALID: {p}"),
-            None => {
-                write!(f, "VALID: {} entries, hash chain and Merkle tree intact", self.entries)?;
-                match self.checkpoints.iter().max() {
-                    Some(m) => write!(f, ", consistent with {} signed checkpoint(s) (latest at size {m})", self.checkpoints.len()),
-                    None => write!(f, ", no signed checkpoint yet"),
-                }
-            }
+        if let Some(p) = &self.problem {
+            return write!(f, "INVALID: {p}");
         }
+        write!(f, "VALID: {} entries, hash chain and Merkle tree intact", self.entries)?;
+        match self.checkpoints.iter().max() {
+            Some(m) => write!(f, ", consistent with {} signed checkpoint(s) (latest at size {m})", self.checkpoints.len())?,
+            None => write!(f, ", no signed checkpoint yet")?,
+        }
+        match self.unsigned {
+            0 => {}
+            1 => write!(f, "; 1 entry after the last signed checkpoint")?,
+            n => write!(f, "; {n} entries after the last signed checkpoint")?,
+        }
+        for n in &self.notes {
+            write!(f, "; {n}")?;
+        }
+        Ok(())
     }
-}
-
-/// Signed checkpoints kept beside the ledger, oldest first; a record
-/// whose signature fails is a problem.
-fn kept_checkpoints(path: &Path, key: &Key) -> Result<Vec<Checkpoint>, String> {
-    let text = match std::fs::read_to_string(checkpoints_path(path)) {
-        Ok(t) => t,
-        Err(_) => return Ok(vec![]),
-    };
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let v: Value = serde_json::from_str(l).map_err(|e| format!("checkpoint record {i}: {e}"))?;
-            key.verify(v["note"].as_str().unwrap_or_default()).map_err(|e| format!("checkpoint record {i}: {e}"))
-        })
-        .collect()
 }
 
 /// Checks the whole ledger: every entry's hash, the chain of `prev_hash`
-/// links and heights, and the Merkle root at every signed checkpoint (kept
-/// beside the ledger, plus `external` notes, e.g. copied from syslog).
-pub fn verify(path: &Path, key_path: &Path, origin: &str, external: &[String]) -> Result<Report, LedgerError> {
-    let key = Key::load_or_create(key_path, origin).map_err(io(key_path))?;
+/// links and heights, and the Merkle root at the last signed head kept
+/// beside the ledger, the last one in the mirror, and each of `external`
+/// (notes kept elsewhere, e.g. copied from syslog). Needs only the public
+/// key.
+pub fn verify(path: &Path, options: &Options, external: &[String]) -> Result<Report, LedgerError> {
     let bytes = map(path)?;
     let (lines, torn) = split_lines(&bytes);
-    let mut report = Report { entries: lines.len() as u64, checkpoints: vec![], problem: None };
-    let mut cps = match kept_checkpoints(path, &key) {
-        Ok(c) => c,
-        Err(p) => {
-            report.problem = Some(p);
-            return Ok(report);
-        }
-    };
-    for (i, note) in external.iter().enumerate() {
-        match key.verify(note) {
-            Ok(cp) => cps.push(cp),
-            Err(e) => {
-                report.problem = Some(format!("given checkpoint {i}: {e}"));
-                return Ok(report);
+    let mut report = Report { entries: lines.len() as u64, checkpoints: vec![], unsigned: 0, notes: vec![], problem: None };
+    let verifier = Verifier::load(&options.key_path, &options.origin).map_err(io(&options.key_path))?;
+    let mut heads: Vec<Checkpoint> = Vec::new();
+    match &verifier {
+        Some(v) => {
+            for file in heads_files(path, options.heads_path.as_deref()) {
+                let found = last_head(&file, v);
+                if let Some(p) = found.problem {
+                    report.problem = Some(p);
+                    return Ok(report);
+                }
+                if let Some(u) = found.unreadable {
+                    report.notes.push(format!("not checked against {u}"));
+                }
+                heads.extend(found.head);
+            }
+            for (i, note) in external.iter().enumerate() {
+                match v.verify(note) {
+                    Ok(cp) => heads.push(cp),
+                    Err(e) => {
+                        report.problem = Some(format!("given checkpoint {i}: {e}"));
+                        return Ok(report);
+                    }
+                }
             }
         }
+        None if !external.is_empty() => {
+            report.problem = Some(format!("no public key at {} to check the given checkpoints", checkpoint::public_path(&options.key_path).display()));
+            return Ok(report);
+        }
+        None => {}
     }
-    report.checkpoints = cps.iter().map(|c| c.size).collect();
+    report.checkpoints = heads.iter().map(|c| c.size).collect();
     let mut frontier = Frontier::default();
     let mut last: &str = GENESIS;
     let check_roots = |frontier: &Frontier| -> Option<String> {
-        cps.iter().find(|c| c.size == frontier.size() && c.root != frontier.root()).map(|c| {
+        heads.iter().find(|c| c.size == frontier.size() && c.root != frontier.root()).map(|c| {
             format!("the first {} entries do not match the checkpoint signed at that size (history rewritten)", c.size)
         })
     };
+    if let Some(p) = check_roots(&frontier) {
+        report.problem = Some(p);
+        return Ok(report);
+    }
     for (i, (head, leaf)) in check_lines(&lines).into_iter().enumerate() {
         let i = i as u64;
         let fail = |r: String| Some(format!("height {i}: {r}"));
@@ -437,11 +634,17 @@ pub fn verify(path: &Path, key_path: &Path, origin: &str, external: &[String]) -
             return Ok(report);
         }
     }
-    if let Some(c) = cps.iter().find(|c| c.size > report.entries) {
-        report.problem = Some(format!(
-            "the ledger has {} entries but a checkpoint signed {} (entries at the tail were removed)",
-            report.entries, c.size
-        ));
+    let signed = heads.iter().map(|c| c.size).max().unwrap_or(0);
+    if signed > report.entries {
+        report.problem = Some(if torn.is_empty() {
+            format!("the ledger has {} entries but a checkpoint signed {signed} (entries at the tail were removed)", report.entries)
+        } else {
+            format!(
+                "height {}: the entry is cut short ({} bytes left) but a checkpoint signed {signed} entries (the tail was removed)",
+                report.entries,
+                torn.len()
+            )
+        });
     } else if !torn.is_empty() {
         report.problem = Some(format!(
             "height {}: incomplete last line ({} bytes, a write cut short); the next start moves it aside",
@@ -449,19 +652,42 @@ pub fn verify(path: &Path, key_path: &Path, origin: &str, external: &[String]) -
             torn.len()
         ));
     }
+    report.unsigned = report.entries - signed.min(report.entries);
     Ok(report)
 }
 
 /// Every complete entry, parsed.
 pub fn entries(path: &Path) -> Result<Vec<Entry>, LedgerError> {
-    let (lines, _) = read_lines(path)?;
+    let bytes = map(path)?;
+    let (lines, _) = split_lines(&bytes);
     lines
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| LedgerError::Corrupt { path: path.into(), height: i as u64, reason: e.to_string() })
+            serde_json::from_slice(l).map_err(|e| LedgerError::Corrupt { path: path.into(), height: i as u64, reason: e.to_string() })
         })
         .collect()
+}
+
+/// The entries whose line contains `needle` (e.g. a checkpoint id), in
+/// order, found by a byte search: a damaged line elsewhere does not stop
+/// it, and one that mentions `needle` but does not parse is left out.
+pub fn entries_mentioning(path: &Path, needle: &str) -> Result<Vec<Entry>, LedgerError> {
+    let bytes = map(path)?;
+    let mut out = Vec::new();
+    let mut next_line = 0;
+    for at in memchr::memmem::find_iter(&bytes, needle.as_bytes()) {
+        if at < next_line {
+            continue;
+        }
+        let start = bytes[..at].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let Some(len) = memchr::memchr(b'\n', &bytes[at..]) else { break };
+        next_line = at + len + 1;
+        if let Ok(e) = serde_json::from_slice(&bytes[start..at + len]) {
+            out.push(e);
+        }
+    }
+    Ok(out)
 }
 
 /// The guide's stats shape.

@@ -21,7 +21,7 @@ mod tests {
     #[test]
     fn build_time_hashes_match_the_bytes() {
         for b in super::BUILTINS {
-            assert_eq!(crate::plugin::runtime::sha256_hex(b.wasm), b.sha256, "{}", b.name);
+            assert_eq!(crate::util::hash::sha256_hex(b.wasm), b.sha256, "{}", b.name);
         }
     }
 }

@@ -5,7 +5,9 @@
 use super::caps::Grants;
 use super::instance::{CallError, Plugin};
 use super::manifest::{self, Manifest, ManifestError};
-use super::runtime::{LoadError, Runtime, create_private_dir, sha256_hex, write_atomically};
+use super::runtime::{LoadError, Runtime};
+use crate::util::fs::{create_private_dir, write_atomically};
+use crate::util::hash::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

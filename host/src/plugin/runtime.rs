@@ -6,7 +6,8 @@ use super::bindings::StatePlugin;
 use super::caps::{Backends, Grants};
 use super::instance::Plugin;
 use super::sandbox::{HostState, Limits};
-use sha2::{Digest, Sha256};
+use crate::util::fs::{create_private_dir, write_atomically};
+use crate::util::hash::sha256_hex;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -160,30 +161,6 @@ pub fn check_is_component(wasm: &[u8]) -> Result<(), LoadError> {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
-}
-
-/// Writes `bytes` to `path` via a temporary file, fsync and rename.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(parent) = path.parent() {
-        std::fs::File::open(parent)?.sync_all()?;
-    }
-    Ok(())
-}
-
 /// Advances the engine's epoch every [`TICK`] while at least one plugin
 /// call is running, and sleeps otherwise.
 pub(crate) struct Ticker {
@@ -244,10 +221,5 @@ mod tests {
         assert!(matches!(check_is_component(core), Err(LoadError::NotAComponent(m)) if m.contains("core")));
         assert!(matches!(check_is_component(b"hello"), Err(LoadError::NotAComponent(m)) if m.contains("magic")));
         assert!(check_is_component(b"\0asm\x0d\0\x01\0").is_ok());
-    }
-
-    #[test]
-    fn sha256_of_empty_input() {
-        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 }

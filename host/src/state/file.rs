@@ -71,7 +71,7 @@ impl StateFile {
 
     /// SHA-256 of the sections in canonical JSON (keys sorted, compact).
     pub fn hash(&self) -> String {
-        crate::ledger::entry::sha256_hex(serde_json::to_string(&self.sections).expect("json").as_bytes())
+        crate::util::hash::sha256_hex(serde_json::to_string(&self.sections).expect("json").as_bytes())
     }
 
     pub fn read(path: &std::path::Path) -> Result<StateFile, FileError> {

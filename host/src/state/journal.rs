@@ -96,9 +96,9 @@ impl Journal {
 
     /// Writes the journal durably: temporary file, fsync, rename, fsync dir.
     pub fn write(&self, state_dir: &Path) -> std::io::Result<()> {
-        crate::plugin::runtime::create_private_dir(state_dir)?;
+        crate::util::fs::create_private_dir(state_dir)?;
         let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        crate::plugin::runtime::write_atomically(&Self::path(state_dir), &bytes, 0o600)
+        crate::util::fs::write_atomically(&Self::path(state_dir), &bytes, 0o600)
     }
 
     /// Removes the journal durably; the outcome is settled.

@@ -22,7 +22,7 @@ pub enum Wait {
 impl ApplyLock {
     /// Takes the lock; `Ok(None)` when busy and `wait` is `NoWait`.
     pub fn take(state_dir: &Path, wait: Wait) -> std::io::Result<Option<ApplyLock>> {
-        crate::plugin::runtime::create_private_dir(state_dir)?;
+        crate::util::fs::create_private_dir(state_dir)?;
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(state_dir.join("apply.lock"))?;
         let flags = libc::LOCK_EX | if wait == Wait::NoWait { libc::LOCK_NB } else { 0 };
         loop {
@@ -65,7 +65,7 @@ fn flock(file: &File, op: libc::c_int) -> std::io::Result<bool> {
 impl DaemonLock {
     /// Takes the daemon lock; `Ok(None)` if another daemon holds it.
     pub fn take(state_dir: &Path) -> std::io::Result<Option<DaemonLock>> {
-        crate::plugin::runtime::create_private_dir(state_dir)?;
+        crate::util::fs::create_private_dir(state_dir)?;
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(state_dir.join("daemon.lock"))?;
         Ok(flock(&file, libc::LOCK_EX)?.then_some(DaemonLock { _file: file }))
     }

@@ -525,7 +525,7 @@ impl Manager {
         report.checkpoint = Some(id.clone());
         let mut journal = Journal {
             id,
-            started: crate::ledger::entry::rfc3339(now),
+            started: crate::util::time::rfc3339(now),
             pid: std::process::id(),
             uid: opts.caller.uid,
             desired_state_hash: file.hash(),
@@ -605,7 +605,7 @@ impl Manager {
                 journal.deadline = Some(deadline);
                 report.pending_confirmation = Some(PendingConfirmation {
                     checkpoint: journal.id.clone(),
-                    deadline: crate::ledger::entry::rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(deadline)),
+                    deadline: crate::util::time::rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(deadline)),
                     seconds,
                 });
             }

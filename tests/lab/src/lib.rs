@@ -2,10 +2,11 @@
 //! private mount namespace running a system dbus-daemon, Open vSwitch
 //! (userspace datapath) and systemd-networkd.
 //!
-//! Inside the lab, `/etc` and `/var/lib` are overlays whose writes land in
-//! the lab's own dir, and `/run` is a fresh tmpfs; so the product's default
-//! paths (`/run/openvswitch/db.sock`, `/etc/systemd/network`,
-//! `/etc/ovs-port-agent/`, `/var/lib/ovs-port-agent/`, the system bus
+//! Inside the lab, `/etc`, `/var/lib` and `/var/log` are overlays whose
+//! writes land in the lab's own dir, and `/run` is a fresh tmpfs; so the
+//! product's default paths (`/run/openvswitch/db.sock`,
+//! `/etc/systemd/network`, `/etc/ovs-port-agent/`,
+//! `/var/lib/ovs-port-agent/`, `/var/log/ovs-port-agent/`, the system bus
 //! socket) all point into the lab and the product runs unchanged. Nothing
 //! touches the root network namespace.
 //!
@@ -100,7 +101,7 @@ datapath_type = "netdev"
 
 /// The trees that are private to a lab (overlays or tmpfs); everything
 /// else inside the lab's mount namespace is the host's own filesystem.
-pub const PRIVATE_TREES: &[&str] = &["/etc", "/var/lib", "/run"];
+pub const PRIVATE_TREES: &[&str] = &["/etc", "/var/lib", "/var/log", "/run"];
 
 /// Where lab dirs live; one sub-dir per lab.
 pub const LABS_DIR: &str = "/var/tmp/portagent-labs";
@@ -189,12 +190,13 @@ fn setup_script(name: &str, dir: &Path) -> String {
         r#"set -e
 mount -t overlay overlay -o lowerdir=/etc,upperdir={d}/etc.upper,workdir={d}/etc.work /etc
 mount -t overlay overlay -o lowerdir=/var/lib,upperdir={d}/var.upper,workdir={d}/var.work /var/lib
+mount -t overlay overlay -o lowerdir=/var/log,upperdir={d}/log.upper,workdir={d}/log.work /var/log
 umount -l /sys
 nsenter --net=/run/netns/{name} mount -t sysfs -o ro sysfs /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/systemd/netif/links /run/systemd/netif/leases /run/systemd/netif/lldp /run/dbus /run/openvswitch
 chown -R systemd-network:systemd-network /run/systemd/netif
-rm -rf /etc/systemd/network /etc/ovs-port-agent /var/lib/ovs-port-agent /etc/network/interfaces.d
+rm -rf /etc/systemd/network /etc/ovs-port-agent /var/lib/ovs-port-agent /var/log/ovs-port-agent /etc/network/interfaces.d
 mkdir -p /etc/systemd/network /etc/ovs-port-agent /var/lib/ovs-port-agent /etc/network
 : > /etc/network/interfaces
 "#
@@ -228,7 +230,7 @@ impl Lab {
 
     fn create(&mut self, options: &Options) -> io::Result<()> {
         let d = self.dir.clone();
-        for sub in ["etc.upper", "etc.work", "var.upper", "var.work", "logs"] {
+        for sub in ["etc.upper", "etc.work", "var.upper", "var.work", "log.upper", "log.work", "logs"] {
             fs::create_dir_all(d.join(sub))?;
         }
         run(Command::new("ip").args(["netns", "add", &self.name]))?;
