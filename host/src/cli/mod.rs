@@ -23,6 +23,22 @@ pub mod exit {
     pub const BUSY: u8 = 4;
     /// With `--detailed-exitcode`: applied, and something changed.
     pub const CHANGED: u8 = 5;
+    /// Applied, failed, and the rollback failed too: the system may be
+    /// partly changed. The journal keeps the checkpoints; the next command
+    /// (or the daemon, with backoff) retries the restore until it works.
+    pub const ROLLBACK_FAILED: u8 = 6;
+
+    /// The exit code of an error of `kind`.
+    pub fn of(kind: crate::state::ErrorKind) -> u8 {
+        use crate::state::ErrorKind;
+        match kind {
+            ErrorKind::Invalid => INVALID,
+            ErrorKind::Busy => BUSY,
+            ErrorKind::RolledBack => ROLLED_BACK,
+            ErrorKind::RollbackFailed => ROLLBACK_FAILED,
+            ErrorKind::NotFound | ErrorKind::Failed => FAILED,
+        }
+    }
 }
 
 /// An error at the edge, with the exit code it maps to.
@@ -138,6 +154,9 @@ fn introspect_systemd() -> Result<(), Failure> {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let config = Config::load(&cli.config).map_err(Failure::invalid)?;
+    for key in config.ignored_keys() {
+        log::warn!("{}: {key} is ignored (every ledger commit is followed by a signed head now)", cli.config.display());
+    }
     match cli.command {
         Command::Plugin(cmd) => plugin::run(&config, cmd),
         Command::Ledger(cmd) => ledger::run(&config, cmd),

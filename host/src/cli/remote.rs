@@ -63,6 +63,7 @@ fn failure(e: zbus::Error) -> Failure {
                 "InvalidState" => exit::INVALID,
                 "Busy" => exit::BUSY,
                 "RolledBack" => exit::ROLLED_BACK,
+                "RollbackFailed" => exit::ROLLBACK_FAILED,
                 _ => exit::FAILED,
             };
             let message = message.unwrap_or_default();

@@ -60,19 +60,14 @@ pub struct SettleArgs {
 }
 
 fn failure(e: StateError) -> Failure {
-    let code = match e {
-        StateError::Invalid { .. } => exit::INVALID,
-        StateError::Busy | StateError::Pending { .. } => exit::BUSY,
-        StateError::Expired { .. } => exit::ROLLED_BACK,
-        _ => exit::FAILED,
-    };
-    Failure { code, error: e.into() }
+    Failure { code: exit::of(e.kind()), error: e.into() }
 }
 
-/// The file's text, checked: errors name the file and the field or line.
-fn read(path: &Path) -> Result<(String, StateFile), Failure> {
+/// The file's text (`-`: stdin), at most `max_state_bytes` of it, checked:
+/// errors name the file and the field or line.
+fn read(path: &Path, config: &Config) -> Result<(String, StateFile), Failure> {
     let error = |e: &dyn std::fmt::Display| Failure::invalid(anyhow::anyhow!("{}: {e}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| error(&e))?;
+    let text = crate::state::file::read_text(path, config.max_state_bytes).map_err(|e| error(&e))?;
     let file = StateFile::parse(&text).map_err(|e| error(&e))?;
     Ok((text, file))
 }
@@ -82,8 +77,26 @@ fn open(config: Config) -> Result<Manager, Failure> {
     let manager = Manager::open(config).map_err(failure)?;
     if let Some(s) = manager.recover(Caller::current()).map_err(failure)? {
         eprintln!("{}", describe_settled(&s));
+        if s.unfinished() {
+            return Err(settled_failure(&s));
+        }
     }
     Ok(manager)
+}
+
+/// The error (and exit code) of a settling that needs attention.
+fn settled_failure(s: &Settled) -> Failure {
+    match &s.unrecorded {
+        _ if s.result == "rollback_failed" => Failure {
+            code: exit::ROLLBACK_FAILED,
+            error: anyhow::anyhow!("change {} could not be rolled back; its checkpoints are kept and the restore is retried", s.checkpoint),
+        },
+        Some(why) => Failure {
+            code: exit::FAILED,
+            error: anyhow::anyhow!("NOT RECORDED: the outcome of change {} is kept in the journal until the ledger can be written: {why}", s.checkpoint),
+        },
+        None => Failure::from(anyhow::anyhow!("change {} is unfinished", s.checkpoint)),
+    }
 }
 
 fn describe_settled(s: &Settled) -> String {
@@ -95,6 +108,9 @@ fn describe_settled(s: &Settled) -> String {
     let mut line = format!("{what} change {} ({}; plugins: {})", s.checkpoint, s.reason, s.plugins.join(", "));
     for e in &s.errors {
         line.push_str(&format!("\nerror: {e}"));
+    }
+    if let Some(why) = &s.unrecorded {
+        line.push_str(&format!("\nNOT RECORDED in the ledger yet (kept in the journal): {why}"));
     }
     line
 }
@@ -135,7 +151,7 @@ fn print_diff_text(out: &mut impl Write, diffs: &[PluginDiff]) -> std::io::Resul
 }
 
 pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
-    let (text, file) = read(&args.file)?;
+    let (text, file) = read(&args.file, &config)?;
     let diffs: Vec<PluginDiff> = match Remote::find(&config.state_dir) {
         Some(daemon) => daemon.call("ShowDiff", &(text,))?,
         None => open(config)?.show_diff(&file).map_err(failure)?,
@@ -188,13 +204,23 @@ fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
         );
     }
     if r.success {
-        writeln!(out, "applied; checkpoint {checkpoint}")
-    } else {
-        for e in &r.errors {
-            writeln!(out, "error: {e}")?;
-        }
-        writeln!(out, "rolled back to checkpoint {checkpoint}")
+        return writeln!(out, "applied; checkpoint {checkpoint}");
     }
+    for e in &r.errors {
+        writeln!(out, "error: {e}")?;
+    }
+    if r.rollback_failed {
+        writeln!(
+            out,
+            "ROLLBACK FAILED: the system may be partly changed; checkpoint {checkpoint} is kept in the journal and the restore is retried"
+        )?;
+    } else {
+        writeln!(out, "rolled back to checkpoint {checkpoint}")?;
+    }
+    if let Some(why) = &r.unrecorded {
+        writeln!(out, "NOT RECORDED in the ledger yet (kept in the journal, recorded when it can be written): {why}")?;
+    }
+    Ok(())
 }
 
 /// Starts the confirm timer as its own session, so that it survives the
@@ -219,7 +245,7 @@ fn spawn_confirm_timer(config_path: &Path, id: &str) -> std::io::Result<()> {
 }
 
 pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), Failure> {
-    let (text, file) = read(&args.file)?;
+    let (text, file) = read(&args.file, &config)?;
     let report: ApplyReport = match Remote::find(&config.state_dir) {
         // The daemon runs its own confirm timer.
         Some(daemon) => {
@@ -229,9 +255,9 @@ pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), 
         None => {
             let opts = ApplyOptions {
                 wait: if args.no_wait { Wait::NoWait } else { Wait::Block },
-                caller: Caller::current(),
                 confirm_timeout: args.confirm_timeout.map(Duration::from_secs),
                 probe: args.probe.clone(),
+                ..ApplyOptions::new(Caller::current())
             };
             let report = Manager::open(config).map_err(failure)?.apply(&file, &opts).map_err(failure)?;
             if let Some(p) = &report.pending_confirmation {
@@ -245,8 +271,15 @@ pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), 
         Output::Text => print_text(&mut out, &report)?,
         other => write_value(&mut out, other, &report)?,
     }
+    if report.rollback_failed {
+        return Err(Failure {
+            code: exit::ROLLBACK_FAILED,
+            error: anyhow::anyhow!("apply failed and its rollback failed too; the restore is retried"),
+        });
+    }
     if !report.success {
-        return Err(Failure { code: exit::ROLLED_BACK, error: anyhow::anyhow!("apply failed and was rolled back") });
+        let unrecorded = if report.unrecorded.is_some() { " (NOT RECORDED in the ledger yet)" } else { "" };
+        return Err(Failure { code: exit::ROLLED_BACK, error: anyhow::anyhow!("apply failed and was rolled back{unrecorded}") });
     }
     if args.detailed_exitcode && report.changed() {
         return Err(Failure { code: exit::CHANGED, error: anyhow::anyhow!("changes were applied") });
@@ -260,8 +293,8 @@ fn print_settled(output: Output, s: &Settled) -> Result<(), Failure> {
         Output::Text => writeln!(out, "{}", describe_settled(s))?,
         other => write_value(&mut out, other, s)?,
     }
-    if !s.errors.is_empty() {
-        return Err(Failure { code: exit::FAILED, error: anyhow::anyhow!("the rollback did not fully succeed") });
+    if s.unfinished() {
+        return Err(settled_failure(s));
     }
     Ok(())
 }
@@ -282,10 +315,25 @@ pub fn rollback(config: Config, args: SettleArgs) -> Result<(), Failure> {
     print_settled(args.output, &s)
 }
 
+/// The confirm timer without a daemon: rolls the change back at its
+/// deadline, and, if that fails (OVS down, the ledger unwritable), tries
+/// again with backoff until it is settled.
 pub fn confirm_watch(config: Config, id: &str) -> Result<(), Failure> {
     let manager = Manager::open(config).map_err(failure)?;
-    if let Some(s) = manager.expire_when_due(id, Caller::current()).map_err(failure)? {
-        log::warn!("{}", describe_settled(&s));
+    let mut result = manager.expire_when_due(id, Caller::current());
+    let mut pause = Duration::from_secs(1);
+    let give_up = std::time::Instant::now() + Duration::from_secs(24 * 3600);
+    loop {
+        match &result {
+            Ok(Some(s)) => log::warn!("{}", describe_settled(s)),
+            Ok(None) => return Ok(()),
+            Err(e) => log::error!("settling change {id}: {e}"),
+        }
+        if !manager.unfinished() || std::time::Instant::now() > give_up {
+            return result.map(drop).map_err(failure);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_secs(60));
+        result = manager.recover(Caller::current());
     }
-    Ok(())
 }

@@ -1,16 +1,21 @@
 //! `portagent daemon`: owns `dev.ovs.PortAgent1` on the system bus and
 //! serves the deployment guide's methods over the state manager and the
-//! ledger. Settles what an interrupted run left before it takes the name.
+//! ledger. Settles what an interrupted run left before it takes the name
+//! (and keeps retrying what it cannot settle yet).
 //!
-//! - [`service`]: the interface, its errors, signals and properties.
+//! - [`service`]: the interface, its signals and properties.
+//! - [`error`]: the D-Bus errors, mapped from the state manager's kinds.
+//! - [`settle`]: confirm timers, and retries of unfinished changes.
 //! - [`access`]: who is calling (uid) and whether polkit allows it.
 //! - [`networkd`]: systemd-networkd introspection over its D-Bus API.
 //! - [`ports`]: `list_ports`, `add_port`, `del_port` as state changes.
 
 pub mod access;
+pub mod error;
 pub mod networkd;
 pub mod ports;
 pub mod service;
+pub mod settle;
 
 use crate::config::Config;
 use crate::state::{Caller, Manager};
@@ -41,11 +46,14 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     let _running = crate::state::lock::DaemonLock::take(&config.state_dir)?
         .ok_or_else(|| std::io::Error::other(format!("another portagent daemon is running ({})", config.state_dir.display())))?;
     let manager = Arc::new(Manager::open(config)?);
-    // Crash recovery first: no work is accepted before it.
+    // Crash recovery first: no work is accepted before it. What cannot be
+    // settled now (OVS down, the ledger unwritable) is retried below.
     let m = manager.clone();
-    let settled = tokio::task::spawn_blocking(move || m.recover(Caller::current())).await.expect("recover")?;
-    if let Some(s) = settled {
-        log::warn!("at start: {} change {} ({})", s.result, s.checkpoint, s.reason);
+    match tokio::task::spawn_blocking(move || m.recover(Caller::current())).await.expect("recover") {
+        Ok(Some(s)) if s.unfinished() => log::error!("at start: change {} is unfinished: {} ({})", s.checkpoint, s.result, s.errors.join("; ")),
+        Ok(Some(s)) => log::warn!("at start: {} change {} ({})", s.result, s.checkpoint, s.reason),
+        Ok(None) => {}
+        Err(e) => log::error!("at start: {e}; retrying"),
     }
     let service = service::Service::new(manager.clone());
     let connection = zbus::connection::Builder::system()?
@@ -53,7 +61,8 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         .serve_at(OBJECT_PATH, service)?
         .build()
         .await?;
-    service::watch_pending(&connection, manager).await;
+    settle::watch_pending(&connection, manager.clone()).await;
+    settle::spawn_retry(connection.clone(), manager);
     log::info!("serving {BUS_NAME} at {OBJECT_PATH}");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -2,106 +2,127 @@
 //! guide answers as spelled there (`ping`, `get_blockchain_stats`, ...) and
 //! also under its conventional PascalCase name. Results are JSON strings in
 //! the guide's shapes; errors are typed (`dev.ovs.PortAgent1.Error.*`) and
-//! name the field. Work that takes time runs on blocking threads, so the
-//! bus is always served.
+//! name the field.
+//!
+//! The bus thread only parses arguments and hands work on: parsing a
+//! state, planning and everything that reads the system or the ledger run
+//! on blocking threads, a state is at most `max_state_bytes`, and each
+//! caller (by uid) has at most [`READS_PER_CALLER`] read-only requests
+//! running, so no one can stall `ping` or root's `Commit`.
 
 use super::access::{self, MANAGE, PLUGINS};
-use super::{OBJECT_PATH, networkd, ports};
+use super::error::{Error, Result};
+use super::{OBJECT_PATH, networkd, ports, settle};
 use crate::ledger::store;
-use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, StateError, StateFile};
+use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, StateFile};
+use futures::StreamExt;
 use serde_json::json;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
 use zbus::{Connection, interface};
 
-/// The errors a caller sees.
-#[derive(Debug, zbus::DBusError)]
-#[zbus(prefix = "dev.ovs.PortAgent1.Error")]
-pub enum Error {
-    #[zbus(error)]
-    ZBus(zbus::Error),
-    /// The state (or an argument) is invalid; nothing was changed.
-    InvalidState(String),
-    /// Another apply runs, or a change awaits confirmation.
-    Busy(String),
-    /// Applied, failed, and rolled back.
-    RolledBack(String),
-    /// The caller may not do this.
-    AccessDenied(String),
-    /// No such thing (a ledger entry, a plugin, a pending change).
-    NotFound(String),
-    Failed(String),
-}
-
-impl From<StateError> for Error {
-    fn from(e: StateError) -> Error {
-        match e {
-            StateError::Invalid { .. } => Error::InvalidState(e.to_string()),
-            StateError::Busy | StateError::Pending { .. } => Error::Busy(e.to_string()),
-            StateError::Expired { .. } => Error::RolledBack(e.to_string()),
-            StateError::NothingPending => Error::NotFound(e.to_string()),
-            StateError::Registry(crate::plugin::RegistryError::NotInstalled(_)) => Error::NotFound(e.to_string()),
-            other => Error::Failed(other.to_string()),
-        }
-    }
-}
-
-impl From<store::LedgerError> for Error {
-    fn from(e: store::LedgerError) -> Error {
-        Error::Failed(format!("ledger: {e}"))
-    }
-}
-
-type Result<T> = std::result::Result<T, Error>;
+/// Read-only requests one uid may have running at once.
+pub const READS_PER_CALLER: usize = 4;
 
 /// Runs blocking work off the bus's thread.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::Failed(format!("worker: {e}")))
 }
 
-fn to_json(v: &impl serde::Serialize) -> String {
+pub(super) fn to_json(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).expect("serializable")
 }
 
 /// Categories that record network state changes (the guide's `network`).
 const NETWORK_CATEGORIES: &[&str] = &["apply_state", "rollback", "commit", "recovery"];
 
+/// Read-only requests running, per uid.
+#[derive(Default)]
+struct Readers(Mutex<HashMap<u32, usize>>);
+
+/// One running read-only request; its slot is given back on drop.
+struct Reading {
+    readers: Arc<Readers>,
+    uid: u32,
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        let mut running = self.readers.0.lock().unwrap();
+        if let Some(n) = running.get_mut(&self.uid) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(&self.uid);
+            }
+        }
+    }
+}
+
 pub struct Service {
     manager: Arc<Manager>,
+    readers: Arc<Readers>,
 }
 
 impl Service {
     pub fn new(manager: Arc<Manager>) -> Service {
-        Service { manager }
+        Service { manager, readers: Arc::default() }
     }
 
-    fn parse(yaml: &str) -> Result<StateFile> {
-        StateFile::parse(yaml).map_err(|e| Error::InvalidState(e.to_string()))
+    /// A slot for one read-only request of the caller, or `Busy`.
+    async fn reading(&self, conn: &Connection, hdr: &Header<'_>) -> Result<Reading> {
+        let uid = access::caller(conn, hdr).await?.uid;
+        let mut running = self.readers.0.lock().unwrap();
+        let n = running.entry(uid).or_default();
+        if *n >= READS_PER_CALLER {
+            return Err(Error::Busy(format!("uid {uid} already has {READS_PER_CALLER} requests running; try again when one is done")));
+        }
+        *n += 1;
+        Ok(Reading { readers: self.readers.clone(), uid })
+    }
+
+    /// Parses a state off the bus thread, refusing one over `max_state_bytes`.
+    async fn parse(&self, yaml: String) -> Result<StateFile> {
+        let limit = self.manager.config().max_state_bytes;
+        crate::state::file::check_size(yaml.len() as u64, limit).map_err(|e| Error::InvalidState(e.to_string()))?;
+        blocking(move || StateFile::parse(&yaml)).await?.map_err(|e| Error::InvalidState(e.to_string()))
     }
 
     /// Applies for the authorized caller, with `opts` (whose caller is
-    /// set here); the report, also when the apply was rolled back.
-    async fn apply_report(&self, conn: &Connection, hdr: &Header<'_>, yaml: &str, opts: ApplyOptions) -> Result<ApplyReport> {
+    /// set here); the report, also when the apply was rolled back. If the
+    /// caller leaves the bus before the apply starts, it never does.
+    async fn apply_report(&self, conn: &Connection, hdr: &Header<'_>, yaml: String, opts: ApplyOptions) -> Result<ApplyReport> {
         let caller = access::authorize(conn, hdr, MANAGE).await?;
-        let file = Self::parse(yaml)?;
+        let file = self.parse(yaml).await?;
+        let (gone, watch) = watch_departure(conn, &access::sender(hdr)?).await?;
         let manager = self.manager.clone();
-        let opts = ApplyOptions { caller, ..opts };
-        let report = blocking(move || manager.apply(&file, &opts)).await??;
+        let opts = ApplyOptions { caller, cancelled: Some(gone), ..opts };
+        let report = blocking(move || manager.apply(&file, &opts)).await;
+        watch.abort();
+        let report = report??;
         self.announce(conn, &report).await?;
         if let Some(p) = &report.pending_confirmation {
-            spawn_timer(conn.clone(), self.manager.clone(), p.checkpoint.clone());
+            settle::spawn_timer(conn.clone(), self.manager.clone(), p.checkpoint.clone());
         }
         Ok(report)
     }
 
-    /// Applies; a rolled-back apply is the `RolledBack` error.
-    async fn apply(&self, conn: &Connection, hdr: &Header<'_>, yaml: &str, confirm: Option<Duration>) -> Result<String> {
+    /// Applies; a rolled-back apply is the `RolledBack` error (or
+    /// `RollbackFailed`, when the rollback failed too).
+    async fn apply(&self, conn: &Connection, hdr: &Header<'_>, yaml: String, confirm: Option<Duration>) -> Result<String> {
         let opts = ApplyOptions { confirm_timeout: confirm, ..ApplyOptions::new(Caller::NOBODY) };
         let report = self.apply_report(conn, hdr, yaml, opts).await?;
+        if report.rollback_failed {
+            return Err(Error::RollbackFailed(format!(
+                "apply failed and its rollback failed too (the restore is retried): {}",
+                report.errors.join("; ")
+            )));
+        }
         if !report.success {
-            return Err(Error::RolledBack(format!("{}: {}", "apply failed and was rolled back", report.errors.join("; "))));
+            return Err(Error::RolledBack(format!("apply failed and was rolled back: {}", report.errors.join("; "))));
         }
         Ok(to_json(&report))
     }
@@ -121,41 +142,45 @@ impl Service {
         Ok(())
     }
 
-    async fn query(&self, plugin: String) -> Result<String> {
+    async fn query(&self, conn: &Connection, hdr: &Header<'_>, plugin: String) -> Result<String> {
+        let _slot = self.reading(conn, hdr).await?;
         let manager = self.manager.clone();
         let only = (!plugin.is_empty()).then_some(plugin);
         let state = blocking(move || manager.query(only.as_deref())).await??;
         Ok(to_json(&json!({"version": crate::state::file::VERSION, "plugins": state})))
     }
 
-    async fn ledger_entries(&self) -> Result<Vec<crate::ledger::entry::Entry>> {
+    async fn ledger_entries(&self, conn: &Connection, hdr: &Header<'_>) -> Result<(Reading, Vec<crate::ledger::entry::Entry>)> {
+        let slot = self.reading(conn, hdr).await?;
         let path = self.manager.config().ledger_path.clone();
-        Ok(blocking(move || store::entries(&path)).await??)
+        Ok((slot, blocking(move || store::entries(&path)).await??))
     }
 
-    async fn stats(&self) -> Result<String> {
-        Ok(to_json(&store::stats(&self.ledger_entries().await?)))
+    async fn stats(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
+        Ok(to_json(&store::stats(&self.ledger_entries(conn, hdr).await?.1)))
     }
 
-    async fn by_category(&self, category: String) -> Result<String> {
-        let all = self.ledger_entries().await?;
+    async fn by_category(&self, conn: &Connection, hdr: &Header<'_>, category: String) -> Result<String> {
+        let (_slot, all) = self.ledger_entries(conn, hdr).await?;
         let matches = |c: &str| c == category || (category == "network" && NETWORK_CATEGORIES.contains(&c));
         Ok(to_json(&all.iter().filter(|e| matches(&e.category)).collect::<Vec<_>>()))
     }
 
-    async fn verify(&self) -> Result<String> {
+    async fn verify(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
+        let _slot = self.reading(conn, hdr).await?;
         let options = crate::ledger::Options::from_config(self.manager.config());
         let path = self.manager.config().ledger_path.clone();
         let report = blocking(move || store::verify(&path, &options, &[])).await??;
         Ok(report.to_string())
     }
 
-    async fn by_hash(&self, hash: String) -> Result<String> {
-        let all = self.ledger_entries().await?;
+    async fn by_hash(&self, conn: &Connection, hdr: &Header<'_>, hash: String) -> Result<String> {
+        let (_slot, all) = self.ledger_entries(conn, hdr).await?;
         all.iter().find(|e| e.hash == hash).map(to_json).ok_or_else(|| Error::NotFound(format!("hash: no ledger entry {hash:?}")))
     }
 
-    async fn list_ports_json(&self) -> Result<String> {
+    async fn list_ports_json(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
+        let _slot = self.reading(conn, hdr).await?;
         let manager = self.manager.clone();
         Ok(to_json(&blocking(move || ports::list(&manager)).await??))
     }
@@ -178,31 +203,33 @@ impl Service {
         Ok(to_json(&report))
     }
 
-    async fn introspect(&self, conn: &Connection) -> Result<String> {
+    async fn introspect(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
+        let _slot = self.reading(conn, hdr).await?;
         Ok(to_json(&networkd::introspect(conn).await?))
     }
 }
 
-/// The confirm timer inside the daemon: rolls change `id` back at its
-/// deadline unless it was committed, and says so with `RolledBack`.
-fn spawn_timer(conn: Connection, manager: Arc<Manager>, id: String) {
-    tokio::spawn(async move {
-        let m = manager.clone();
-        let settled = tokio::task::spawn_blocking(move || m.expire_when_due(&id, Caller { uid: 0 })).await;
-        if let Ok(Ok(Some(s))) = settled {
-            log::warn!("change {} was not confirmed in time: {}", s.checkpoint, s.result);
-            if let Ok(emitter) = SignalEmitter::new(&conn, OBJECT_PATH) {
-                let _ = Service::rolled_back(&emitter, &to_json(&s)).await;
+/// A flag set once `sender` leaves the bus (its connection closed), and
+/// the task watching for that, to abort when no longer needed.
+async fn watch_departure(conn: &Connection, sender: &str) -> Result<(Arc<AtomicBool>, tokio::task::JoinHandle<()>)> {
+    let gone = Arc::new(AtomicBool::new(false));
+    let dbus = zbus::fdo::DBusProxy::new(conn).await?;
+    let mut changes = dbus.receive_name_owner_changed_with_args(&[(0, sender)]).await?;
+    // It may have left before anyone listened.
+    let name = zbus::names::BusName::try_from(sender).map_err(|e| Error::Failed(e.to_string()))?;
+    if !dbus.name_has_owner(name).await.map_err(|e| Error::Failed(e.to_string()))? {
+        gone.store(true, Ordering::SeqCst);
+    }
+    let flag = gone.clone();
+    let task = tokio::spawn(async move {
+        while let Some(signal) = changes.next().await {
+            if signal.args().is_ok_and(|a| a.new_owner().is_none()) {
+                flag.store(true, Ordering::SeqCst);
+                break;
             }
         }
     });
-}
-
-/// At start: a change that awaits confirmation gets its timer here.
-pub async fn watch_pending(conn: &Connection, manager: Arc<Manager>) {
-    if let Ok(Some(j)) = manager.pending() {
-        spawn_timer(conn.clone(), manager, j.id);
-    }
+    Ok((gone, task))
 }
 
 #[interface(name = "dev.ovs.PortAgent1")]
@@ -219,7 +246,7 @@ impl Service {
 
     /// Applies a state file (YAML); returns the apply report (JSON).
     async fn apply_state(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, state_yaml: String) -> Result<String> {
-        self.apply(conn, &hdr, &state_yaml, None).await
+        self.apply(conn, &hdr, state_yaml, None).await
     }
 
     /// Applies with confirm-or-revert: kept only if `Commit` follows within
@@ -234,7 +261,7 @@ impl Service {
         if seconds == 0 {
             return Err(Error::InvalidState("seconds: must be at least 1".into()));
         }
-        self.apply(conn, &hdr, &state_yaml, Some(Duration::from_secs(seconds.into()))).await
+        self.apply(conn, &hdr, state_yaml, Some(Duration::from_secs(seconds.into()))).await
     }
 
     /// What the CLI uses: confirm timeout in seconds (0: none), probe
@@ -251,23 +278,24 @@ impl Service {
     ) -> Result<String> {
         let opts = ApplyOptions {
             wait: if no_wait { crate::state::lock::Wait::NoWait } else { crate::state::lock::Wait::Block },
-            caller: Caller::NOBODY,
             confirm_timeout: (confirm_timeout > 0).then(|| Duration::from_secs(confirm_timeout.into())),
             probe,
+            ..ApplyOptions::new(Caller::NOBODY)
         };
-        Ok(to_json(&self.apply_report(conn, &hdr, &state_yaml, opts).await?))
+        Ok(to_json(&self.apply_report(conn, &hdr, state_yaml, opts).await?))
     }
 
     /// What applying a state file would change, per plugin (JSON array).
-    async fn show_diff(&self, state_yaml: String) -> Result<String> {
-        let file = Self::parse(&state_yaml)?;
+    async fn show_diff(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, state_yaml: String) -> Result<String> {
+        let _slot = self.reading(conn, &hdr).await?;
+        let file = self.parse(state_yaml).await?;
         let manager = self.manager.clone();
         Ok(to_json(&blocking(move || manager.show_diff(&file)).await??))
     }
 
     /// The live state of one plugin's section (empty: all), as a state file.
-    async fn query_state(&self, plugin: String) -> Result<String> {
-        self.query(plugin).await
+    async fn query_state(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, plugin: String) -> Result<String> {
+        self.query(conn, &hdr, plugin).await
     }
 
     /// Keeps the change applied with a confirm timeout.
@@ -291,7 +319,8 @@ impl Service {
     }
 
     /// Every plugin's live state plus systemd-networkd's view.
-    async fn get_system_network_state(&self, #[zbus(connection)] conn: &Connection) -> Result<String> {
+    async fn get_system_network_state(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+        let _slot = self.reading(conn, &hdr).await?;
         let manager = self.manager.clone();
         let plugins = blocking(move || manager.query(None)).await??;
         let networkd = networkd::introspect(conn).await.unwrap_or_else(|e| json!({"error": e.to_string()}));
@@ -299,64 +328,69 @@ impl Service {
     }
 
     /// systemd-networkd's manager and link states, over its D-Bus API.
-    async fn introspect_systemd_networkd(&self, #[zbus(connection)] conn: &Connection) -> Result<String> {
-        self.introspect(conn).await
+    async fn introspect_systemd_networkd(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+        self.introspect(conn, &hdr).await
     }
 
     #[zbus(name = "get_blockchain_stats")]
-    async fn get_blockchain_stats_guide(&self) -> Result<String> {
-        self.stats().await
+    async fn get_blockchain_stats_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+        self.stats(conn, &hdr).await
     }
 
     /// Ledger counts by category, first and last time.
-    async fn get_blockchain_stats(&self) -> Result<String> {
-        self.stats().await
+    async fn get_blockchain_stats(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+        self.stats(conn, &hdr).await
     }
 
     #[zbus(name = "get_blocks_by_category")]
-    async fn get_blocks_by_category_guide(&self, category: String) -> Result<String> {
-        self.by_category(category).await
+    async fn get_blocks_by_category_guide(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        category: String,
+    ) -> Result<String> {
+        self.by_category(conn, &hdr, category).await
     }
 
     /// Ledger entries of one category (`network`: every state change).
-    async fn get_blocks_by_category(&self, category: String) -> Result<String> {
-        self.by_category(category).await
+    async fn get_blocks_by_category(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, category: String) -> Result<String> {
+        self.by_category(conn, &hdr, category).await
     }
 
     #[zbus(name = "verify_blockchain_integrity")]
-    async fn verify_blockchain_integrity_guide(&self) -> Result<String> {
-        self.verify().await
+    async fn verify_blockchain_integrity_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+        self.verify(conn, &hdr).await
     }
 
     /// `VALID: ...` or `INVALID: reason`.
-    async fn verify_blockchain_integrity(&self) -> Result<String> {
-        self.verify().await
+    async fn verify_blockchain_integrity(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+        self.verify(conn, &hdr).await
     }
 
     #[zbus(name = "get_block_by_hash")]
-    async fn get_block_by_hash_guide(&self, hash: String) -> Result<String> {
-        self.by_hash(hash).await
+    async fn get_block_by_hash_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, hash: String) -> Result<String> {
+        self.by_hash(conn, &hdr, hash).await
     }
 
     /// The ledger entry with this hash.
-    async fn get_block_by_hash(&self, hash: String) -> Result<String> {
-        self.by_hash(hash).await
+    async fn get_block_by_hash(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, hash: String) -> Result<String> {
+        self.by_hash(conn, &hdr, hash).await
     }
 
     /// Ledger entries with heights from..=to.
-    async fn get_blocks_by_height(&self, from: u64, to: u64) -> Result<String> {
-        let all = self.ledger_entries().await?;
+    async fn get_blocks_by_height(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, from: u64, to: u64) -> Result<String> {
+        let (_slot, all) = self.ledger_entries(conn, &hdr).await?;
         Ok(to_json(&all.iter().filter(|e| e.height >= from && e.height <= to).collect::<Vec<_>>()))
     }
 
     #[zbus(name = "list_ports")]
-    async fn list_ports_guide(&self) -> Result<String> {
-        self.list_ports_json().await
+    async fn list_ports_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+        self.list_ports_json(conn, &hdr).await
     }
 
     /// Ports of the configured bridge (`bridge_name`), as a JSON array.
-    async fn list_ports(&self) -> Result<String> {
-        self.list_ports_json().await
+    async fn list_ports(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+        self.list_ports_json(conn, &hdr).await
     }
 
     #[zbus(name = "add_port")]
@@ -380,7 +414,8 @@ impl Service {
     }
 
     /// Built-in and installed plugins (JSON).
-    async fn list_plugins(&self) -> Result<String> {
+    async fn list_plugins(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+        let _slot = self.reading(conn, &hdr).await?;
         let manager = self.manager.clone();
         Ok(to_json(&blocking(move || manager.plugins()).await??))
     }
@@ -417,14 +452,14 @@ impl Service {
     }
 
     #[zbus(signal)]
-    async fn state_applied(emitter: &SignalEmitter<'_>, report: &str) -> zbus::Result<()>;
+    pub async fn state_applied(emitter: &SignalEmitter<'_>, report: &str) -> zbus::Result<()>;
 
     #[zbus(signal)]
-    async fn rolled_back(emitter: &SignalEmitter<'_>, report: &str) -> zbus::Result<()>;
+    pub async fn rolled_back(emitter: &SignalEmitter<'_>, report: &str) -> zbus::Result<()>;
 
     #[zbus(signal)]
-    async fn port_added(emitter: &SignalEmitter<'_>, name: &str) -> zbus::Result<()>;
+    pub async fn port_added(emitter: &SignalEmitter<'_>, name: &str) -> zbus::Result<()>;
 
     #[zbus(signal)]
-    async fn port_removed(emitter: &SignalEmitter<'_>, name: &str) -> zbus::Result<()>;
+    pub async fn port_removed(emitter: &SignalEmitter<'_>, name: &str) -> zbus::Result<()>;
 }

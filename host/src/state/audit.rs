@@ -2,11 +2,14 @@
 //! only): one entry per apply that changed something (`apply_state`), per
 //! rollback (`rollback`: a failed apply, a requested undo or an expired
 //! confirmation), per `commit` of a confirmed change, and per `recovery`
-//! of an apply interrupted by a crash. A no-op records nothing.
+//! (an interrupted apply restored, or a failed rollback retried until it
+//! worked). A no-op records nothing.
+//!
+//! Entries are built as [`Record`]s first, so one that cannot be written
+//! yet can wait in the journal.
 
-use super::file::StateFile;
-use super::journal::Journal;
-use super::manager::{ApplyReport, Settled};
+use super::journal::{Journal, Record};
+use super::report::{ApplyReport, Settled};
 use crate::ledger::{Ledger, LedgerError, Metadata, NewEntry};
 use serde_json::{Value, json};
 
@@ -42,34 +45,53 @@ impl Caller {
     }
 }
 
-fn append(ledger: &Ledger, category: &str, plugins: &[&str], caller: Caller, data: Value) -> Result<(), LedgerError> {
+/// How much of one error message goes into the ledger: enough to say what
+/// failed, not a whole backtrace (the report and the log have it all).
+const ERROR_IN_LEDGER: usize = 1024;
+
+fn short(errors: &[String]) -> Vec<String> {
+    errors
+        .iter()
+        .map(|e| {
+            if e.len() <= ERROR_IN_LEDGER {
+                return e.clone();
+            }
+            let mut end = ERROR_IN_LEDGER;
+            while !e.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}... ({} bytes)", &e[..end], e.len())
+        })
+        .collect()
+}
+
+/// Writes `r` durably.
+pub fn append(ledger: &Ledger, r: &Record) -> Result<(), LedgerError> {
+    let plugins = r.plugins.join(",");
     ledger.append(NewEntry {
-        category: category.into(),
-        action: plugins.join(","),
-        metadata: Metadata { user: caller.describe(), host: crate::ledger::store::hostname(), plugin: plugins.join(",") },
-        data,
+        category: r.category.clone(),
+        action: plugins.clone(),
+        metadata: Metadata { user: super::Caller { uid: r.uid }.describe(), host: crate::ledger::store::hostname(), plugin: plugins },
+        data: r.data.clone(),
     })?;
     Ok(())
 }
 
-/// Records an apply's outcome (`success`, `pending_confirmation` or
-/// `rolled_back`); nothing for a no-op.
-pub fn record_apply(ledger: &Ledger, file: &StateFile, report: &ApplyReport, caller: Caller) -> Result<(), LedgerError> {
-    if report.plugins.is_empty() {
-        return Ok(());
-    }
-    let plugins: Vec<&str> = report.plugins.iter().map(|p| p.plugin.as_str()).collect();
-    let (category, result) = match (report.success, &report.pending_confirmation) {
-        (false, _) => ("rollback", "rolled_back"),
-        (true, Some(_)) => ("apply_state", "pending_confirmation"),
-        (true, None) => ("apply_state", "success"),
+/// An apply's outcome: `success`, `pending_confirmation`, `rolled_back`
+/// or `rollback_failed`.
+pub fn apply_record(desired_state_hash: &str, report: &ApplyReport, caller: Caller) -> Record {
+    let (category, result) = match (report.success, &report.pending_confirmation, report.rollback_failed) {
+        (false, _, false) => ("rollback", "rolled_back"),
+        (false, _, true) => ("rollback", "rollback_failed"),
+        (true, Some(_), _) => ("apply_state", "pending_confirmation"),
+        (true, None, _) => ("apply_state", "success"),
     };
     let mut data = json!({
-        "desired_state_hash": file.hash(),
+        "desired_state_hash": desired_state_hash,
         "result": result,
         "checkpoint_id": report.checkpoint,
         "changes_applied": report.changes_applied,
-        "errors": report.errors,
+        "errors": short(&report.errors),
         "plugins": report.plugins.iter().map(|p| json!({
             "plugin": p.plugin, "actions": p.actions, "verified": p.verified, "restored": p.restored,
         })).collect::<Vec<_>>(),
@@ -80,26 +102,55 @@ pub fn record_apply(ledger: &Ledger, file: &StateFile, report: &ApplyReport, cal
     if let Some(p) = &report.pending_confirmation {
         data["confirm_deadline"] = json!(p.deadline);
     }
-    append(ledger, category, &plugins, caller, data)
+    Record { category: category.into(), plugins: report.plugins.iter().map(|p| p.plugin.clone()).collect(), uid: caller.uid, data }
 }
 
-/// Records how a journal was settled later: `commit`, `rollback` (requested
-/// or expired) or `recovery` (after a crash).
-pub fn record_settled(ledger: &Ledger, category: &str, journal: &Journal, settled: &Settled, caller: Caller) -> Result<(), LedgerError> {
-    let plugins: Vec<&str> = journal.plugins.iter().map(|p| p.section.as_str()).collect();
-    append(
-        ledger,
-        category,
-        &plugins,
-        caller,
-        json!({
-            "desired_state_hash": journal.desired_state_hash,
-            "result": settled.result,
-            "reason": settled.reason,
-            "checkpoint_id": journal.id,
-            "started": journal.started,
-            "started_by_uid": journal.uid,
-            "errors": settled.errors,
-        }),
-    )
+/// How a journal was settled later: `commit`, `rollback` (requested or
+/// expired) or `recovery` (after a crash, or a failed rollback retried).
+pub fn settled_record(category: &str, journal: &Journal, settled: &Settled, caller: Caller) -> Record {
+    let data: Value = json!({
+        "desired_state_hash": journal.desired_state_hash,
+        "result": settled.result,
+        "reason": settled.reason,
+        "checkpoint_id": journal.id,
+        "started": journal.started,
+        "started_by_uid": journal.uid,
+        "errors": short(&settled.errors),
+    });
+    Record { category: category.into(), plugins: journal.plugins.iter().map(|p| p.section.clone()).collect(), uid: caller.uid, data }
+}
+
+/// Whether `entry` (about the journal's checkpoint id) says how that
+/// change ended: applied for good, rolled back, committed or recovered.
+/// A change awaiting confirmation or whose rollback failed has not ended.
+pub fn is_final(category: &str, result: &str) -> bool {
+    match category {
+        "apply_state" => result == "success",
+        "rollback" | "recovery" => result == "rolled_back",
+        "commit" => result == "committed",
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_errors_are_cut_for_the_ledger() {
+        let long = "x".repeat(5000);
+        let cut = short(&[long, "short".into()]);
+        assert!(cut[0].len() < 1100 && cut[0].ends_with("(5000 bytes)"), "{}", cut[0]);
+        assert_eq!(cut[1], "short");
+    }
+
+    #[test]
+    fn only_an_ending_is_final() {
+        assert!(is_final("apply_state", "success"));
+        assert!(!is_final("apply_state", "pending_confirmation"));
+        assert!(is_final("rollback", "rolled_back"));
+        assert!(!is_final("rollback", "rollback_failed"));
+        assert!(is_final("recovery", "rolled_back"));
+        assert!(is_final("commit", "committed"));
+    }
 }

@@ -74,10 +74,29 @@ impl StateFile {
         crate::util::hash::sha256_hex(serde_json::to_string(&self.sections).expect("json").as_bytes())
     }
 
-    pub fn read(path: &std::path::Path) -> Result<StateFile, FileError> {
-        let text = std::fs::read_to_string(path).map_err(|e| error("", format!("cannot read {}: {e}", path.display())))?;
-        StateFile::parse(&text)
+}
+
+/// Reads a state file's text: at most `limit` bytes (`max_state_bytes`),
+/// so `/dev/zero` or a runaway pipe cannot exhaust memory. `-` is stdin.
+pub fn read_text(path: &std::path::Path, limit: u64) -> Result<String, FileError> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| error("", format!("cannot read {}: {e}", path.display()));
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(path).map_err(cannot)?) };
+    let mut bytes = Vec::new();
+    reader.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(cannot)?;
+    check_size(bytes.len() as u64, limit)?;
+    String::from_utf8(bytes).map_err(|e| error("", format!("{} is not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to())))
+}
+
+/// Refuses a state of more than `limit` bytes, saying which limit.
+pub fn check_size(len: u64, limit: u64) -> Result<(), FileError> {
+    if len > limit {
+        return Err(error(
+            "",
+            format!("the state is larger than max_state_bytes ({limit} bytes; set in config.toml); nothing was read further"),
+        ));
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -88,6 +107,18 @@ mod tests {
     fn guide_file_parses() {
         let f = StateFile::parse("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr0\n        type: ovs-bridge\n        ports: [eth0]\n").unwrap();
         assert_eq!(f.sections["net"]["interfaces"][0]["ports"][0], "eth0");
+    }
+
+    #[test]
+    fn reads_are_bounded() {
+        let e = read_text(std::path::Path::new("/dev/zero"), 4096).unwrap_err();
+        assert!(e.message.contains("larger than max_state_bytes (4096 bytes"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.yaml");
+        std::fs::write(&p, "version: 1\n").unwrap();
+        assert_eq!(read_text(&p, 11).unwrap(), "version: 1\n");
+        assert!(read_text(&p, 10).is_err());
+        assert!(read_text(&dir.path().join("missing"), 10).unwrap_err().message.contains("cannot read"));
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! The apply journal, `<state_dir>/journal.json`: every checkpoint and the
 //! intent of an apply, written durably (fsync + rename) before the first
-//! change and removed when the outcome is settled. A journal found by a
-//! later start means an apply was interrupted (restore it) or a change
-//! awaits confirmation (keep it until `commit`, `rollback` or its deadline).
+//! change and removed once the outcome is settled and recorded. A journal
+//! found later means an apply was interrupted (restore it), a change
+//! awaits confirmation (keep it until `commit`, `rollback` or its
+//! deadline), a rollback failed (retry it), or an outcome could not be
+//! recorded yet (record it).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const FILE: &str = "journal.json";
 
@@ -20,6 +22,21 @@ pub enum Phase {
     Applying,
     /// Applied and verified; undone unless committed before `deadline`.
     PendingConfirmation,
+    /// A restore failed: the system may be partly changed. The restore is
+    /// retried until it succeeds.
+    RollbackFailed,
+    /// Settled (the system is as it should be), but `record` could not be
+    /// written to the ledger yet; whoever settles next appends it.
+    Unrecorded,
+}
+
+/// A ledger entry waiting to be written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub category: String,
+    pub plugins: Vec<String>,
+    pub uid: u32,
+    pub data: serde_json::Value,
 }
 
 /// One plugin's saved state.
@@ -51,6 +68,18 @@ pub struct Journal {
     pub deadline: Option<u64>,
     /// In apply order; restored in reverse.
     pub plugins: Vec<Saved>,
+    /// [`Phase::Unrecorded`]: the entry to write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Record>,
+    /// [`Phase::RollbackFailed`]: restores tried so far, and the last errors.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 mod base64_bytes {
@@ -66,10 +95,7 @@ mod base64_bytes {
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
-}
+use crate::util::time::unix_secs as now;
 
 impl Journal {
     pub fn path(state_dir: &Path) -> PathBuf {
@@ -140,6 +166,9 @@ mod tests {
                 before: "{}".into(),
                 checkpoint: vec![0, 1, 2, 255],
             }],
+            record: None,
+            attempts: 0,
+            errors: vec![],
         }
     }
 
@@ -147,7 +176,11 @@ mod tests {
     fn round_trips_and_removes() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(Journal::read(dir.path()).unwrap(), None);
-        let j = sample();
+        let mut j = sample();
+        j.write(dir.path()).unwrap();
+        assert_eq!(Journal::read(dir.path()).unwrap(), Some(j.clone()));
+        j.phase = Phase::Unrecorded;
+        j.record = Some(Record { category: "rollback".into(), plugins: vec!["net".into()], uid: 0, data: serde_json::json!({"result": "rolled_back"}) });
         j.write(dir.path()).unwrap();
         assert!(Journal::exists(dir.path()));
         assert_eq!(Journal::read(dir.path()).unwrap(), Some(j));

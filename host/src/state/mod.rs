@@ -3,18 +3,31 @@
 //!
 //! - [`file`]: the state file (`version: 1`, `plugins: {SECTION: ...}`).
 //! - [`lock`]: one apply at a time per host, across processes.
-//! - [`manager`]: the pipeline, confirm-or-revert, crash recovery.
+//! - [`manager`]: the plugins and what the steps below share.
+//! - [`pipeline`]: plan, show-diff, apply.
+//! - [`settle`]: crash recovery, confirm-or-revert, retried rollbacks.
+//! - [`plugins`]: installing and removing plugins.
 //! - [`journal`]: the durable record of an apply in progress.
 //! - [`probe`]: the connectivity check after an apply.
 //! - [`audit`]: the ledger entries the manager leaves.
+//! - [`report`]: what the operations report.
+//! - [`error`]: why they fail, and the kinds callers tell apart.
 
 pub mod audit;
+pub mod error;
 pub mod file;
 pub mod journal;
 pub mod lock;
 pub mod manager;
+pub mod pipeline;
+pub mod plugins;
 pub mod probe;
+pub mod report;
+pub mod settle;
 
 pub use audit::Caller;
+pub use error::{ErrorKind, StateError};
 pub use file::StateFile;
-pub use manager::{ApplyOptions, ApplyReport, Manager, PluginDiff, Settled, StateError};
+pub use manager::Manager;
+pub use pipeline::ApplyOptions;
+pub use report::{ApplyReport, PluginDiff, Settled};
