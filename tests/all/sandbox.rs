@@ -117,13 +117,31 @@ fn time_blocked_outside_the_guest_is_not_cpu_time() {
     let scratch = Scratch::new("[plugins]\ncpu_limit_ms = 100\ncall_timeout_ms = 20000\n");
     let (_rt, mut p) = probe(&scratch, Grants::default());
     assert_eq!(apply(&mut p, &["sleep:500"]).unwrap(), ["slept 500 ms"]);
-    // ...but not past the wall-clock limit. (A WASI sleep itself is not
-    // interrupted: the limit trips when the guest resumes. Capability calls
-    // are bounded by the deadline. See ARCHITECTURE.md, "Known gaps".)
+    // ...but not past the wall-clock limit: the sleep itself is cut short
+    // there, so the call (and the apply lock it holds) ends on time.
     let scratch = Scratch::new("[plugins]\ncpu_limit_ms = 100\ncall_timeout_ms = 300\n");
     let (_rt, mut p) = probe(&scratch, Grants::default());
-    let err = apply(&mut p, &["sleep:2000", "loop"]).unwrap_err();
+    let t = std::time::Instant::now();
+    let err = apply(&mut p, &["sleep:5000"]).unwrap_err();
     assert!(matches!(err, CallError::Timeout { .. }), "{err}");
+    assert!(t.elapsed() < std::time::Duration::from_millis(1500), "stopped at the limit, not when it woke: {:?}", t.elapsed());
+    // The instance was dropped mid-call; the next call gets a fresh one.
+    assert_eq!(p.query().unwrap(), "{\"calls\":1}");
+}
+
+#[test]
+fn a_guest_that_keeps_its_capabilities_busy_runs_until_its_hard_limit() {
+    // Each capability call moves the deadline on; `call_max_ms` still ends it.
+    let scratch = Scratch::new("ovsdb_socket = \"/nonexistent/db.sock\"\n[plugins]\ncall_timeout_ms = 300\ncall_max_ms = 1000\n");
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::Ovsdb, &["Bridge"])]));
+    let busy: Vec<String> = (0..12).flat_map(|_| ["sleep:200".to_string(), "ovsdb-try:Bridge".to_string()]).collect();
+    let busy: Vec<&str> = busy.iter().map(String::as_str).collect();
+    let t = std::time::Instant::now();
+    let err = apply(&mut p, &busy[..6]).unwrap();
+    assert_eq!(err.len(), 6, "600 ms of work in 200 ms steps, each followed by a capability call, is not stopped at 300 ms");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(600));
+    let err = apply(&mut p, &busy).unwrap_err();
+    assert!(matches!(err, CallError::Timeout { .. }), "stopped at call_max_ms: {err}");
 }
 
 #[test]
@@ -162,6 +180,19 @@ fn plugin_errors_name_the_field_and_keep_the_instance() {
     let e = plugin_error(apply(&mut p, &["no-such-command"]));
     assert!(matches!(&e, PluginError::Invalid(f) if f.field == "resource"), "{e}");
     assert_eq!(p.instances_created(), 1);
+}
+
+#[test]
+fn an_unwritable_compile_cache_is_only_a_warning() {
+    let scratch = Scratch::new("");
+    let config = scratch.config();
+    // The cache dir cannot be created: a file stands where it would be.
+    std::fs::create_dir_all(config.cache_dir().parent().unwrap()).unwrap();
+    std::fs::write(config.cache_dir(), "not a dir").unwrap();
+    let rt = Runtime::from_config(&config).unwrap();
+    let compiled = rt.compile(&probe_wasm()).unwrap();
+    let mut p = rt.load("probe", &compiled, Grants::default()).unwrap();
+    assert_eq!(p.describe().unwrap().name, "probe", "compiled in memory and run");
 }
 
 #[test]

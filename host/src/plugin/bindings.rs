@@ -3,12 +3,15 @@
 //!
 //! Every capability import is `trappable` so a host implementation can turn
 //! an exhausted call deadline into a trap; errors the guest should handle
-//! stay inside the WIT `result` as `cap-error`.
+//! stay inside the WIT `result` as `cap-error`. Imports and exports are
+//! `async`: a call runs on a fiber the host can stop at any await point
+//! (a guest asleep in WASI included), so its wall-clock limit always holds.
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "portagent:plugin/state-plugin",
-    imports: { default: trappable },
+    imports: { default: async | trappable },
+    exports: { default: async },
 });
 
 pub use exports::portagent::plugin::plugin as exports_plugin;

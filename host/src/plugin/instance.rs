@@ -1,11 +1,14 @@
 //! A loaded plugin: typed calls to its exports, each inside the sandbox's
-//! limits. A trap, timeout or memory blow-up discards the instance; the next
-//! call gets a fresh one and the host lives on.
+//! limits. A call runs asynchronously on the plugin's own small runtime,
+//! raced against its wall clock (see [`CallClock`]): when the deadline
+//! passes, the call is dropped wherever the guest is, asleep or blocked in
+//! WASI included. A trap, timeout or memory blow-up discards the instance;
+//! the next call gets a fresh one and the host lives on.
 
 use super::bindings::{Action, Mismatch, PluginError, PluginInfo, StatePlugin, StatePluginPre};
 use super::caps::{Backends, DeadlineExceeded, Grants};
 use super::runtime::Ticker;
-use super::sandbox::{HostState, Limits, Tripped};
+use super::sandbox::{CallClock, HostState, Limits, Tripped};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Store, UpdateDeadline};
@@ -34,6 +37,58 @@ struct Live {
     bindings: StatePlugin,
 }
 
+/// One export call and its arguments.
+enum Op<'a> {
+    Describe,
+    Validate(&'a str),
+    Query,
+    Diff(&'a str, &'a str),
+    Apply(&'a [Action]),
+    Verify(&'a str),
+    Checkpoint,
+    Restore(&'a [u8]),
+}
+
+impl Op<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Describe => "describe",
+            Op::Validate(_) => "validate",
+            Op::Query => "query",
+            Op::Diff(..) => "diff",
+            Op::Apply(_) => "apply",
+            Op::Verify(_) => "verify",
+            Op::Checkpoint => "checkpoint",
+            Op::Restore(_) => "restore",
+        }
+    }
+}
+
+/// What an export call returned.
+enum Out {
+    Info(PluginInfo),
+    Unit,
+    Text(String),
+    Actions(Vec<Action>),
+    Changed(Vec<String>),
+    Mismatches(Vec<Mismatch>),
+    Blob(Vec<u8>),
+}
+
+async fn dispatch(store: &mut Store<HostState>, b: &StatePlugin, op: &Op<'_>) -> wasmtime::Result<Result<Out, PluginError>> {
+    let p = b.portagent_plugin_plugin();
+    Ok(match op {
+        Op::Describe => Ok(Out::Info(p.call_describe(store).await?)),
+        Op::Validate(d) => p.call_validate(store, d).await?.map(|()| Out::Unit),
+        Op::Query => p.call_query(store).await?.map(Out::Text),
+        Op::Diff(c, d) => p.call_diff(store, c, d).await?.map(Out::Actions),
+        Op::Apply(a) => p.call_apply(store, a).await?.map(Out::Changed),
+        Op::Verify(d) => p.call_verify(store, d).await?.map(Out::Mismatches),
+        Op::Checkpoint => p.call_checkpoint(store).await?.map(Out::Blob),
+        Op::Restore(c) => p.call_restore(store, c).await?.map(|()| Out::Unit),
+    })
+}
+
 /// A plugin ready to be called, with its grant and limits.
 pub struct Plugin {
     name: String,
@@ -42,6 +97,9 @@ pub struct Plugin {
     backends: Backends,
     limits: Limits,
     ticker: Arc<Ticker>,
+    clock: Arc<CallClock>,
+    /// The runtime its calls (and their capabilities' I/O) run on.
+    rt: Option<tokio::runtime::Runtime>,
     live: Option<Live>,
     instances: u64,
 }
@@ -55,7 +113,8 @@ impl Plugin {
         limits: Limits,
         ticker: Arc<Ticker>,
     ) -> Plugin {
-        Plugin { name: name.into(), pre, grants, backends, limits, ticker, live: None, instances: 0 }
+        let clock = CallClock::new(&limits);
+        Plugin { name: name.into(), pre, grants, backends, limits, ticker, clock, rt: None, live: None, instances: 0 }
     }
 
     pub fn name(&self) -> &str {
@@ -67,51 +126,77 @@ impl Plugin {
         self.instances
     }
 
-    fn instantiate(&mut self) -> Result<Live, CallError> {
-        let fail = |message: String| CallError::Instantiate { plugin: self.name.clone(), message };
-        let state = HostState::new(&self.name, self.grants.clone(), self.backends.clone(), self.limits)
-            .map_err(|e| fail(e.to_string()))?;
+    fn runtime(&mut self) -> Result<&tokio::runtime::Runtime, CallError> {
+        if self.rt.is_none() {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CallError::Instantiate { plugin: self.name.clone(), message: format!("runtime: {e}") })?;
+            self.rt = Some(rt);
+        }
+        Ok(self.rt.as_ref().expect("just built"))
+    }
+
+    fn new_store(&self) -> Result<Store<HostState>, CallError> {
+        let state = HostState::new(&self.name, self.grants.clone(), self.backends.clone(), self.limits, self.clock.clone())
+            .map_err(|e| CallError::Instantiate { plugin: self.name.clone(), message: e.to_string() })?;
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| s);
         store.epoch_deadline_callback(|mut ctx| match ctx.data_mut().on_tick() {
             Ok(()) => Ok(UpdateDeadline::Continue(1)),
             Err(t) => Err(wasmtime::Error::msg(format!("plugin stopped: {t:?} limit"))),
         });
-        store.data_mut().begin_call();
-        store.set_epoch_deadline(1);
-        let _active = self.ticker.activate();
-        let bindings = self.pre.instantiate(&mut store).map_err(|e| fail(format!("{e:#}")))?;
-        self.instances += 1;
-        Ok(Live { store, bindings })
+        Ok(store)
     }
 
     /// Runs one export call inside the limits. The instance survives plugin
     /// errors and is discarded on any fault.
-    fn call<R>(
-        &mut self,
-        op: &'static str,
-        f: impl FnOnce(&mut Store<HostState>, &StatePlugin) -> wasmtime::Result<Result<R, PluginError>>,
-    ) -> Result<R, CallError> {
-        let mut live = match self.live.take() {
-            Some(live) => live,
-            None => self.instantiate()?,
+    fn call(&mut self, op: Op<'_>) -> Result<Out, CallError> {
+        // A fresh instance when the last one faulted (or there was none);
+        // instantiating counts against the call's limits too.
+        let (live, fresh) = match self.live.take() {
+            Some(live) => (Ok(live), false),
+            None => (Err(self.new_store()?), true),
         };
-        live.store.data_mut().begin_call();
-        live.store.set_epoch_deadline(1);
-        let result = {
-            let _active = self.ticker.activate();
-            f(&mut live.store, &live.bindings)
-        };
-        match result {
-            Ok(Ok(value)) => {
+        let (pre, clock, ticker) = (self.pre.clone(), self.clock.clone(), self.ticker.clone());
+        let outcome = self.runtime()?.block_on(async {
+            let _active = ticker.activate();
+            let mut live = match live {
+                Ok(live) => live,
+                Err(mut store) => {
+                    store.data_mut().begin_call();
+                    store.set_epoch_deadline(1);
+                    let bindings = tokio::select! {
+                        b = pre.instantiate_async(&mut store) => b.map_err(|e| Stopped::Instantiate(format!("{e:#}")))?,
+                        () = clock.expired() => return Err(Stopped::Timeout),
+                    };
+                    Live { store, bindings }
+                }
+            };
+            live.store.data_mut().begin_call();
+            live.store.set_epoch_deadline(1);
+            let result = tokio::select! {
+                r = dispatch(&mut live.store, &live.bindings, &op) => r,
+                () = clock.expired() => return Err(Stopped::Timeout),
+            };
+            Ok((live, result))
+        });
+        if fresh && !matches!(outcome, Err(Stopped::Instantiate(_))) {
+            self.instances += 1;
+        }
+        let op_name = op.name();
+        match outcome {
+            Ok((live, Ok(Ok(value)))) => {
                 self.live = Some(live);
                 Ok(value)
             }
-            Ok(Err(error)) => {
+            Ok((live, Ok(Err(error)))) => {
                 self.live = Some(live);
-                Err(CallError::Plugin { plugin: self.name.clone(), op, error })
+                Err(CallError::Plugin { plugin: self.name.clone(), op: op_name, error })
             }
-            Err(trap) => Err(self.classify(op, live.store.data().tripped, trap)),
+            Ok((live, Err(trap))) => Err(self.classify(op_name, live.store.data().tripped, trap)),
+            Err(Stopped::Timeout) => Err(CallError::Timeout { plugin: self.name.clone(), op: op_name, limit: self.limits.wall }),
+            Err(Stopped::Instantiate(message)) => Err(CallError::Instantiate { plugin: self.name.clone(), message }),
         }
     }
 
@@ -130,34 +215,59 @@ impl Plugin {
     }
 
     pub fn describe(&mut self) -> Result<PluginInfo, CallError> {
-        self.call("describe", |s, b| b.portagent_plugin_plugin().call_describe(s).map(Ok))
+        match self.call(Op::Describe)? {
+            Out::Info(i) => Ok(i),
+            _ => unreachable!("describe returns its info"),
+        }
     }
 
     pub fn validate(&mut self, desired: &str) -> Result<(), CallError> {
-        self.call("validate", |s, b| b.portagent_plugin_plugin().call_validate(s, desired))
+        self.call(Op::Validate(desired)).map(drop)
     }
 
     pub fn query(&mut self) -> Result<String, CallError> {
-        self.call("query", |s, b| b.portagent_plugin_plugin().call_query(s))
+        match self.call(Op::Query)? {
+            Out::Text(t) => Ok(t),
+            _ => unreachable!("query returns text"),
+        }
     }
 
     pub fn diff(&mut self, current: &str, desired: &str) -> Result<Vec<Action>, CallError> {
-        self.call("diff", |s, b| b.portagent_plugin_plugin().call_diff(s, current, desired))
+        match self.call(Op::Diff(current, desired))? {
+            Out::Actions(a) => Ok(a),
+            _ => unreachable!("diff returns actions"),
+        }
     }
 
     pub fn apply(&mut self, actions: &[Action]) -> Result<Vec<String>, CallError> {
-        self.call("apply", |s, b| b.portagent_plugin_plugin().call_apply(s, actions))
+        match self.call(Op::Apply(actions))? {
+            Out::Changed(c) => Ok(c),
+            _ => unreachable!("apply returns what changed"),
+        }
     }
 
     pub fn verify(&mut self, desired: &str) -> Result<Vec<Mismatch>, CallError> {
-        self.call("verify", |s, b| b.portagent_plugin_plugin().call_verify(s, desired))
+        match self.call(Op::Verify(desired))? {
+            Out::Mismatches(m) => Ok(m),
+            _ => unreachable!("verify returns mismatches"),
+        }
     }
 
     pub fn checkpoint(&mut self) -> Result<Vec<u8>, CallError> {
-        self.call("checkpoint", |s, b| b.portagent_plugin_plugin().call_checkpoint(s))
+        match self.call(Op::Checkpoint)? {
+            Out::Blob(b) => Ok(b),
+            _ => unreachable!("checkpoint returns bytes"),
+        }
     }
 
     pub fn restore(&mut self, checkpoint: &[u8]) -> Result<(), CallError> {
-        self.call("restore", |s, b| b.portagent_plugin_plugin().call_restore(s, checkpoint))
+        self.call(Op::Restore(checkpoint)).map(drop)
     }
+}
+
+/// Why a call ended without the guest returning.
+enum Stopped {
+    /// The wall clock ran out (the call was dropped where it was).
+    Timeout,
+    Instantiate(String),
 }

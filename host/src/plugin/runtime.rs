@@ -31,8 +31,6 @@ pub enum LoadError {
     Invalid(String),
     #[error("cannot prepare sandbox: {0}")]
     Sandbox(String),
-    #[error("cache {path}: {source}")]
-    Cache { path: PathBuf, source: std::io::Error },
 }
 
 /// A compiled component and the sha256 of the `.wasm` it came from.
@@ -62,7 +60,7 @@ impl Runtime {
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| LoadError::Sandbox(e.to_string()))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| LoadError::Sandbox(e.to_string()))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| LoadError::Sandbox(e.to_string()))?;
         StatePlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Sandbox(e.to_string()))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -126,11 +124,14 @@ impl Runtime {
         Ok(compiled)
     }
 
+    /// Compiles `wasm` and keeps the artifact in the disk cache. The cache
+    /// is an optimisation: one that cannot be written (a full disk) is a
+    /// warning, and the compiled component is used from memory.
     fn compile_to_cache(&self, wasm: &[u8], path: &Path) -> Result<Component, LoadError> {
         let bytes = self.engine.precompile_component(wasm).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        let cache_err = |source| LoadError::Cache { path: path.to_path_buf(), source };
-        create_private_dir(&self.cache_dir).map_err(cache_err)?;
-        write_atomically(path, &bytes, 0o600).map_err(cache_err)?;
+        if let Err(e) = create_private_dir(&self.cache_dir).and_then(|_| write_atomically(path, &bytes, 0o600)) {
+            log::warn!("compile cache {}: {e}; using the compiled plugin from memory", path.display());
+        }
         // SAFETY: `bytes` was just produced by this engine.
         unsafe { Component::deserialize(&self.engine, &bytes) }.map_err(|e| LoadError::Invalid(format!("{e:#}")))
     }

@@ -3,6 +3,8 @@
 //! and time limits.
 
 use super::caps::{Backends, CapContext, Capability, Grants};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -17,8 +19,11 @@ pub struct Limits {
     /// CPU time the calling thread may spend in the call (guest code plus
     /// host work on its behalf; time blocked in a capability does not count).
     pub cpu: Duration,
-    /// Time for the whole call, capability calls included.
+    /// Time a call may go without starting a capability call (a guest
+    /// blocked or asleep this long is stopped).
     pub wall: Duration,
+    /// Time for the whole call, however busy it keeps its capabilities.
+    pub max: Duration,
 }
 
 impl Limits {
@@ -27,6 +32,7 @@ impl Limits {
             memory_bytes: usize::try_from(limits.memory_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
             cpu: Duration::from_millis(limits.cpu_limit_ms),
             wall: Duration::from_millis(limits.call_timeout_ms),
+            max: Duration::from_millis(limits.call_max_ms),
         }
     }
 }
@@ -39,12 +45,73 @@ pub enum Tripped {
     Wall,
 }
 
+/// The wall clock of one call, shared by the store (every capability call
+/// the guest starts moves the deadline to `wall` from then, up to `max`
+/// from the start of the call) and the host's watcher, which stops the
+/// call when the deadline passes whatever the guest is doing.
+#[derive(Debug)]
+pub struct CallClock {
+    base: Instant,
+    /// Nanoseconds after `base`: the current deadline, and the hard one.
+    deadline: AtomicU64,
+    hard: AtomicU64,
+    wall: Duration,
+    max: Duration,
+}
+
+impl CallClock {
+    pub fn new(limits: &Limits) -> Arc<CallClock> {
+        let clock = CallClock { base: Instant::now(), deadline: AtomicU64::new(0), hard: AtomicU64::new(0), wall: limits.wall, max: limits.max };
+        clock.begin();
+        Arc::new(clock)
+    }
+
+    fn nanos(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// A new call starts: `wall` from now, and never past `max` from now.
+    pub fn begin(&self) {
+        let now = Instant::now();
+        self.hard.store(self.nanos(now + self.max), Ordering::SeqCst);
+        self.deadline.store(self.nanos(now + self.wall).min(self.hard.load(Ordering::SeqCst)), Ordering::SeqCst);
+    }
+
+    /// The guest got on with its work (a capability call): `wall` from now.
+    pub fn progressed(&self) {
+        let to = self.nanos(Instant::now() + self.wall).min(self.hard.load(Ordering::SeqCst));
+        self.deadline.fetch_max(to, Ordering::SeqCst);
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.base + Duration::from_nanos(self.deadline.load(Ordering::SeqCst))
+    }
+
+    /// Time left before the call is stopped.
+    pub fn remaining(&self) -> Duration {
+        self.deadline().saturating_duration_since(Instant::now())
+    }
+
+    /// Resolves once the deadline has passed (the deadline may move while
+    /// it waits).
+    pub async fn expired(&self) {
+        loop {
+            let left = self.remaining();
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(left).await;
+        }
+    }
+}
+
 /// The `T` of every plugin `Store<T>`.
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) caps: CapContext,
     pub(crate) limits: Limits,
+    pub(crate) clock: Arc<CallClock>,
     /// The calling thread's CPU time when the current call began.
     pub(crate) cpu_start: Duration,
     pub(crate) tripped: Option<Tripped>,
@@ -58,7 +125,7 @@ impl WasiView for HostState {
 
 impl HostState {
     /// A sandbox for `plugin` with exactly `grants`.
-    pub fn new(plugin: &str, grants: Grants, backends: Backends, limits: Limits) -> std::io::Result<HostState> {
+    pub fn new(plugin: &str, grants: Grants, backends: Backends, limits: Limits, clock: Arc<CallClock>) -> std::io::Result<HostState> {
         let mut wasi = WasiCtxBuilder::new();
         // Nothing is inherited: no env, args, stdio or network. Sockets are
         // linked (toolchains like componentize-py always import them) but
@@ -72,16 +139,17 @@ impl HostState {
         Ok(HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            caps: CapContext { plugin: plugin.into(), grants, backends, deadline: Instant::now() },
+            caps: CapContext { plugin: plugin.into(), grants, backends, clock: clock.clone() },
             limits,
+            clock,
             cpu_start: Duration::ZERO,
             tripped: None,
         })
     }
 
-    /// Starts the clock of a new call.
+    /// Starts the clocks of a new call.
     pub(crate) fn begin_call(&mut self) {
-        self.caps.deadline = Instant::now() + self.limits.wall;
+        self.clock.begin();
         self.cpu_start = thread_cpu_time();
         self.tripped = None;
     }
@@ -89,7 +157,7 @@ impl HostState {
     /// Called on every epoch tick that finds the guest running: enforces
     /// both time limits.
     pub(crate) fn on_tick(&mut self) -> Result<(), Tripped> {
-        let tripped = if Instant::now() >= self.caps.deadline {
+        let tripped = if Instant::now() >= self.clock.deadline() {
             Some(Tripped::Wall)
         } else if thread_cpu_time().saturating_sub(self.cpu_start) > self.limits.cpu {
             Some(Tripped::Cpu)
@@ -128,5 +196,25 @@ impl wasmtime::ResourceLimiter for HostState {
 
     fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_call_clock_moves_with_progress_up_to_its_hard_limit() {
+        let limits = Limits { memory_bytes: 0, cpu: Duration::ZERO, wall: Duration::from_millis(100), max: Duration::from_millis(250) };
+        let clock = CallClock::new(&limits);
+        let first = clock.deadline();
+        std::thread::sleep(Duration::from_millis(60));
+        clock.progressed();
+        assert!(clock.deadline() > first + Duration::from_millis(50), "progress moves it");
+        std::thread::sleep(Duration::from_millis(200));
+        clock.progressed();
+        assert!(clock.remaining() <= Duration::from_millis(0) + Duration::from_millis(10), "never past max: {:?}", clock.remaining());
+        clock.begin();
+        assert!(clock.remaining() > Duration::from_millis(90), "a new call starts afresh");
     }
 }

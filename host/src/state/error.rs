@@ -108,7 +108,7 @@ impl RegistryError {
         match self {
             RegistryError::NotInstalled(_) => ErrorKind::NotFound,
             RegistryError::Io { .. } | RegistryError::Record { .. } | RegistryError::Tampered { .. } => ErrorKind::Failed,
-            RegistryError::Load(LoadError::Cache { .. } | LoadError::Sandbox(_)) => ErrorKind::Failed,
+            RegistryError::Load(LoadError::Sandbox(_)) => ErrorKind::Failed,
             _ => ErrorKind::Invalid,
         }
     }

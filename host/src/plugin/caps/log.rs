@@ -8,7 +8,7 @@ use crate::plugin::sandbox::HostState;
 const MAX_MESSAGE: usize = 4096;
 
 impl Host for HostState {
-    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         if self.caps.grants.scope(&self.caps.plugin, Capability::Log).is_err() {
             // Not granted: dropped, as a log call has no error to return.
             return Ok(());

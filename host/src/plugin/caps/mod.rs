@@ -16,7 +16,7 @@ use super::bindings::CapError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::Arc;
 
 /// The `types` interface has no functions; the linker still asks for it.
 impl super::bindings::portagent::plugin::types::Host for super::sandbox::HostState {}
@@ -173,8 +173,8 @@ pub struct CapContext {
     pub plugin: String,
     pub grants: Grants,
     pub backends: Backends,
-    /// The current call's wall-clock deadline.
-    pub deadline: Instant,
+    /// The current call's wall clock.
+    pub clock: Arc<super::sandbox::CallClock>,
 }
 
 /// A capability call that outlived the plugin call's deadline: the host
@@ -184,54 +184,34 @@ pub struct CapContext {
 pub struct DeadlineExceeded(pub Capability);
 
 impl CapContext {
-    /// Time left for a backend call, or a trap if there is none.
+    /// A backend call starts: the guest is getting on with its work, so
+    /// the call's deadline moves (see `CallClock`); the time the backend
+    /// call may take, or a trap if the call is out of time.
     pub fn remaining(&self, cap: Capability) -> wasmtime::Result<std::time::Duration> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if self.clock.remaining().is_zero() {
             return Err(wasmtime::Error::new(DeadlineExceeded(cap)));
         }
-        Ok(left)
+        self.clock.progressed();
+        Ok(self.clock.remaining())
     }
 }
 
 /// Runs `cmd`, killing it when `timeout` passes; stdout on success, a
 /// `failed` cap-error naming the command otherwise.
-pub(crate) fn run_command(
-    mut cmd: std::process::Command,
-    timeout: std::time::Duration,
-) -> Result<String, CapError> {
+pub(crate) async fn run_command(cmd: std::process::Command, timeout: std::time::Duration) -> Result<String, CapError> {
     use std::process::Stdio;
     let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| CapError::Failed(format!("cannot run {shown}: {e}")))?;
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(CapError::Failed(format!("{shown} timed out after {timeout:?}")));
-            }
-            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(2)),
-            Err(e) => return Err(CapError::Failed(format!("{shown}: {e}"))),
-        }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| CapError::Failed(format!("{shown}: {e}")))?;
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let child = cmd.spawn().map_err(|e| CapError::Failed(format!("cannot run {shown}: {e}")))?;
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(out) => out.map_err(|e| CapError::Failed(format!("{shown}: {e}")))?,
+        Err(_) => return Err(CapError::Failed(format!("{shown} timed out after {timeout:?}"))),
+    };
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(CapError::Failed(format!(
-            "{shown} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
+        Err(CapError::Failed(format!("{shown} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim())))
     }
 }
 

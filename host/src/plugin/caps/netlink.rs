@@ -2,8 +2,8 @@
 //! through rtnetlink, in the network namespace the host runs in.
 //!
 //! Reads need the `read` scope, changes the `write` scope. Each call opens
-//! its own netlink socket on a private current-thread tokio runtime, so a
-//! plugin call never blocks the daemon's own runtime.
+//! its own netlink socket, on the plugin call's own runtime (so a plugin
+//! call never blocks the daemon's).
 
 use super::Capability;
 use crate::plugin::bindings::CapError;
@@ -27,25 +27,18 @@ fn failed(what: &str, e: impl std::fmt::Display) -> CapError {
 }
 
 /// Runs `f` with a fresh netlink handle, bounded by `timeout`.
-fn with_handle<T, F, Fut>(timeout: Duration, f: F) -> NlResult<T>
+async fn with_handle<T, F, Fut>(timeout: Duration, f: F) -> NlResult<T>
 where
     F: FnOnce(Handle) -> Fut,
     Fut: std::future::Future<Output = NlResult<T>>,
 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(|e| failed("runtime", e))?;
-    rt.block_on(async move {
-        let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| failed("socket", e))?;
-        let conn = tokio::spawn(connection);
-        let result = tokio::time::timeout(timeout, f(handle))
-            .await
-            .unwrap_or_else(|_| Err(failed("call", format!("timed out after {timeout:?}"))));
-        conn.abort();
-        result
-    })
+    let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| failed("socket", e))?;
+    let conn = tokio::spawn(connection);
+    let result = tokio::time::timeout(timeout, f(handle))
+        .await
+        .unwrap_or_else(|_| Err(failed("call", format!("timed out after {timeout:?}"))));
+    conn.abort();
+    result
 }
 
 async fn links(handle: &Handle) -> NlResult<Vec<Link>> {
@@ -290,7 +283,7 @@ async fn set_up(h: Handle, s: Setup) -> NlResult<()> {
 
 impl HostState {
     /// Checks the scope, then runs `f` against the kernel.
-    fn netlink<T, F, Fut>(&self, scope: &str, f: F) -> wasmtime::Result<NlResult<T>>
+    async fn netlink<T, F, Fut>(&mut self, scope: &str, f: F) -> wasmtime::Result<NlResult<T>>
     where
         F: FnOnce(Handle) -> Fut,
         Fut: std::future::Future<Output = NlResult<T>>,
@@ -299,41 +292,41 @@ impl HostState {
             return Ok(Err(e));
         }
         let timeout = self.caps.remaining(Capability::Netlink)?;
-        Ok(with_handle(timeout, f))
+        Ok(with_handle(timeout, f).await)
     }
 }
 
 impl Host for HostState {
-    fn list_links(&mut self) -> wasmtime::Result<NlResult<Vec<Link>>> {
-        self.netlink("read", |h| async move { links(&h).await })
+    async fn list_links(&mut self) -> wasmtime::Result<NlResult<Vec<Link>>> {
+        self.netlink("read", |h| async move { links(&h).await }).await
     }
 
-    fn list_addresses(&mut self) -> wasmtime::Result<NlResult<Vec<Address>>> {
-        self.netlink("read", |h| async move { addresses(&h).await })
+    async fn list_addresses(&mut self) -> wasmtime::Result<NlResult<Vec<Address>>> {
+        self.netlink("read", |h| async move { addresses(&h).await }).await
     }
 
-    fn list_routes(&mut self) -> wasmtime::Result<NlResult<Vec<Route>>> {
-        self.netlink("read", |h| async move { routes(&h).await })
+    async fn list_routes(&mut self) -> wasmtime::Result<NlResult<Vec<Route>>> {
+        self.netlink("read", |h| async move { routes(&h).await }).await
     }
 
-    fn set_link_up(&mut self, link: String, up: bool) -> wasmtime::Result<NlResult<()>> {
+    async fn set_link_up(&mut self, link: String, up: bool) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let index = index_of(&h, &link).await?;
             let msg = LinkUnspec::new_with_index(index);
             let msg = if up { msg.up() } else { msg.down() }.build();
             h.link().set(msg).execute().await.map_err(|e| failed(&format!("set {link} up={up}"), e))
-        })
+        }).await
     }
 
-    fn set_link_mtu(&mut self, link: String, mtu: u32) -> wasmtime::Result<NlResult<()>> {
+    async fn set_link_mtu(&mut self, link: String, mtu: u32) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let index = index_of(&h, &link).await?;
             let msg = LinkUnspec::new_with_index(index).mtu(mtu).build();
             h.link().set(msg).execute().await.map_err(|e| failed(&format!("set {link} mtu {mtu}"), e))
-        })
+        }).await
     }
 
-    fn add_address(&mut self, address: Address) -> wasmtime::Result<NlResult<()>> {
+    async fn add_address(&mut self, address: Address) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let ip = parse_ip("ip", &address.ip)?;
             let index = index_of(&h, &address.link).await?;
@@ -342,10 +335,10 @@ impl Host for HostState {
                 .execute()
                 .await
                 .map_err(|e| failed(&format!("add {}/{} to {}", address.ip, address.prefix, address.link), e))
-        })
+        }).await
     }
 
-    fn del_address(&mut self, address: Address) -> wasmtime::Result<NlResult<()>> {
+    async fn del_address(&mut self, address: Address) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let ip = parse_ip("ip", &address.ip)?;
             let index = index_of(&h, &address.link).await?;
@@ -358,17 +351,17 @@ impl Host for HostState {
                 }
             }
             Err(CapError::Failed(format!("{}/{} is not on {}", address.ip, address.prefix, address.link)))
-        })
+        }).await
     }
 
-    fn add_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
+    async fn add_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let msg = route_message(&h, &route).await?;
             h.route().add(msg).execute().await.map_err(|e| failed(&format!("add route {}", route.destination), e))
-        })
+        }).await
     }
 
-    fn set_up_links(&mut self, links: Vec<LinkSetup>) -> wasmtime::Result<NlResult<()>> {
+    async fn set_up_links(&mut self, links: Vec<LinkSetup>) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let index: HashMap<String, u32> = names(&h).await?.into_iter().map(|(i, n)| (n, i)).collect();
             let setups = checked_setups(links, &index)?;
@@ -378,14 +371,14 @@ impl Host for HostState {
                 .try_collect::<Vec<()>>()
                 .await
                 .map(drop)
-        })
+        }).await
     }
 
-    fn del_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
+    async fn del_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let msg = route_message(&h, &route).await?;
             h.route().del(msg).execute().await.map_err(|e| failed(&format!("delete route {}", route.destination), e))
-        })
+        }).await
     }
 }
 

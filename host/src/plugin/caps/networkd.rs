@@ -23,38 +23,37 @@ const MANAGER_PATH: &str = "/org/freedesktop/network1";
 const MANAGER: &str = "org.freedesktop.network1.Manager";
 
 /// Calls `method` of networkd's manager on the system bus, bounded by
-/// `timeout`. A connection per call, on a private current-thread runtime
-/// (as the netlink capability does), so a plugin call never blocks the
-/// daemon's own runtime.
-fn call_manager<B>(method: &'static str, body: &B, timeout: Duration) -> Result<(), CapError>
+/// `timeout`: a connection per call, on the plugin call's own runtime (so
+/// a plugin call never blocks the daemon's).
+async fn call_manager<B>(method: &'static str, body: &B, timeout: Duration) -> Result<(), CapError>
 where
-    B: serde::Serialize + zbus::zvariant::DynamicType,
+    B: serde::Serialize + zbus::zvariant::DynamicType + Sync,
 {
     let failed = |e: &dyn std::fmt::Display| CapError::Failed(format!("networkd {method}: {e}"));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| failed(&e))?;
-    rt.block_on(async {
-        let call = async {
-            let conn = zbus::Connection::system().await?;
-            conn.call_method(Some(DEST), MANAGER_PATH, Some(MANAGER), method, body).await.map(drop)
-        };
-        match tokio::time::timeout(timeout, call).await {
-            Ok(result) => result.map_err(|e| failed(&e)),
-            Err(_) => Err(failed(&format!("no answer within {timeout:?}"))),
-        }
-    })
+    let call = async {
+        let conn = zbus::Connection::system().await?;
+        conn.call_method(Some(DEST), MANAGER_PATH, Some(MANAGER), method, body).await.map(drop)
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result.map_err(|e| failed(&e)),
+        Err(_) => Err(failed(&format!("no answer within {timeout:?}"))),
+    }
 }
 
 impl HostState {
     /// Checks the `write` grant, then calls `method` with what `body` gives.
-    fn manager_write<B>(&mut self, method: &'static str, body: impl FnOnce() -> Result<B, CapError>) -> wasmtime::Result<Result<(), CapError>>
+    async fn manager_write<B>(&mut self, method: &'static str, body: impl FnOnce() -> Result<B, CapError>) -> wasmtime::Result<Result<(), CapError>>
     where
-        B: serde::Serialize + zbus::zvariant::DynamicType,
+        B: serde::Serialize + zbus::zvariant::DynamicType + Sync,
     {
         if let Err(e) = self.caps.grants.require(&self.caps.plugin, Capability::Networkd, "write") {
             return Ok(Err(e));
         }
         let timeout = self.caps.remaining(Capability::Networkd)?;
-        Ok(body().and_then(|b| call_manager(method, &b, timeout)))
+        Ok(match body() {
+            Ok(b) => call_manager(method, &b, timeout).await,
+            Err(e) => Err(e),
+        })
     }
 }
 
@@ -115,7 +114,7 @@ fn read_state_files(links_dir: &Path, sys_net: &Path) -> Option<Vec<LinkState>> 
 }
 
 impl Host for HostState {
-    fn link_states(&mut self) -> wasmtime::Result<Result<Vec<LinkState>, CapError>> {
+    async fn link_states(&mut self) -> wasmtime::Result<Result<Vec<LinkState>, CapError>> {
         if let Err(e) = self.caps.grants.require(&self.caps.plugin, Capability::Networkd, "read") {
             return Ok(Err(e));
         }
@@ -125,15 +124,15 @@ impl Host for HostState {
         let timeout = self.caps.remaining(Capability::Networkd)?;
         let mut cmd = Command::new("networkctl");
         cmd.args(["list", "--no-pager", "--no-legend"]);
-        Ok(run_command(cmd, timeout).map(|out| parse_list(&out)))
+        Ok(run_command(cmd, timeout).await.map(|out| parse_list(&out)))
     }
 
-    fn reload(&mut self) -> wasmtime::Result<Result<(), CapError>> {
-        self.manager_write("Reload", || Ok(()))
+    async fn reload(&mut self) -> wasmtime::Result<Result<(), CapError>> {
+        self.manager_write("Reload", || Ok(())).await
     }
 
-    fn reconfigure(&mut self, link: String) -> wasmtime::Result<Result<(), CapError>> {
-        self.manager_write("ReconfigureLink", || ifindex(&link))
+    async fn reconfigure(&mut self, link: String) -> wasmtime::Result<Result<(), CapError>> {
+        self.manager_write("ReconfigureLink", || ifindex(&link)).await
     }
 }
 

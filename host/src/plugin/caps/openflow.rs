@@ -24,17 +24,18 @@ impl HostState {
 }
 
 impl Host for HostState {
-    fn dump_flows(&mut self, bridge: String) -> wasmtime::Result<Result<Vec<String>, CapError>> {
+    async fn dump_flows(&mut self, bridge: String) -> wasmtime::Result<Result<Vec<String>, CapError>> {
         let (mut cmd, timeout) = match self.ofctl(&bridge)? {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
         cmd.args(["--no-stats", "dump-flows", &bridge]);
         Ok(run_command(cmd, timeout)
+            .await
             .map(|out| out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()))
     }
 
-    fn replace_flows(&mut self, bridge: String, flows: Vec<String>) -> wasmtime::Result<Result<(), CapError>> {
+    async fn replace_flows(&mut self, bridge: String, flows: Vec<String>) -> wasmtime::Result<Result<(), CapError>> {
         let (mut cmd, timeout) = match self.ofctl(&bridge)? {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
@@ -51,7 +52,7 @@ impl Host for HostState {
             return Ok(Err(CapError::Failed(format!("temporary flow file: {e}"))));
         }
         cmd.args(["--bundle", "replace-flows", &bridge]).arg(&file.0);
-        let result = run_command(cmd, timeout).map(drop);
+        let result = run_command(cmd, timeout).await.map(drop);
         let _ = std::fs::remove_file(&file.0);
         Ok(result)
     }

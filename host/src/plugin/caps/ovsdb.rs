@@ -14,7 +14,7 @@ use std::time::Duration;
 const TABLELESS_OPS: &[&str] = &["commit", "abort", "comment", "assert"];
 
 impl Host for HostState {
-    fn transact(&mut self, database: String, operations: String) -> wasmtime::Result<Result<String, CapError>> {
+    async fn transact(&mut self, database: String, operations: String) -> wasmtime::Result<Result<String, CapError>> {
         let caps = &self.caps;
         if let Err(e) = check(caps, &database, &operations) {
             return Ok(Err(e));
@@ -96,7 +96,6 @@ pub(crate) fn transact(
 mod tests {
     use super::*;
     use crate::plugin::caps::{Backends, Grants};
-    use std::time::Instant;
 
     fn ctx(tables: &[&str]) -> CapContext {
         CapContext {
@@ -109,7 +108,7 @@ mod tests {
                 datapath_type: "system".into(),
                 bridge_name: "ovsbr0".into(),
             },
-            deadline: Instant::now(),
+            clock: crate::plugin::sandbox::CallClock::new(&crate::plugin::sandbox::Limits::from_config(&Default::default())),
         }
     }
 

@@ -5,7 +5,7 @@ use crate::plugin::bindings::portagent::plugin::settings::Host;
 use crate::plugin::sandbox::HostState;
 
 impl Host for HostState {
-    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         let b = &self.caps.backends;
         Ok(match key.as_str() {
             "datapath_type" => Some(b.datapath_type.clone()),

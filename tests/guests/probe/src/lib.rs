@@ -1,7 +1,8 @@
 //! Test guest `probe`: each action's resource names one thing to try.
 //!
 //! `apply` runs the actions in order and returns one line per action, or the
-//! first error. Commands: `log`, `ovsdb:TABLE`, `write:NAME`, `read:PATH`,
+//! first error. Commands: `log`, `ovsdb:TABLE`, `ovsdb-try:TABLE` (a
+//! transaction whose failure is an answer, not an error), `write:NAME`, `read:PATH`,
 //! `networkd-reload`, `netlink-links`, `flows:BRIDGE`, `loop`, `alloc`,
 //! `panic`, `sleep:MS`. `query` returns how many calls this instance has served, which
 //! shows when the host replaced the instance.
@@ -25,6 +26,13 @@ fn run(command: &str) -> Result<String, PluginError> {
             let results = ovsdb::transact(&ops)?;
             let rows = results[0]["rows"].as_array().map_or(0, |r| r.len());
             Ok(format!("{rows} rows"))
+        }
+        "ovsdb-try" => {
+            let ops = serde_json::json!([{"op": "select", "table": arg, "where": []}]);
+            Ok(match ovsdb::transact(&ops) {
+                Ok(_) => "answered".into(),
+                Err(e) => format!("refused: {e:?}"),
+            })
         }
         "write" => {
             let path = format!("{}/{arg}", portagent_sdk::NETWORKD_DIR);
