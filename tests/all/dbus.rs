@@ -26,10 +26,15 @@ impl Drop for Daemon {
 /// A net lab with the repo's D-Bus policy and polkit actions, polkitd,
 /// a group `netdev` with user `netop`, and the daemon serving.
 pub fn dbus_lab() -> (Lab, Daemon) {
+    dbus_lab_with(true)
+}
+
+/// [`dbus_lab`], with or without portagent's polkit actions installed.
+pub fn dbus_lab_with(polkit_actions: bool) -> (Lab, Daemon) {
     let lab = net_lab_with(Options {
         dbus_policies: vec![repo_file("systemd/dev.ovs.PortAgent1.conf")],
         polkit: true,
-        polkit_actions: vec![repo_file("systemd/dev.ovs.PortAgent1.policy")],
+        polkit_actions: if polkit_actions { vec![repo_file("systemd/dev.ovs.PortAgent1.policy")] } else { vec![] },
     });
     lab.sh("groupadd -r netdev && useradd -r -M -N -g netdev -s /usr/sbin/nologin netop").unwrap();
     // dbus-daemon resolves policy group names when it loads its config.
@@ -333,4 +338,148 @@ fn the_cli_goes_through_the_daemon_when_it_runs() {
     let none = cli("rollback");
     assert_eq!(none.status.code(), Some(1));
     assert!(text(&none.stderr).contains("no change awaits confirmation"), "{}", text(&none.stderr));
+}
+
+#[test]
+fn root_is_never_locked_out_by_polkit_and_others_are_told_why() {
+    // The guide's "From Source" install never installs the polkit action.
+    let (lab, _daemon) = dbus_lab_with(false);
+    lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
+    let apply = "string:\"$(cat /etc/ovs-port-agent/net.yaml)\"";
+    let err = send_as(&lab, NETOP, "ApplyState", apply).unwrap_err();
+    assert!(err.contains("AccessDenied") && err.contains("not registered"), "the cause, not just a no: {err}");
+    send(&lab, "ApplyState", apply).unwrap();
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "root applied it");
+    let cli = portagent(&lab, &["apply-state", "/etc/ovs-port-agent/net.yaml", "--detailed-exitcode"]);
+    assert_eq!(cli.status.code(), Some(0), "root's CLI through the daemon: {}", text(&cli.stderr));
+}
+
+#[test]
+fn an_apply_whose_caller_went_away_before_its_turn_never_runs() {
+    let (lab, _daemon) = dbus_lab();
+    crate::state::install_probe(&lab);
+    // One apply holds the lock for a while (the probe sleeps after net).
+    lab.write("/etc/ovs-port-agent/slow.yaml", crate::state::two_plugins("\"sleep:4000\"").as_bytes()).unwrap();
+    let changed = GUIDE_NET.replace("192.168.1.100", "192.168.1.222");
+    lab.write("/etc/ovs-port-agent/abandoned.yaml", changed.as_bytes()).unwrap();
+    let slow = lab
+        .command(env!("CARGO_BIN_EXE_portagent"))
+        .args(["apply-state", "/etc/ovs-port-agent/slow.yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    lab.wait_until(Duration::from_secs(30), "the slow apply under way", || lab.path(crate::faults::JOURNAL).exists()).unwrap();
+    // Given up on (killed by `timeout`) while it waits for its turn.
+    let gave_up = lab.sh(&format!("timeout 1 {} apply-state /etc/ovs-port-agent/abandoned.yaml; echo $?", env!("CARGO_BIN_EXE_portagent"))).unwrap();
+    assert_eq!(gave_up.trim(), "124", "it was still waiting when it was killed");
+    let slow = slow.wait_with_output().unwrap();
+    assert!(slow.status.success(), "{}", text(&slow.stderr));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "the abandoned apply was dropped");
+    let entries = ledger(&lab);
+    assert_eq!(entries.len(), 1, "only the slow apply is recorded: {entries:?}");
+}
+
+#[test]
+fn the_daemon_retries_a_failed_rollback_when_ovsdb_comes_back() {
+    let (mut lab, _daemon) = dbus_lab();
+    crate::state::install_probe(&lab);
+    let monitor = Monitor::start(&lab);
+    let before = snapshot(&lab);
+    lab.write("/etc/ovs-port-agent/two.yaml", crate::state::two_plugins("\"sleep:2000\", panic").as_bytes()).unwrap();
+    let child = lab
+        .command(env!("CARGO_BIN_EXE_portagent"))
+        .args(["apply-state", "/etc/ovs-port-agent/two.yaml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    lab.wait_until(Duration::from_secs(30), "net applied", || lab.addresses("ovsbr0").is_ok_and(|a| a == ["192.168.1.100/24"])).unwrap();
+    lab.stop_daemon(portagent_lab::Daemon::OvsdbServer, libc::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("its rollback failed too"), "{}", text(&out.stderr));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(crate::faults::journal_phase(&lab).as_deref(), Some("rollback_failed"), "kept while OVSDB is away");
+    // OVSDB comes back: the daemon restores it by itself, no command run.
+    lab.start_daemon(portagent_lab::Daemon::OvsdbServer).unwrap();
+    lab.wait_until(Duration::from_secs(30), "the daemon restored it", || !lab.path(crate::faults::JOURNAL).exists()).unwrap();
+    lab.wait_until(Duration::from_secs(20), "as before", || snapshot(&lab) == before).unwrap();
+    monitor.wait_for(&lab, "RolledBack");
+    let last = ledger(&lab).pop().unwrap();
+    assert_eq!((last["category"].as_str(), last["data"]["result"].as_str()), (Some("recovery"), Some("rolled_back")), "{last}");
+}
+
+#[test]
+fn the_daemons_timer_reverts_even_when_the_ledger_is_damaged() {
+    let (lab, _daemon) = dbus_lab();
+    let before = snapshot(&lab);
+    lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
+    send(&lab, "ApplyStateWithTimeout", "string:\"$(cat /etc/ovs-port-agent/net.yaml)\" uint32:3").unwrap();
+    let ledger_path = lab.path("/var/lib/ovs-port-agent/ledger.jsonl");
+    let damaged = std::fs::read_to_string(&ledger_path).unwrap().replacen("\"result\":\"pending", "\"result\":\"Pending", 1);
+    std::fs::write(&ledger_path, damaged).unwrap();
+    lab.wait_until(Duration::from_secs(30), "the network restored", || snapshot(&lab) == before).unwrap();
+    lab.wait_until(Duration::from_secs(10), "no longer pending", || {
+        lab.sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 PendingConfirmation").is_ok_and(|p| p.trim() == "b false")
+    })
+    .unwrap();
+    assert_eq!(crate::faults::journal_phase(&lab).as_deref(), Some("unrecorded"), "the record waits in the journal");
+    // Set aside, as the guide says: the daemon writes the waiting record.
+    lab.sh("mv /var/lib/ovs-port-agent/ledger.jsonl /var/lib/ovs-port-agent/ledger.jsonl.corrupted").unwrap();
+    lab.wait_until(Duration::from_secs(90), "the record written", || !lab.path(crate::faults::JOURNAL).exists()).unwrap();
+    let last = ledger(&lab).pop().unwrap();
+    assert_eq!((last["category"].as_str(), last["data"]["reason"].as_str()), (Some("rollback"), Some("confirm timeout expired")), "{last}");
+}
+
+#[test]
+fn large_states_and_floods_of_reads_do_not_stall_the_daemon() {
+    let (lab, _daemon) = dbus_lab();
+    // A state over max_state_bytes: refused, saying which limit.
+    let script = r##"
+import dbus, sys
+bus = dbus.SystemBus()
+pa = dbus.Interface(bus.get_object('dev.ovs.PortAgent1', '/dev/ovs/PortAgent1'), 'dev.ovs.PortAgent1')
+try:
+    pa.ShowDiff("version: 1\nplugins:\n  net: {}\n" + "#" * (9 << 20) + "\n")
+except dbus.DBusException as e:
+    print(e.get_dbus_name(), e.get_dbus_message())
+"##;
+    lab.write("/etc/ovs-port-agent/big.py", script.as_bytes()).unwrap();
+    let out = lab.command("/usr/bin/python3").arg("/etc/ovs-port-agent/big.py").output().unwrap();
+    let said = text(&out.stdout);
+    assert!(said.contains("InvalidState") && said.contains("max_state_bytes"), "{said}{}", text(&out.stderr));
+
+    // Many unprivileged readers at once: some are told to wait, and root's
+    // ping keeps answering meanwhile.
+    let flood = r#"
+import dbus, threading
+state = "version: 1\nplugins:\n  net:\n    interfaces:\n" + "".join(
+    "      - {name: x%d, type: ovs-bridge, ipv4: {address: [{ip: 10.%d.%d.1, prefix: 24}]}}\n" % (i, i // 256, i % 256) for i in range(20000))
+busy = []
+def one():
+    bus = dbus.bus.BusConnection(dbus.bus.BUS_SYSTEM)
+    pa = dbus.Interface(bus.get_object('dev.ovs.PortAgent1', '/dev/ovs/PortAgent1'), 'dev.ovs.PortAgent1')
+    try:
+        pa.ShowDiff(state, timeout=120)
+    except dbus.DBusException as e:
+        busy.append(e.get_dbus_name())
+ts = [threading.Thread(target=one) for _ in range(10)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(" ".join(busy))
+"#;
+    lab.write("/etc/ovs-port-agent/flood.py", flood.as_bytes()).unwrap();
+    let flood = lab.command("sh").args(["-c", &format!("{NOBODY} /usr/bin/python3 /etc/ovs-port-agent/flood.py")]).stdout(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..20 {
+        let t = std::time::Instant::now();
+        assert!(send(&lab, "ping", "").unwrap().contains("pong"));
+        assert!(t.elapsed() < Duration::from_secs(2), "ping took {:?}", t.elapsed());
+    }
+    let out = flood.wait_with_output().unwrap();
+    let errors = text(&out.stdout);
+    assert!(errors.contains("dev.ovs.PortAgent1.Error.Busy"), "some of 10 were told to wait: {errors}");
+    assert!(!errors.contains("NoReply"), "{errors}");
 }

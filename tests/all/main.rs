@@ -9,6 +9,9 @@
 //!   a second plugin's failure undoing the first.
 //! - `safety`: confirm-or-revert, the connectivity probe, and recovery
 //!   after portagent is killed mid-apply.
+//! - `faults`: the safety net under faults: OVSDB, networkd or portagent
+//!   killed mid-apply, a damaged ledger, a full disk, a guest that will not
+//!   return, and a seeded fault-injection run.
 //! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
 //! - `dbus`: the daemon on the lab's system bus with real clients
 //!   (dbus-send, busctl, python3-dbus), access control, signals.
@@ -19,6 +22,7 @@
 //! the product's proof (see README, "Tests").
 
 mod dbus;
+mod faults;
 mod install;
 mod lab;
 mod ledger;

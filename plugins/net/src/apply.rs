@@ -13,10 +13,6 @@ use crate::ovs::Txn;
 use portagent_sdk::{Action, ActionKind, PluginError, networkd as nd};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
-
-/// How long ovs-vswitchd may take to apply a transaction.
-pub const OVS_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn bad_action(a: &Action, why: impl std::fmt::Display) -> PluginError {
     PluginError::Failed(format!("action on {}: {why}", a.resource))
@@ -273,7 +269,7 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
             changed_links.insert(port);
         }
     }
-    applying.wait(OVS_TIMEOUT)?;
+    applying.wait()?;
     // networkd reconfigures exactly the links whose file was added,
     // changed or removed; an extra `reconfigure` would configure them twice.
     if !changed_links.is_empty() {

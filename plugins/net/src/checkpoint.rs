@@ -156,7 +156,7 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
             changed.insert(name.to_string());
         }
     }
-    applying.wait(crate::apply::OVS_TIMEOUT)?;
+    applying.wait()?;
     if !changed.is_empty() {
         nd::reload()?; // reconfigures exactly the links whose file changed
     }

@@ -452,14 +452,34 @@ pub struct Applying {
     next_cfg: Option<i64>,
 }
 
+/// How long ovs-vswitchd may go without visible progress before a wait
+/// for it fails.
+pub const STALL: Duration = Duration::from_secs(15);
+/// How often the kernel's links are looked at for progress.
+const LINKS_EVERY: Duration = Duration::from_millis(250);
+
+/// The kernel's links, in brief: how many, and which (by index).
+fn links_fingerprint() -> Result<(usize, u64), PluginError> {
+    let links = portagent_sdk::netlink::list_links()?;
+    let which = links.iter().fold(0u64, |h, l| h ^ u64::from(l.index).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    Ok((links.len(), which))
+}
+
 impl Applying {
     /// Waits until ovs-vswitchd has carried the change out (`cur_cfg`
-    /// catches up with the bumped `next_cfg`). Each look is a transaction
-    /// the OVSDB server also has to answer ovs-vswitchd beside, so the
-    /// looks thin out a little while it works (2 ms up to 10 ms).
-    pub fn wait(self, timeout: Duration) -> Result<(), PluginError> {
+    /// catches up with the bumped `next_cfg`). A change of thousands of
+    /// ports takes it a minute or more (its interfaces come and go in the
+    /// kernel one by one), so there is no fixed deadline: the wait goes on
+    /// while ovs-vswitchd makes progress (`cur_cfg` moves, or the kernel's
+    /// links change) and fails after [`STALL`] without any. Each look at
+    /// `cur_cfg` is a transaction the OVSDB server also has to answer
+    /// ovs-vswitchd beside, so the looks thin out a little while it works
+    /// (2 ms up to 10 ms).
+    pub fn wait(self) -> Result<(), PluginError> {
         let Some(target) = self.next_cfg else { return Ok(()) };
-        let deadline = Instant::now() + timeout;
+        let mut progress = Instant::now();
+        let (mut last_cur, mut last_links) = (None, links_fingerprint()?);
+        let mut links_at = Instant::now() + LINKS_EVERY;
         let mut pause = Duration::from_millis(2);
         loop {
             let r = ovsdb::transact(&json!([{"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["cur_cfg"]}]))?;
@@ -467,8 +487,21 @@ impl Applying {
             if cur >= target {
                 return Ok(());
             }
-            if Instant::now() >= deadline {
-                return Err(failed(format!("ovs-vswitchd did not apply the change within {timeout:?} (is it running?)")));
+            if last_cur.replace(cur).is_some_and(|c| c != cur) {
+                progress = Instant::now();
+            }
+            if Instant::now() >= links_at {
+                let links = links_fingerprint()?;
+                if links != last_links {
+                    progress = Instant::now();
+                    last_links = links;
+                }
+                links_at = Instant::now() + LINKS_EVERY;
+            }
+            if progress.elapsed() >= STALL {
+                return Err(failed(format!(
+                    "ovs-vswitchd made no progress on the change for {STALL:?} (cur_cfg {cur}, waiting for {target}; is it running?)"
+                )));
             }
             std::thread::sleep(pause);
             pause = (pause * 3 / 2).min(Duration::from_millis(10));

@@ -106,6 +106,24 @@ pub const PRIVATE_TREES: &[&str] = &["/etc", "/var/lib", "/var/log", "/run"];
 /// Where lab dirs live; one sub-dir per lab.
 pub const LABS_DIR: &str = "/var/tmp/portagent-labs";
 
+/// The daemons of a lab a test may stop and start again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Daemon {
+    OvsdbServer,
+    OvsVswitchd,
+    Networkd,
+}
+
+impl Daemon {
+    fn name(self) -> &'static str {
+        match self {
+            Daemon::OvsdbServer => "ovsdb-server",
+            Daemon::OvsVswitchd => "ovs-vswitchd",
+            Daemon::Networkd => "systemd-networkd",
+        }
+    }
+}
+
 /// What else to put into a lab.
 #[derive(Default, Clone)]
 pub struct Options {
@@ -251,23 +269,11 @@ impl Lab {
         self.track("dbus-daemon", pid.trim())?;
 
         let logs = d.join("logs");
-        let l = logs.display();
-        self.sh(&format!(
-            "ovsdb-tool create {l}/conf.db /usr/share/openvswitch/vswitch.ovsschema && \
-             OVS_RUNDIR=/run/openvswitch ovsdb-server {l}/conf.db --remote=punix:/run/openvswitch/db.sock \
-               --pidfile={l}/ovsdb-server.pid --detach --log-file={l}/ovsdb-server.log"
-        ))?;
-        self.track_pidfile("ovsdb-server", &logs.join("ovsdb-server.pid"))?;
+        self.sh(&format!("ovsdb-tool create {}/conf.db /usr/share/openvswitch/vswitch.ovsschema", logs.display()))?;
+        self.start_daemon(Daemon::OvsdbServer)?;
         self.sh("ovs-vsctl --no-wait init")?;
-        self.sh(&format!(
-            "OVS_RUNDIR=/run/openvswitch ovs-vswitchd unix:/run/openvswitch/db.sock \
-               --pidfile={l}/ovs-vswitchd.pid --detach --log-file={l}/ovs-vswitchd.log"
-        ))?;
-        self.track_pidfile("ovs-vswitchd", &logs.join("ovs-vswitchd.pid"))?;
-
-        let networkd = self.spawn("/lib/systemd/systemd-networkd", &logs.join("networkd.log"))?;
-        self.daemons.push(("systemd-networkd".into(), networkd.id()));
-        self.children.push(networkd);
+        self.start_daemon(Daemon::OvsVswitchd)?;
+        self.start_daemon(Daemon::Networkd)?;
         if !options.polkit_actions.is_empty() {
             self.sh("mkdir -p /run/portagent-lab/polkit-actions && \
                      cp -a /usr/share/polkit-1/actions/. /run/portagent-lab/polkit-actions/ && \
@@ -291,8 +297,63 @@ impl Lab {
     fn track(&mut self, name: &str, pid: &str) -> io::Result<()> {
         let pid: u32 = pid.parse().map_err(|_| io::Error::other(format!("{name}: bad pid {pid:?}")))?;
         self.daemons.push((name.into(), pid));
+        self.write_pids()
+    }
+
+    fn write_pids(&self) -> io::Result<()> {
         let list: String = self.daemons.iter().map(|(n, p)| format!("{n} {p}\n")).collect();
         fs::write(self.dir.join("pids"), list)
+    }
+
+    /// Starts one of the lab's daemons (again, after [`Lab::stop_daemon`]), as the
+    /// lab first did: same database, sockets and log files.
+    pub fn start_daemon(&mut self, daemon: Daemon) -> io::Result<()> {
+        let logs = self.dir.join("logs");
+        let l = logs.display();
+        match daemon {
+            Daemon::OvsdbServer => {
+                self.sh(&format!(
+                    "OVS_RUNDIR=/run/openvswitch ovsdb-server {l}/conf.db --remote=punix:/run/openvswitch/db.sock \
+                       --pidfile={l}/ovsdb-server.pid --detach --log-file={l}/ovsdb-server.log"
+                ))?;
+                self.track_pidfile(daemon.name(), &logs.join("ovsdb-server.pid"))
+            }
+            Daemon::OvsVswitchd => {
+                self.sh(&format!(
+                    "OVS_RUNDIR=/run/openvswitch ovs-vswitchd unix:/run/openvswitch/db.sock \
+                       --pidfile={l}/ovs-vswitchd.pid --detach --log-file={l}/ovs-vswitchd.log"
+                ))?;
+                self.track_pidfile(daemon.name(), &logs.join("ovs-vswitchd.pid"))
+            }
+            Daemon::Networkd => {
+                let networkd = self.spawn("/lib/systemd/systemd-networkd", &logs.join("networkd.log"))?;
+                self.daemons.push((daemon.name().into(), networkd.id()));
+                self.children.push(networkd);
+                self.write_pids()?;
+                self.wait_until(Duration::from_secs(10), "networkd on the lab's bus", || {
+                    self.sh("busctl --system list --no-pager").is_ok_and(|l| l.contains("org.freedesktop.network1"))
+                })
+            }
+        }
+    }
+
+    /// Stops one of the lab's daemons with `signal` (by its pid, e.g.
+    /// `libc::SIGKILL`) and waits until it is gone.
+    pub fn stop_daemon(&mut self, daemon: Daemon, signal: i32) -> io::Result<()> {
+        let at = self
+            .daemons
+            .iter()
+            .position(|(n, _)| n == daemon.name())
+            .ok_or_else(|| io::Error::other(format!("{} is not running in lab {}", daemon.name(), self.name)))?;
+        let (_, pid) = self.daemons.remove(at);
+        // SAFETY: a signal to a daemon this lab started.
+        unsafe { libc::kill(pid as libc::pid_t, signal) };
+        if let Some(i) = self.children.iter().position(|c| c.id() == pid) {
+            let mut child = self.children.remove(i);
+            child.wait()?;
+        }
+        kill_pid(pid);
+        self.write_pids()
     }
 
     fn track_pidfile(&mut self, name: &str, path: &Path) -> io::Result<()> {
@@ -301,7 +362,7 @@ impl Lab {
     }
 
     fn spawn(&mut self, cmdline: &str, log: &Path) -> io::Result<Child> {
-        let log = fs::File::create(log)?;
+        let log = fs::OpenOptions::new().create(true).append(true).open(log)?;
         let child = self
             .command("sh")
             .args(["-c", &format!("exec {cmdline}")])

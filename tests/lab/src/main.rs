@@ -1,5 +1,7 @@
 //! `portagent-lab demo`: the README's first command. Starts a throwaway lab,
 //! walks through what portagent does in it, and tears it down.
+//! `portagent-lab hold`: starts a lab with the guide's uplink and config,
+//! prints how to run commands in it, and keeps it until Enter or a signal.
 
 use portagent_lab::Lab;
 use std::path::PathBuf;
@@ -107,8 +109,50 @@ fn demo() -> std::io::Result<()> {
     Ok(())
 }
 
+/// A lab to try things in by hand (a plugin, a state file): held open
+/// until Enter, end of input or SIGINT/SIGTERM, then torn down.
+fn hold() -> std::io::Result<()> {
+    let policy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../systemd/dev.ovs.PortAgent1.conf");
+    let mut lab = Lab::start_with(portagent_lab::Options { dbus_policies: vec![policy], ..Default::default() })?;
+    lab.add_nic("eth0", "192.168.1.1/24")?;
+    lab.write("/etc/ovs-port-agent/config.toml", GUIDE_CONFIG.as_bytes())?;
+    lab.write("/etc/ovs-port-agent/network.yaml", GUIDE_STATE.as_bytes())?;
+    println!("lab {} is up (logs in {}/logs); eth0's peer is 192.168.1.1", lab.name(), lab.dir().display());
+    println!("run commands in it with:\n  nsenter --net=/run/netns/{} --mount={}/mnt -- sh", lab.name(), lab.dir().display());
+    println!("  e.g. {} apply-state /etc/ovs-port-agent/network.yaml", portagent().display());
+    println!("press Enter (or send SIGTERM) to tear it down");
+    // SAFETY: restoring default dispositions is async-signal-safe; the
+    // blocked read below is interrupted and the lab dropped normally.
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGINT);
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut());
+    }
+    std::thread::spawn(|| {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        // SAFETY: wakes the sigwait below.
+        unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+    });
+    let mut sig = 0;
+    // SAFETY: waits for one of the blocked signals.
+    unsafe { libc::sigwait(set.as_ptr(), &mut sig) };
+    println!("tearing lab {} down", lab.name());
+    drop(lab);
+    Ok(())
+}
+
 fn main() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
+        Some("hold") => match hold() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("lab failed: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some("demo") => match demo() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -117,7 +161,7 @@ fn main() -> ExitCode {
             }
         },
         _ => {
-            eprintln!("usage: portagent-lab demo");
+            eprintln!("usage: portagent-lab demo | hold");
             ExitCode::from(2)
         }
     }
