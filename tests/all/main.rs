@@ -9,6 +9,9 @@
 //!   a second plugin's failure undoing the first.
 //! - `safety`: confirm-or-revert, the connectivity probe, and recovery
 //!   after portagent is killed mid-apply.
+//! - `bad_input`: names that are patterns, links an apply must not touch,
+//!   foreign bridges, NICs and files, and bad files refused alike over the
+//!   CLI and D-Bus with the field and line named and nothing changed.
 //! - `faults`: the safety net under faults: OVSDB, networkd or portagent
 //!   killed mid-apply, a damaged ledger, a full disk, a guest that will not
 //!   return, and a seeded fault-injection run.
@@ -21,6 +24,7 @@
 //! Tests that need root and the lab's packages run by default: they are
 //! the product's proof (see README, "Tests").
 
+mod bad_input;
 mod dbus;
 mod faults;
 mod install;

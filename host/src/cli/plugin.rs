@@ -39,11 +39,19 @@ pub enum PluginCommand {
     Remove { name: String },
 }
 
-/// Errors the user caused map to the "invalid input" exit code.
+/// Errors the user caused map to the "invalid input" exit code; a file
+/// this user may not read is a failure, said so.
 fn classify(e: RegistryError) -> Failure {
-    match e {
-        RegistryError::Io { .. } => Failure::from(e),
-        _ => Failure::invalid(e),
+    // A name that is not installed is the user's mistake here (exit 2).
+    let code = match e.kind() {
+        crate::state::ErrorKind::NotFound => super::exit::INVALID,
+        kind => super::exit::of(kind),
+    };
+    match &e {
+        RegistryError::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            Failure { code, error: anyhow::anyhow!("{e} (the plugin registry is root's: run this as root)") }
+        }
+        _ => Failure { code, error: e.into() },
     }
 }
 

@@ -170,16 +170,24 @@ pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The live state as a state file; with every plugin asked, one that
+/// cannot be read is named (exit 1) and the others printed all the same.
 pub fn query(config: Config, args: QueryArgs) -> Result<(), Failure> {
-    let file = match Remote::find(&config.state_dir) {
+    let queried: crate::state::Queried = match Remote::find(&config.state_dir) {
         Some(daemon) => daemon.call("QueryState", &(args.plugin.unwrap_or_default(),))?,
-        None => {
-            let state = open(config)?.query(args.plugin.as_deref()).map_err(failure)?;
-            serde_json::json!({"version": crate::state::file::VERSION, "plugins": state})
-        }
+        None => open(config)?.query(args.plugin.as_deref()).map_err(failure)?,
     };
     let output = if args.output == Output::Json { Output::Json } else { Output::Yaml };
-    write_value(&mut std::io::stdout().lock(), output, &file)
+    let file = serde_json::json!({"version": crate::state::file::VERSION, "plugins": queried.plugins});
+    write_value(&mut std::io::stdout().lock(), output, &file)?;
+    if queried.errors.is_empty() {
+        return Ok(());
+    }
+    for (plugin, e) in &queried.errors {
+        eprintln!("error: plugin {plugin}: {e}");
+    }
+    let names: Vec<&str> = queried.errors.keys().map(String::as_str).collect();
+    Err(Failure::from(anyhow::anyhow!("could not read the state of: {}", names.join(", "))))
 }
 
 fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 fn invalid(field: &str, message: impl Into<String>) -> StateError {
-    StateError::Invalid { field: field.into(), message: message.into() }
+    StateError::invalid(field, message)
 }
 
 fn port_name(p: &Value) -> Option<&str> {
@@ -17,7 +17,7 @@ fn port_name(p: &Value) -> Option<&str> {
 /// The bridge's entry in `net`'s live state, and its ports.
 fn bridge_ports(manager: &Manager) -> Result<Vec<Value>, StateError> {
     let bridge = &manager.config().bridge_name;
-    let live = manager.query(Some("net"))?;
+    let live = manager.query(Some("net"))?.plugins;
     let entry = live["net"]["interfaces"]
         .as_array()
         .and_then(|l| l.iter().find(|i| i["name"] == bridge.as_str() && i["type"] == "ovs-bridge"))
@@ -31,8 +31,7 @@ pub fn list(manager: &Manager) -> Result<Vec<String>, StateError> {
 }
 
 fn check_name(name: &str) -> Result<(), StateError> {
-    let ok = !name.is_empty() && name.len() <= 15 && !name.contains(['/', ' ', '\t', '\n', ':']) && name != "." && name != "..";
-    if ok { Ok(()) } else { Err(invalid("port", format!("{name:?} is not a valid interface name (1-15 bytes, no '/', ':' or spaces)"))) }
+    portagent_sdk::validate::ifname(name).map_err(|why| invalid("port", why))
 }
 
 /// Adds (or removes) port `name` on the configured bridge, as an apply.
@@ -49,7 +48,7 @@ pub fn change(manager: &Manager, name: &str, add: bool, caller: Caller) -> Resul
         (true, true) => {}
     }
     let bridge = json!({"name": manager.config().bridge_name, "type": "ovs-bridge", "ports": ports});
-    let file = StateFile { sections: BTreeMap::from([("net".to_string(), json!({"interfaces": [bridge]}))]), probe: vec![] };
+    let file = StateFile { sections: BTreeMap::from([("net".to_string(), json!({"interfaces": [bridge]}))]), probe: vec![], source: None };
     manager.apply(&file, &ApplyOptions::new(caller))
 }
 
@@ -62,7 +61,7 @@ mod tests {
         for ok in ["veth123", "eth0", "a"] {
             check_name(ok).unwrap();
         }
-        for bad in ["", "a/b", "with space", "sixteen-bytes-xx", "..", "a:b"] {
+        for bad in ["", "a/b", "with space", "sixteen-bytes-xx", "..", "a:b", "!lo", "eth*"] {
             assert!(matches!(check_name(bad), Err(StateError::Invalid { field, .. }) if field == "port"), "{bad}");
         }
     }

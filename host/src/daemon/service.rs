@@ -147,7 +147,7 @@ impl Service {
         let manager = self.manager.clone();
         let only = (!plugin.is_empty()).then_some(plugin);
         let state = blocking(move || manager.query(only.as_deref())).await??;
-        Ok(to_json(&json!({"version": crate::state::file::VERSION, "plugins": state})))
+        Ok(to_json(&state.to_state_file()))
     }
 
     async fn ledger_entries(&self, conn: &Connection, hdr: &Header<'_>) -> Result<(Reading, Vec<crate::ledger::entry::Entry>)> {
@@ -322,9 +322,13 @@ impl Service {
     async fn get_system_network_state(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
         let _slot = self.reading(conn, &hdr).await?;
         let manager = self.manager.clone();
-        let plugins = blocking(move || manager.query(None)).await??;
+        let state = blocking(move || manager.query(None)).await??;
         let networkd = networkd::introspect(conn).await.unwrap_or_else(|e| json!({"error": e.to_string()}));
-        Ok(to_json(&json!({"plugins": plugins, "systemd_networkd": networkd})))
+        let mut out = json!({"plugins": state.plugins, "systemd_networkd": networkd});
+        if !state.errors.is_empty() {
+            out["errors"] = json!(state.errors);
+        }
+        Ok(to_json(&out))
     }
 
     /// systemd-networkd's manager and link states, over its D-Bus API.

@@ -8,9 +8,10 @@ use crate::plugin::{CallError, LoadError, RegistryError};
 /// Why a state operation did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    /// Bad input; nothing was changed.
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    /// Bad input; nothing was changed. `line` is where the field is in the
+    /// state file, when it came from one.
+    #[error("{}{field}: {message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Invalid { field: String, message: String, line: Option<u32> },
     /// Another apply is running and the caller chose not to wait.
     #[error("another apply is in progress")]
     Busy,
@@ -65,6 +66,11 @@ impl From<LedgerError> for StateError {
 }
 
 impl StateError {
+    /// Bad input naming `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> StateError {
+        StateError::Invalid { field: field.into(), message: message.into(), line: None }
+    }
+
     /// An I/O error on `what`.
     pub fn io(what: String) -> impl FnOnce(std::io::Error) -> StateError {
         move |error| StateError::Io { what, error }

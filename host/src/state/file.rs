@@ -16,6 +16,8 @@ pub struct StateFile {
     pub sections: BTreeMap<String, Value>,
     /// Hosts that must answer a ping after the apply, else it is undone.
     pub probe: Vec<String>,
+    /// The YAML it was parsed from, to say on which line a field is.
+    pub source: Option<std::sync::Arc<str>>,
 }
 
 #[derive(Deserialize)]
@@ -47,7 +49,7 @@ fn error(field: &str, message: impl Into<String>) -> FileError {
 
 impl StateFile {
     pub fn parse(text: &str) -> Result<StateFile, FileError> {
-        let raw: Raw = serde_saphyr::from_str(text).map_err(|e| error("", e.to_string()))?;
+        let raw: Raw = serde_saphyr::from_str(text).map_err(|e| error("", super::located::parse_error(&e)))?;
         match raw.version {
             None => return Err(error("version", format!("missing; this portagent reads version {VERSION}"))),
             Some(Value::Number(n)) if n.as_u64() == Some(VERSION) => {}
@@ -66,7 +68,24 @@ impl StateFile {
         for (i, host) in probe.iter().enumerate() {
             super::probe::check_target(host).map_err(|m| error(&format!("probe.ping[{i}]"), m))?;
         }
-        Ok(StateFile { sections, probe })
+        Ok(StateFile { sections, probe, source: Some(text.into()) })
+    }
+
+    /// The line of the state file `field` (a path such as
+    /// `plugins.net.interfaces[1].mtu`) is on, if the file came from text.
+    pub fn line_of(&self, field: &str) -> Option<u32> {
+        super::located::line_of(self.source.as_deref()?, field)
+    }
+
+    /// `e`, with the line of its field when it is invalid input.
+    pub fn locate(&self, e: super::StateError) -> super::StateError {
+        match e {
+            super::StateError::Invalid { field, message, line: None } => {
+                let line = self.line_of(&field);
+                super::StateError::Invalid { field, message, line }
+            }
+            other => other,
+        }
     }
 
     /// SHA-256 of the sections in canonical JSON (keys sorted, compact).
@@ -124,7 +143,7 @@ mod tests {
     #[test]
     fn errors_name_field_or_line() {
         let e = StateFile::parse("version: 1\nplugins:\n  net: [\n").unwrap_err();
-        assert!(e.message.contains("line 3"), "{e}");
+        assert!(e.message.starts_with("line 3 column 8: "), "{e}");
         assert_eq!(StateFile::parse("plugins: {net: {}}").unwrap_err().field, "version");
         assert_eq!(StateFile::parse("version: 2\nplugins: {net: {}}").unwrap_err().field, "version");
         assert_eq!(StateFile::parse("version: 1\n").unwrap_err().field, "plugins");
@@ -134,5 +153,55 @@ mod tests {
         assert_eq!(bad_probe.field, "probe.ping[1]");
         let probe = StateFile::parse("version: 1\nplugins: {net: {}}\nprobe: {ping: [192.168.1.1]}").unwrap();
         assert_eq!(probe.probe, ["192.168.1.1"]);
+    }
+}
+
+/// Fuzzing the parser within a fixed budget (run by `cargo test`): random
+/// text and random edits of the guide's file never panic, and every error
+/// says where it is.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const GUIDE: &str = "version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr0\n        type: ovs-bridge\n        ports: [eth0]\n        ipv4: {enabled: true, address: [{ip: 192.168.1.100, prefix: 24}], gateway: 192.168.1.1}\n      - {name: eth0, type: ethernet, controller: ovsbr0}\nprobe: {ping: [192.168.1.1]}\n";
+
+    /// An edit: replace `len` bytes at `at` (both taken modulo the text) with `with`.
+    fn edited(at: usize, len: usize, with: &str) -> String {
+        let mut s = GUIDE.to_string();
+        let mut start = at % s.len();
+        while !s.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (start + len % 12).min(s.len());
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.replace_range(start..end, with);
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_text_never_panics(text in "\\PC{0,300}") {
+            let _ = StateFile::parse(&text);
+        }
+
+        #[test]
+        fn edits_of_a_good_file_never_panic_and_errors_say_where(
+            at in 0usize..400, len in 0usize..12, with in "[\\[\\]{}:,&*!|>\\-\"' \\n\\ta-z0-9]{0,8}"
+        ) {
+            let text = edited(at, len, &with);
+            let t = std::time::Instant::now();
+            if let Err(e) = StateFile::parse(&text) {
+                prop_assert!(!e.field.is_empty() || e.message.starts_with("line ") || e.message.contains('`'), "{e}");
+            }
+            prop_assert!(t.elapsed() < std::time::Duration::from_secs(1));
+            for path in ["plugins.net.interfaces[0].ipv4.address[0].prefix", "probe.ping[0]", "x[9].y"] {
+                let _ = super::super::located::line_of(&text, path);
+            }
+        }
     }
 }

@@ -19,6 +19,26 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+/// The live state, by section, and the sections that could not be read.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Queried {
+    pub plugins: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, String>,
+}
+
+impl Queried {
+    /// As a state file (`version: 1`, `plugins:`), with `errors` beside
+    /// when some plugin could not be read.
+    pub fn to_state_file(&self) -> Value {
+        let mut v = serde_json::json!({"version": super::file::VERSION, "plugins": self.plugins});
+        if !self.errors.is_empty() {
+            v["errors"] = serde_json::json!(self.errors);
+        }
+        v
+    }
+}
+
 pub(super) struct Loaded {
     pub manifest: Manifest,
     pub plugin: Plugin,
@@ -34,17 +54,53 @@ pub struct Manager {
 /// A plugin's invalid-input error, with the field placed in the file.
 pub(super) fn classify(section: &str, e: CallError) -> StateError {
     match e {
-        CallError::Plugin { error: PluginError::Invalid(f), .. } => StateError::Invalid {
-            field: if f.field.is_empty() { format!("plugins.{section}") } else { format!("plugins.{section}.{}", f.field) },
-            message: f.message,
-        },
+        CallError::Plugin { error: PluginError::Invalid(f), .. } => StateError::invalid(
+            if f.field.is_empty() { format!("plugins.{section}") } else { format!("plugins.{section}.{}", f.field) },
+            strip_json_position(&f.message),
+        ),
         other => StateError::Plugin(other),
+    }
+}
+
+/// A plugin's message without the position serde_json adds (` at line 1
+/// column 24`): that is a place in the JSON the plugin was handed, not in
+/// the user's YAML (the host says the YAML line itself).
+fn strip_json_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i + 9..].split_once(" column ").is_some_and(|(l, c)| {
+            l.bytes().all(|b| b.is_ascii_digit()) && c.bytes().all(|b| b.is_ascii_digit())
+        }) =>
+        {
+            message[..i].to_string()
+        }
+        _ => message.to_string(),
     }
 }
 
 /// Milliseconds since `t`, two decimals.
 pub(super) fn ms(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}
+
+/// The order to apply plugins in: each after the ones its `after` names
+/// (stable: file order otherwise), as indexes into `manifests`. A cycle is
+/// invalid input, naming the plugins in it.
+fn apply_order(manifests: &[&Manifest]) -> Result<Vec<usize>, StateError> {
+    let mut left: Vec<usize> = (0..manifests.len()).collect();
+    let mut order = Vec::new();
+    while !left.is_empty() {
+        let names: Vec<&str> = left.iter().map(|&i| manifests[i].name.as_str()).collect();
+        let Some(pos) = left.iter().position(|&i| !manifests[i].after.iter().any(|a| names.contains(&a.as_str()))) else {
+            let cycle: Vec<String> =
+                left.iter().map(|&i| format!("{} (after: {})", manifests[i].name, manifests[i].after.join(", "))).collect();
+            return Err(StateError::invalid(
+                "plugins",
+                format!("each of these plugins must be applied after another of them, so none can go first: {}", cycle.join("; ")),
+            ));
+        };
+        order.push(left.remove(pos));
+    }
+    Ok(order)
 }
 
 impl Manager {
@@ -85,45 +141,45 @@ impl Manager {
     fn load_from(&self, available: &BTreeMap<String, Manifest>, sections: &[&str]) -> Result<Vec<Loaded>, StateError> {
         let mut loaded = Vec::new();
         for section in sections {
-            let manifest = available.get(*section).cloned().ok_or_else(|| StateError::Invalid {
-                field: format!("plugins.{section}"),
-                message: format!(
-                    "no plugin owns this section (available: {})",
-                    available.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
+            let manifest = available.get(*section).cloned().ok_or_else(|| {
+                StateError::invalid(
+                    format!("plugins.{section}"),
+                    format!("no plugin owns this section (available: {})", available.keys().cloned().collect::<Vec<_>>().join(", ")),
+                )
             })?;
             let plugin = self.registry.load(&self.runtime, &manifest.name)?;
             loaded.push(Loaded { manifest, plugin });
         }
-        // Stable topological order by `after`.
-        let mut ordered: Vec<Loaded> = Vec::new();
-        while !loaded.is_empty() {
-            let names: Vec<String> = loaded.iter().map(|l| l.manifest.name.clone()).collect();
-            let pos = loaded
-                .iter()
-                .position(|l| !l.manifest.after.iter().any(|a| names.contains(a)))
-                .unwrap_or(0); // a cycle: keep file order
-            ordered.push(loaded.remove(pos));
-        }
-        Ok(ordered)
+        let order = apply_order(&loaded.iter().map(|l| &l.manifest).collect::<Vec<_>>())?;
+        let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
+        Ok(order.into_iter().map(|i| slots[i].take().expect("each once")).collect())
     }
 
-    /// The live state of every plugin (or one section).
-    pub fn query(&self, only: Option<&str>) -> Result<BTreeMap<String, Value>, StateError> {
+    /// The live state of one plugin's section, or of all: those that could
+    /// be read, and why each other one could not.
+    pub fn query(&self, only: Option<&str>) -> Result<Queried, StateError> {
         let available = self.available()?;
         let sections: Vec<&str> = match only {
             Some(s) => vec![s],
             None => available.keys().map(String::as_str).collect(),
         };
-        let mut out = BTreeMap::new();
+        let mut out = Queried::default();
         for mut l in self.load_from(&available, &sections)? {
             let section = l.manifest.section.clone();
-            let text = l.plugin.query().map_err(|e| classify(&section, e))?;
-            let value = serde_json::from_str(&text).map_err(|e| StateError::Invalid {
-                field: format!("plugins.{section}"),
-                message: format!("plugin returned invalid JSON: {e}"),
-            })?;
-            out.insert(section, value);
+            let read = l.plugin.query().map_err(|e| classify(&section, e)).and_then(|text| {
+                serde_json::from_str(&text).map_err(|e| {
+                    StateError::Plugin(CallError::Trap { plugin: l.manifest.name.clone(), op: "query", message: format!("returned invalid JSON: {e}") })
+                })
+            });
+            match read {
+                Ok(value) => {
+                    out.plugins.insert(section, value);
+                }
+                Err(e) if only.is_some() => return Err(e),
+                Err(e) => {
+                    out.errors.insert(section, e.to_string());
+                }
+            }
         }
         Ok(out)
     }
@@ -193,5 +249,37 @@ impl Manager {
         let mut refs: Vec<&mut Plugin> = plugins.iter_mut().collect();
         let mut restored = vec![false; j.plugins.len()];
         self.undo(&mut refs, &j.plugins, &mut restored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(name: &str, after: &[&str]) -> Manifest {
+        Manifest {
+            name: name.into(),
+            version: "1".into(),
+            wit_version: "0.1.0".into(),
+            section: name.into(),
+            after: after.iter().map(|a| a.to_string()).collect(),
+            requests: vec![],
+        }
+    }
+
+    #[test]
+    fn plugins_go_after_what_they_name_and_a_cycle_is_invalid() {
+        let (net, probe, other) = (manifest("net", &[]), manifest("probe", &["net"]), manifest("other", &[]));
+        assert_eq!(apply_order(&[&probe, &net, &other]).unwrap(), [1, 0, 2]);
+        let (a, b) = (manifest("a", &["b"]), manifest("b", &["a"]));
+        let e = apply_order(&[&net, &a, &b]).unwrap_err();
+        assert!(matches!(&e, StateError::Invalid { field, .. } if field == "plugins"), "{e}");
+        assert!(e.to_string().contains("a (after: b); b (after: a)"), "{e}");
+    }
+
+    #[test]
+    fn plugin_messages_lose_the_json_position() {
+        assert_eq!(strip_json_position("unknown field `colour`, expected one of `name` at line 1 column 24"), "unknown field `colour`, expected one of `name`");
+        assert_eq!(strip_json_position("at line 5 of the file"), "at line 5 of the file");
     }
 }

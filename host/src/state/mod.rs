@@ -7,6 +7,7 @@
 //! - [`pipeline`]: plan, show-diff, apply.
 //! - [`settle`]: crash recovery, confirm-or-revert, retried rollbacks.
 //! - [`plugins`]: installing and removing plugins.
+//! - [`located`]: where a field is in a state file's YAML; parse errors in words.
 //! - [`journal`]: the durable record of an apply in progress.
 //! - [`probe`]: the connectivity check after an apply.
 //! - [`audit`]: the ledger entries the manager leaves.
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod error;
 pub mod file;
 pub mod journal;
+pub mod located;
 pub mod lock;
 pub mod manager;
 pub mod pipeline;
@@ -28,6 +30,6 @@ pub mod settle;
 pub use audit::Caller;
 pub use error::{ErrorKind, StateError};
 pub use file::StateFile;
-pub use manager::Manager;
+pub use manager::{Manager, Queried};
 pub use pipeline::ApplyOptions;
 pub use report::{ApplyReport, PluginDiff, Settled};

@@ -59,8 +59,13 @@ fn record_space(work: &[(Step, PluginReport)]) -> u64 {
 }
 
 impl Manager {
-    /// Every plugin's step, and the time spent inside their exports.
+    /// Every plugin's step, and the time spent inside their exports; an
+    /// invalid field is placed on its line of the file.
     fn plan(&self, file: &StateFile) -> Result<(Vec<Step>, f64), StateError> {
+        self.plan_unlocated(file).map_err(|e| file.locate(e))
+    }
+
+    fn plan_unlocated(&self, file: &StateFile) -> Result<(Vec<Step>, f64), StateError> {
         let sections: Vec<&str> = file.sections.keys().map(String::as_str).collect();
         let mut plugins = self.load(&sections)?;
         let mut plugin_ms = 0.0;
@@ -102,7 +107,7 @@ impl Manager {
     pub fn apply(&self, file: &StateFile, opts: &ApplyOptions) -> Result<ApplyReport, StateError> {
         let started = Instant::now();
         for (i, host) in opts.probe.iter().enumerate() {
-            super::probe::check_target(host).map_err(|message| StateError::Invalid { field: format!("probe[{i}]"), message })?;
+            super::probe::check_target(host).map_err(|message| StateError::invalid(format!("probe[{i}]"), message))?;
         }
         let _lock = self.lock(opts.wait, opts.cancelled.as_ref())?;
         let mut report = ApplyReport { recovered: self.settle_before_work(opts.caller)?, ..Default::default() };

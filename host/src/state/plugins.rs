@@ -14,12 +14,12 @@ impl Manager {
     /// Installs the component at `path` with `grants` (`CAP[=SCOPE]`, or
     /// `all` for everything it asks for): the consent is the caller's.
     pub fn install_plugin(&self, path: &std::path::Path, grants: &[String]) -> Result<Installed, StateError> {
-        let wasm = std::fs::read(path).map_err(|e| StateError::Invalid { field: "path".into(), message: format!("{}: {e}", path.display()) })?;
+        let wasm = std::fs::read(path).map_err(|e| StateError::invalid("path", format!("{}: {e}", path.display())))?;
         let inspection = self.registry.inspect(&self.runtime, &wasm)?;
         let granted = if grants.iter().any(|g| g == "all") {
             inspection.manifest.grant_all()
         } else {
-            inspection.manifest.grant_some(grants).map_err(|e| StateError::Invalid { field: "grants".into(), message: e.to_string() })?
+            inspection.manifest.grant_some(grants).map_err(|e| StateError::invalid("grants", e.to_string()))?
         };
         Ok(self.registry.install(inspection, &wasm, granted, false)?)
     }

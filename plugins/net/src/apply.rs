@@ -114,6 +114,7 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     let current = live.state();
     let (target, deleted) = target(current.interfaces.clone(), actions)?;
     let touched: BTreeSet<&str> = actions.iter().map(|a| a.resource.as_str()).collect();
+    crate::guard::take(&live, &touched);
     let created: BTreeSet<&str> =
         actions.iter().filter(|a| a.kind == ActionKind::Create).map(|a| a.resource.as_str()).collect();
     let port_kind = |name: &str| match target.get(name).map(|i| i.kind) {
@@ -127,9 +128,9 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     let mut detached: Vec<(String, String)> = Vec::new(); // (port, bridge)
     for name in &created {
         let Some(b) = target.get(*name).filter(|i| i.kind == Kind::OvsBridge) else { continue };
-        let ports: Vec<(PortConfig, String)> =
-            b.ports.iter().flatten().map(|p| (p.config(), port_kind(p.name()).to_string())).collect();
-        txn.create_bridge(&b.name, b.datapath_type.as_deref().unwrap_or("system"), b.mtu, &ports);
+        let ports: Vec<(PortConfig, String, bool)> =
+            b.ports.iter().flatten().map(|p| (p.config(), port_kind(p.name()).to_string(), true)).collect();
+        txn.create_bridge(&b.name, b.datapath_type.as_deref().unwrap_or("system"), b.mtu, true, &ports);
         txn.set_bridge_options(&b.name, b.stp.filter(|s| *s), b.rstp.filter(|s| *s), b.fail_mode.map(Some));
     }
     for bridge in &live.ovs.bridges {
@@ -189,7 +190,7 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
             match (have.get(name), bridge.port(name)) {
                 (None, _) => {
                     guard(&mut txn);
-                    txn.add_port(&bridge.name, cfg, kind, mtu);
+                    txn.add_port(&bridge.name, cfg, kind, mtu, true);
                 }
                 (Some(old), Some(row)) if old != cfg => {
                     guard(&mut txn);

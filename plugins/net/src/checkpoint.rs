@@ -19,6 +19,13 @@ pub struct SavedPort {
     /// Interface type: `""`, `internal` or `patch`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Tagged as portagent's.
+    #[serde(default = "yes")]
+    pub owned: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,7 +41,8 @@ pub struct SavedBridge {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Backend {
-    /// Path -> content of portagent's networkd files.
+    /// Path -> content of every file named like portagent's (its own and
+    /// look-alikes without the marker), byte for byte.
     pub systemd_files: BTreeMap<String, String>,
     pub ovs_database: Vec<SavedBridge>,
     /// `link ip/prefix` of every address, link-local ones included.
@@ -61,7 +69,7 @@ fn addresses(live: &Live) -> Vec<String> {
 pub fn take() -> Result<Checkpoint, PluginError> {
     let live = Live::read()?;
     let backend = Backend {
-        systemd_files: live.files.iter().map(|(n, f)| (networkd::path(n), f.content.clone())).collect(),
+        systemd_files: networkd::read_lookalikes()?.into_iter().map(|(n, content)| (networkd::path(&n), content)).collect(),
         ovs_database: live
             .ovs
             .bridges
@@ -77,7 +85,7 @@ pub fn take() -> Result<Checkpoint, PluginError> {
                     .ports
                     .iter()
                     .filter(|p| p.name != b.name)
-                    .map(|p| SavedPort { config: p.config(), kind: p.kind().to_string() })
+                    .map(|p| SavedPort { config: p.config(), kind: p.kind().to_string(), owned: p.owned })
                     .collect(),
             })
             .collect(),
@@ -96,6 +104,7 @@ pub fn take() -> Result<Checkpoint, PluginError> {
 }
 
 pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
+    crate::guard::forget();
     let saved = &cp.backend_checkpoint;
     let live = Live::read()?;
 
@@ -109,13 +118,16 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     for s in &saved.ovs_database {
         match live.ovs.bridge(&s.name) {
             None => {
-                let ports: Vec<(PortConfig, String)> = s.ports.iter().map(|p| (p.config.clone(), p.kind.clone())).collect();
-                txn.create_bridge(&s.name, &s.datapath_type, None, &ports);
+                let ports: Vec<(PortConfig, String, bool)> = s.ports.iter().map(|p| (p.config.clone(), p.kind.clone(), p.owned)).collect();
+                txn.create_bridge(&s.name, &s.datapath_type, None, s.owned, &ports);
             }
             Some(b) => {
+                if b.owned != s.owned {
+                    txn.set_bridge_owned(&s.name, s.owned);
+                }
                 for p in &s.ports {
                     match b.port(&p.config.name) {
-                        None => txn.add_port(&s.name, &p.config, &p.kind, None),
+                        None => txn.add_port(&s.name, &p.config, &p.kind, None, p.owned),
                         Some(row) if row.config() != p.config || row.kind() != p.kind => {
                             txn.update_port(row, &p.config, &p.kind);
                         }
@@ -142,7 +154,8 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     // networkd reloaded once it has (see apply.rs).
     let applying = txn.commit()?;
 
-    // networkd: exactly the saved files.
+    // networkd: exactly the saved files, byte for byte; portagent's own
+    // files made since go (a look-alike made since is not its to remove).
     let mut changed = BTreeSet::new();
     for name in live.files.keys() {
         if !saved.systemd_files.contains_key(&networkd::path(name)) && networkd::remove(name)? {
@@ -152,7 +165,7 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     for (path, content) in &saved.systemd_files {
         let name = path.rsplit('/').next().unwrap_or_default();
         let Some(name) = name.strip_prefix("10-portagent-").and_then(|n| n.strip_suffix(".network")) else { continue };
-        if networkd::write(name, content)? {
+        if networkd::write_raw(name, content)? {
             changed.insert(name.to_string());
         }
     }

@@ -36,7 +36,7 @@ pub fn wanted_ports(desired: &NetState, bridge: &Interface, current: Option<&Int
 }
 
 fn ip_changes(prefix: &str, d: &IpConfig, c: Option<&IpConfig>, out: &mut Map<String, Value>) {
-    let blank = IpConfig { enabled: false, dhcp: Some(false), address: Some(vec![]), gateway: None, dns: Some(vec![]) };
+    let blank = IpConfig { enabled: false, dhcp: Some(false), address: Some(vec![]), gateway: None, gateway_on_link: None, dns: Some(vec![]) };
     let c = c.unwrap_or(&blank);
     if d.enabled != c.enabled {
         out.insert(format!("{prefix}.enabled"), json!(d.enabled));
@@ -58,6 +58,9 @@ fn ip_changes(prefix: &str, d: &IpConfig, c: Option<&IpConfig>, out: &mut Map<St
     }
     if d.gateway.is_some() && d.gateway != c.gateway {
         out.insert(format!("{prefix}.gateway"), json!(d.gateway));
+    }
+    if d.gateway_on_link.is_some() && d.gateway_on_link.unwrap_or(false) != c.gateway_on_link.unwrap_or(false) {
+        out.insert(format!("{prefix}.gateway_on_link"), json!(d.gateway_on_link));
     }
     if let Some(dns) = &d.dns {
         if Some(dns) != c.dns.as_ref() {
@@ -116,7 +119,7 @@ fn kind_name(k: Kind) -> &'static str {
 
 /// `d` completed for creation: defaults filled in, ports resolved.
 fn for_create(d: &Interface, ports: Option<Vec<PortSpec>>, default_dp: &str) -> Interface {
-    let off = || Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, dns: None });
+    let off = || Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, gateway_on_link: None, dns: None });
     let mut n = d.clone();
     n.state = Some(d.state.unwrap_or(State::Up));
     if n.kind == Kind::OvsBridge {
@@ -154,6 +157,19 @@ pub fn diff(
                     ),
                 });
             }
+            // A NIC is never deleted, but taking it off a bridge is a change
+            // of that bridge: only of one portagent created, unless forced.
+            if let (Kind::Ethernet, Some(bridge)) = (c.kind, &c.controller) {
+                if !owned(&d.name) && d.force != Some(true) {
+                    return Err(Invalid {
+                        field: format!("interfaces[{i}].state"),
+                        message: format!(
+                            "{} is a port of {bridge}, which portagent did not create; it detaches ports only from its own bridges (force: true to detach it anyway)",
+                            d.name
+                        ),
+                    });
+                }
+            }
             // Forced: the action says so, for apply's own ownership check.
             let body = if d.force == Some(true) { serde_json::json!({"force": true}) } else { Value::Null };
             buckets[if bridge { 5 } else { 4 }].push(act(ActionKind::Delete, &d.name, body));
@@ -185,8 +201,28 @@ pub fn diff(
             }
         }
     }
-    // Ports named only in a bridge's `ports:` list: attach existing ones.
+    // Every port must be free to join its bridge: not a bridge itself, and
+    // not a port of a bridge this file does not name (that bridge is not
+    // this file's to change).
     let desired_by = desired.by_name();
+    for (i, d) in desired.interfaces.iter().enumerate() {
+        for (j, p) in d.ports.iter().flatten().enumerate() {
+            for n in std::iter::once(p.name()).chain(p.bond_members().iter().map(String::as_str)) {
+                let Some(c) = current_by.get(n) else { continue };
+                let field = format!("interfaces[{i}].ports[{j}]");
+                if c.kind == Kind::OvsBridge {
+                    return Err(Invalid { field, message: format!("{n} is an OVS bridge; a bridge cannot be a port of another (use a patch port)") });
+                }
+                if let Some(other) = c.controller.as_deref().filter(|o| *o != d.name && !desired_by.contains_key(o)) {
+                    return Err(Invalid {
+                        field,
+                        message: format!("{n} is a port of {other}, which this file does not name: detach it there first, or list {other} here too"),
+                    });
+                }
+            }
+        }
+    }
+    // Ports named only in a bridge's `ports:` list: attach existing ones.
     for (port, bridge) in desired.port_owners() {
         if desired_by.contains_key(port.as_str()) {
             continue;

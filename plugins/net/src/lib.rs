@@ -7,12 +7,14 @@
 //! - [`ovs`]: OVSDB reads and guarded transactions.
 //! - [`networkd`]: portagent's `.network` files.
 //! - [`kernel`]: what `net` sets in the kernel itself, beside those files.
+//! - [`guard`]: the links an apply must leave alone, checked by verify.
 //! - [`live`]: the live state, as a section.
 //! - [`diff`], [`apply`], [`verify`], [`checkpoint`]: the pipeline steps.
 
 pub mod apply;
 pub mod checkpoint;
 pub mod diff;
+pub mod guard;
 pub mod kernel;
 pub mod live;
 pub mod model;
@@ -20,7 +22,7 @@ pub mod networkd;
 pub mod ovs;
 pub mod verify;
 
-use portagent_sdk::{Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
+use portagent_sdk::{Action, ActionKind, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
 
 fn invalid(e: model::Invalid) -> PluginError {
     PluginError::invalid(e.field, e.message)
@@ -65,13 +67,23 @@ impl Plugin for Net {
 
     fn diff(current: String, desired: String) -> Result<Vec<Action>, PluginError> {
         let desired = parse_valid(&desired)?;
-        let current = model::parse(&current).map_err(invalid)?;
+        // `current` is what query() returned, not the user's file: a fault
+        // in it is not invalid input.
+        let current = model::parse(&current)
+            .map_err(|e| PluginError::Failed(format!("the live state read back does not parse: {}: {}", e.field, e.message)))?;
         let default_dp = portagent_sdk::settings::get("datapath_type").unwrap_or_else(|| "system".into());
         let ovs = ovs::read()?;
         let owned = |name: &str| {
             ovs.bridge(name).is_some_and(|b| b.owned) || ovs.bridge_of(name).is_some_and(|b| b.owned)
         };
-        diff::diff(&current, &desired, &default_dp, &owned).map_err(invalid)
+        let actions = diff::diff(&current, &desired, &default_dp, &owned).map_err(invalid)?;
+        // A file named like portagent's but not its own is never written.
+        for a in actions.iter().filter(|a| a.kind != ActionKind::Delete) {
+            if let Some(path) = networkd::foreign(&a.resource) {
+                return Err(PluginError::invalid(desired.field_naming(&a.resource), networkd::foreign_message(&path)));
+            }
+        }
+        Ok(actions)
     }
 
     fn apply(actions: Vec<Action>) -> Result<Vec<String>, PluginError> {

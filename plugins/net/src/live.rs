@@ -102,6 +102,7 @@ impl Live {
             dhcp: Some(dhcp),
             address: Some(address),
             gateway: self.gateway_of(name, v6),
+            gateway_on_link: declared_ip.and_then(|c| c.gateway_on_link),
             dns: Some(dns),
         }
     }
@@ -188,6 +189,7 @@ pub(crate) mod tests {
             trunks: vec![],
             vlan_mode: None,
             bond_mode: None,
+            owned: true,
         };
         let names: Vec<String> = (0..n).map(|i| format!("p{i}")).collect();
         let mut ports = vec![port("ovsbr0")];
@@ -226,7 +228,7 @@ pub(crate) mod tests {
         for (i, name) in names.iter().enumerate() {
             let mut d = Interface::new(name, Kind::OvsInterface);
             d.controller = Some("ovsbr0".into());
-            d.ipv4 = Some(IpConfig { enabled: true, dhcp: None, address: Some(vec![Address { ip: ip(i), prefix: 24 }]), gateway: None, dns: None });
+            d.ipv4 = Some(IpConfig { enabled: true, dhcp: None, address: Some(vec![Address { ip: ip(i), prefix: 24 }]), gateway: None, gateway_on_link: None, dns: None });
             let content = networkd::render(&d);
             files.insert(name.clone(), ManagedFile { content, declared: Some(d) });
         }

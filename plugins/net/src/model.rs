@@ -248,6 +248,11 @@ pub struct IpConfig {
     pub address: Option<Vec<Address>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
+    /// The gateway is reachable on the link although no address of it is
+    /// in the gateway's subnet (networkd's `GatewayOnLink=`, as netplan's
+    /// `on-link: true`). Without it such a gateway is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_on_link: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<Vec<String>>,
 }
@@ -266,6 +271,21 @@ pub struct Address {
 impl Address {
     pub fn cidr(&self) -> String {
         format!("{}/{}", self.ip, self.prefix)
+    }
+
+    /// Whether `ip` is in this address's subnet.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.ip.parse::<IpAddr>(), ip) {
+            (Ok(IpAddr::V4(a)), IpAddr::V4(b)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix.min(32))).unwrap_or(0);
+                u32::from(a) & mask == u32::from(b) & mask
+            }
+            (Ok(IpAddr::V6(a)), IpAddr::V6(b)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix.min(128))).unwrap_or(0);
+                u128::from(a) & mask == u128::from(b) & mask
+            }
+            _ => false,
+        }
     }
 }
 
@@ -290,15 +310,6 @@ pub fn parse(json: &str) -> Result<NetState, Invalid> {
     })
 }
 
-/// Interface names: 1..=15 bytes, no `/`, whitespace, `:` or NUL.
-pub fn valid_ifname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
-        && !name.bytes().any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace())
-}
-
 fn check_ip(field: &str, text: &str, v6: bool) -> Result<IpAddr, Invalid> {
     let ip: IpAddr = text.parse().map_err(|_| invalid(field, format!("{text:?} is not an IP address")))?;
     if ip.is_ipv6() != v6 {
@@ -309,9 +320,7 @@ fn check_ip(field: &str, text: &str, v6: bool) -> Result<IpAddr, Invalid> {
 }
 
 fn check_port(at: &str, bridge: &str, p: &PortConfig) -> Result<(), Invalid> {
-    let name_ok = |field: String, n: &str| {
-        if valid_ifname(n) { Ok(()) } else { Err(invalid(field, format!("{n:?} is not a valid interface name"))) }
-    };
+    let name_ok = |field: String, n: &str| portagent_sdk::validate::ifname(n).map_err(|why| invalid(field, why));
     name_ok(if at.ends_with(']') && p.vlan.is_none() && p.bond.is_none() && p.patch.is_none() { at.to_string() } else { format!("{at}.name") }, &p.name)?;
     if p.name == bridge {
         return Err(invalid(at, "a bridge's own interface is not listed as a port"));
@@ -361,7 +370,22 @@ fn check_ip_config(field: &str, c: &IpConfig, v6: bool, enslaved: bool) -> Resul
         }
     }
     if let Some(gw) = &c.gateway {
-        check_ip(&format!("{field}.gateway"), gw, v6)?;
+        let ip = check_ip(&format!("{field}.gateway"), gw, v6)?;
+        let addresses: Vec<&Address> = c.address.iter().flatten().collect();
+        let static_only = c.dhcp != Some(true) && !addresses.is_empty();
+        if static_only && c.gateway_on_link != Some(true) && !addresses.iter().any(|a| a.contains(ip)) {
+            let nets: Vec<String> = addresses.iter().map(|a| a.cidr()).collect();
+            return Err(invalid(
+                format!("{field}.gateway"),
+                format!(
+                    "{gw} is outside every address of the interface ({}): the kernel would refuse the route; \
+                     set gateway_on_link: true if it is reachable on the link anyway",
+                    nets.join(", ")
+                ),
+            ));
+        }
+    } else if c.gateway_on_link.is_some() {
+        return Err(invalid(format!("{field}.gateway_on_link"), "only means something with a gateway"));
     }
     for (i, d) in c.dns.iter().flatten().enumerate() {
         d.parse::<IpAddr>().map_err(|_| invalid(format!("{field}.dns[{i}]"), format!("{d:?} is not an IP address")))?;
@@ -382,10 +406,7 @@ impl NetState {
         let mut names = BTreeMap::new();
         for (i, iface) in self.interfaces.iter().enumerate() {
             let at = format!("interfaces[{i}]");
-            if !valid_ifname(&iface.name) {
-                let why = if iface.name.len() > 15 { "is longer than 15 bytes" } else { "is not a valid interface name" };
-                return Err(invalid(format!("{at}.name"), format!("{:?} {why}", iface.name)));
-            }
+            portagent_sdk::validate::ifname(&iface.name).map_err(|why| invalid(format!("{at}.name"), why))?;
             if let Some(first) = names.insert(iface.name.as_str(), i) {
                 return Err(invalid(format!("{at}.name"), format!("{} is also interfaces[{first}]", iface.name)));
             }
@@ -398,6 +419,9 @@ impl NetState {
             }
             if iface.controller.is_some() && bridge {
                 return Err(invalid(format!("{at}.controller"), "an ovs-bridge cannot be a port of another bridge"));
+            }
+            if let Some(c) = &iface.controller {
+                portagent_sdk::validate::ifname(c).map_err(|why| invalid(format!("{at}.controller"), why))?;
             }
             if iface.kind == Kind::OvsInterface && iface.controller.is_none() && iface.state != Some(State::Absent) {
                 return Err(invalid(format!("{at}.controller"), "an ovs-interface needs the bridge it lives on"));
@@ -452,6 +476,20 @@ impl NetState {
                 }
             }
         }
+        // A bridge is never a port (OVS would take its internal interface
+        // out of it; link bridges with a patch port instead).
+        for (i, iface) in self.interfaces.iter().enumerate() {
+            for (j, p) in iface.ports.iter().flatten().enumerate() {
+                for n in std::iter::once(p.name()).chain(p.bond_members().iter().map(String::as_str)) {
+                    if names.get(n).is_some_and(|&k| self.interfaces[k].kind == Kind::OvsBridge) {
+                        return Err(invalid(
+                            format!("interfaces[{i}].ports[{j}]"),
+                            format!("{n} is an ovs-bridge in this file, and a bridge cannot be a port of another (use a patch port)"),
+                        ));
+                    }
+                }
+            }
+        }
         for (i, iface) in self.interfaces.iter().enumerate() {
             let Some(ctrl) = &iface.controller else { continue };
             if let Some(&j) = names.get(ctrl.as_str()) {
@@ -501,6 +539,20 @@ impl NetState {
             }
         }
         out
+    }
+
+    /// The field that names interface `name`: its entry, or the `ports:`
+    /// entry that lists it.
+    pub fn field_naming(&self, name: &str) -> String {
+        if let Some(i) = self.interfaces.iter().position(|i| i.name == name) {
+            return format!("interfaces[{i}].name");
+        }
+        for (i, iface) in self.interfaces.iter().enumerate() {
+            if let Some(j) = iface.ports.iter().flatten().position(|p| p.name() == name || p.bond_members().iter().any(|m| m == name)) {
+                return format!("interfaces[{i}].ports[{j}]");
+            }
+        }
+        String::new()
     }
 
     pub fn get(&self, name: &str) -> Option<&Interface> {
@@ -568,6 +620,25 @@ mod tests {
     }
 
     #[test]
+    fn gateways_in_the_subnet_or_marked_on_the_link() {
+        use serde_json::json;
+        let v4 = |extra: serde_json::Value| {
+            let mut c = json!({"address": [{"ip": "10.0.100.1", "prefix": 24}, {"ip": "192.168.7.2", "prefix": 30}]});
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            check(json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": c}]}))
+        };
+        v4(json!({"gateway": "10.0.100.254"})).unwrap();
+        v4(json!({"gateway": "192.168.7.1"})).unwrap();
+        let e = v4(json!({"gateway": "192.168.7.5"})).unwrap_err();
+        assert!(e.message.contains("outside every address") && e.message.contains("192.168.7.2/30"), "{}", e.message);
+        v4(json!({"gateway": "172.16.5.1", "gateway_on_link": true})).unwrap();
+        v4(json!({"gateway": "172.16.5.1", "dhcp": true})).unwrap();
+        check(json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv6": {"address": [{"ip": "2001:db8::1", "prefix": 64}], "gateway": "2001:db8::ff"}}]})).unwrap();
+    }
+
+    #[test]
     fn internal_ports_carry_addresses() {
         check(serde_json::json!({"interfaces": [
             {"name": "vlan10", "type": "ovs-interface", "controller": "ovsbr0",
@@ -604,10 +675,120 @@ mod tests {
             (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "bond0", "bond": {"mode": "active-backup", "ports": ["eth1"]}}]}]}), "interfaces[0].ports[0].bond.ports"),
             (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": ["a/b"]}]}), "interfaces[0].ports[0]"),
             (json!({"interfaces": [{"name": "e", "type": "ethernet", "stp": true}]}), "interfaces[0].stp"),
+            (json!({"interfaces": [{"name": "!lo", "type": "ovs-bridge"}]}), "interfaces[0].name"),
+            (json!({"interfaces": [{"name": "br*", "type": "ovs-bridge"}]}), "interfaces[0].name"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": ["eth[0]"]}]}), "interfaces[0].ports[0]"),
+            (json!({"interfaces": [{"name": "e", "type": "ethernet", "controller": "-br"}]}), "interfaces[0].controller"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.100.1", "prefix": 24}], "gateway": "172.16.5.1"}}]}), "interfaces[0].ipv4.gateway"),
+            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.100.1", "prefix": 24}], "gateway_on_link": true}}]}), "interfaces[0].ipv4.gateway_on_link"),
+            (json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": ["b"]}, {"name": "b", "type": "ovs-bridge"}]}), "interfaces[0].ports[0]"),
         ];
         for (input, field) in cases {
             let (got, message) = err(input.clone());
             assert_eq!(got, field, "{input}: {message}");
+        }
+    }
+}
+
+/// Fuzzing the section's parsing, validation and diff within a fixed
+/// budget (run by `cargo test -p net --lib`): nothing panics.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (0u64..70000).prop_map(Value::from),
+            prop::sample::select(vec![
+                "ovsbr0", "eth0", "br*", "!lo", "", "a/b", "ovs-bridge", "ovs-interface", "ethernet", "up", "down", "absent",
+                "10.0.0.1", "192.168.1.1", "fe80::1", "300", "access", "trunk", "active-backup", "system", "netdev", "x".repeat(20).leak(),
+            ])
+            .prop_map(Value::from),
+        ]
+    }
+
+    const KEYS: &[&str] = &[
+        "name", "type", "state", "ports", "controller", "mtu", "datapath_type", "stp", "rstp", "fail_mode", "ipv4", "ipv6", "force",
+        "enabled", "dhcp", "address", "gateway", "gateway_on_link", "dns", "ip", "prefix", "vlan", "mode", "tag", "trunks", "bond",
+        "patch", "peer", "interfaces",
+    ];
+
+    fn value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+                prop::collection::btree_map(prop::sample::select(KEYS), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            ]
+        })
+    }
+
+    /// An interface-shaped entry: a name and a type from small pools (so
+    /// entries meet each other as ports and controllers), and any other
+    /// fields with any values.
+    fn interface() -> impl Strategy<Value = Value> {
+        let names = prop::sample::select(vec!["ovsbr0", "ovsbr1", "eth0", "eth1", "p0", "bond0"]);
+        let kinds = prop::sample::select(vec!["ovs-bridge", "ovs-interface", "ethernet"]);
+        let ip = prop::sample::select(vec!["10.0.0.1", "10.0.0.254", "192.168.1.1", "2001:db8::1", "fe80::1"]);
+        let address = (ip.clone(), 0u8..130).prop_map(|(ip, prefix)| json!({"ip": ip, "prefix": prefix}));
+        let ipcfg = (any::<bool>(), prop::option::of(any::<bool>()), prop::collection::vec(address, 0..3), prop::option::of(ip.clone()))
+            .prop_map(|(enabled, dhcp, address, gateway)| json!({"enabled": enabled, "dhcp": dhcp, "address": address, "gateway": gateway}));
+        let port = prop_oneof![
+            names.clone().prop_map(Value::from),
+            (names.clone(), 0u16..5000).prop_map(|(n, tag)| json!({"name": n, "vlan": {"mode": "access", "tag": tag}})),
+            (names.clone(), names.clone(), names.clone()).prop_map(|(n, a, b)| json!({"name": n, "bond": {"mode": "balance-slb", "ports": [a, b]}})),
+        ];
+        (
+            names.clone(),
+            kinds,
+            prop::option::of(prop::sample::select(vec!["up", "down", "absent"])),
+            prop::option::of(prop::collection::vec(port, 0..4)),
+            prop::option::of(names),
+            prop::option::of(ipcfg),
+            prop::option::of(0u32..70000),
+            prop::collection::btree_map(prop::sample::select(KEYS), value(), 0..2),
+        )
+            .prop_map(|(name, kind, state, ports, controller, ipv4, mtu, extra)| {
+                let mut v = json!({"name": name, "type": kind});
+                for (k, x) in [("state", json!(state)), ("ports", json!(ports)), ("controller", json!(controller)), ("ipv4", json!(ipv4)), ("mtu", json!(mtu))] {
+                    if !x.is_null() {
+                        v[k] = x;
+                    }
+                }
+                for (k, x) in extra {
+                    v[k] = x;
+                }
+                v
+            })
+    }
+
+    fn section() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            1 => prop::collection::vec(value(), 0..6).prop_map(|interfaces| json!({"interfaces": interfaces})),
+            4 => prop::collection::vec(interface(), 0..6).prop_map(|interfaces| json!({"interfaces": interfaces})),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+        #[test]
+        fn parse_validate_and_diff_never_panic(desired in section(), current in section()) {
+            let Ok(d) = parse(&desired.to_string()) else { return Ok(()) };
+            let valid = d.validate().is_ok();
+            if let (true, Ok(c)) = (valid, parse(&current.to_string())) {
+                let _ = crate::diff::diff(&c, &d, "system", &|_| false);
+                let _ = crate::diff::diff(&c, &d, "netdev", &|_| true);
+                for i in &d.interfaces {
+                    let _ = crate::networkd::render(i);
+                    let _ = crate::kernel::setup(i);
+                }
+            }
         }
     }
 }

@@ -32,22 +32,17 @@ fn io_failed(what: &str, e: std::io::Error) -> PluginError {
     PluginError::Failed(format!("{what}: {e}"))
 }
 
-/// portagent's files in the config dir, by interface name.
+/// portagent's files in the config dir, by interface name (look-alikes
+/// without the marker are someone else's and left out).
 pub fn read_all() -> Result<BTreeMap<String, ManagedFile>, PluginError> {
-    let entries = std::fs::read_dir(NETWORKD_DIR).map_err(|e| io_failed(NETWORKD_DIR, e))?;
-    let mut out = BTreeMap::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| io_failed(NETWORKD_DIR, e))?;
-        let fname = entry.file_name().to_string_lossy().into_owned();
-        let Some(name) = fname.strip_prefix("10-portagent-").and_then(|n| n.strip_suffix(".network")) else { continue };
-        let content = std::fs::read_to_string(entry.path()).map_err(|e| io_failed(&fname, e))?;
-        if !content.starts_with(MARKER) {
-            continue; // someone else's file with a look-alike name
-        }
-        let declared = content.lines().find_map(|l| l.strip_prefix(RECORD)).and_then(|j| serde_json::from_str(j).ok());
-        out.insert(name.to_string(), ManagedFile { content, declared });
-    }
-    Ok(out)
+    Ok(read_lookalikes()?
+        .into_iter()
+        .filter(|(_, content)| content.starts_with(MARKER))
+        .map(|(name, content)| {
+            let declared = content.lines().find_map(|l| l.strip_prefix(RECORD)).and_then(|j| serde_json::from_str(j).ok());
+            (name, ManagedFile { content, declared })
+        })
+        .collect())
 }
 
 fn dhcp_value(v4: bool, v6: bool) -> &'static str {
@@ -117,22 +112,52 @@ pub fn render(iface: &Interface) -> String {
         // (about 10 ms, serially in networkd; most of an apply's time).
         f.push_str("ConfigureWithoutCarrier=yes\nLLDP=no\n");
     }
+    let mut on_link = Vec::new();
     for c in [&iface.ipv4, &iface.ipv6].into_iter().flatten().filter(|c| c.enabled) {
         for a in c.address.iter().flatten() {
             f.push_str(&format!("Address={}\n", a.cidr()));
         }
-        if let Some(gw) = &c.gateway {
-            f.push_str(&format!("Gateway={gw}\n"));
+        match (&c.gateway, c.gateway_on_link) {
+            (Some(gw), Some(true)) => on_link.push(gw),
+            (Some(gw), _) => f.push_str(&format!("Gateway={gw}\n")),
+            (None, _) => {}
         }
     }
     for d in dns {
         f.push_str(&format!("DNS={d}\n"));
     }
+    // A gateway outside the link's subnets needs a route of its own.
+    for gw in on_link {
+        f.push_str(&format!("\n[Route]\nGateway={gw}\nGatewayOnLink=yes\n"));
+    }
     f
 }
 
+/// The file named like portagent's for `iface` if one is there without
+/// portagent's marker: someone else's, which portagent never writes.
+pub fn foreign(iface: &str) -> Option<String> {
+    let p = path(iface);
+    let content = std::fs::read(&p).ok()?;
+    (!content.starts_with(MARKER.as_bytes())).then_some(p)
+}
+
+/// What is said of a look-alike file portagent refuses to touch.
+pub fn foreign_message(path: &str) -> String {
+    format!("{path} exists and is not portagent's (it lacks the marker line); portagent never overwrites it: move it away, or rename it")
+}
+
 /// Writes `content` as the file for `iface` if it differs; true if written.
+/// A look-alike file without the marker is refused, never written.
 pub fn write(iface: &str, content: &str) -> Result<bool, PluginError> {
+    if let Some(p) = foreign(iface) {
+        return Err(PluginError::Failed(foreign_message(&p)));
+    }
+    write_raw(iface, content)
+}
+
+/// Writes the file for `iface` as given, whoever's it was (a restore puts
+/// back exactly what it saw).
+pub fn write_raw(iface: &str, content: &str) -> Result<bool, PluginError> {
     let p = path(iface);
     if std::fs::read_to_string(&p).ok().as_deref() == Some(content) {
         return Ok(false);
@@ -143,13 +168,32 @@ pub fn write(iface: &str, content: &str) -> Result<bool, PluginError> {
     Ok(true)
 }
 
-/// Removes portagent's file for `iface`; true if there was one.
+/// Removes portagent's file for `iface`; true if there was one. A
+/// look-alike without the marker is left alone.
 pub fn remove(iface: &str) -> Result<bool, PluginError> {
+    if foreign(iface).is_some() {
+        return Ok(false);
+    }
     match std::fs::remove_file(path(iface)) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(io_failed(&path(iface), e)),
     }
+}
+
+/// Every file named like portagent's, with or without the marker, by
+/// interface name, exactly as it is (what a checkpoint keeps).
+pub fn read_lookalikes() -> Result<BTreeMap<String, String>, PluginError> {
+    let entries = std::fs::read_dir(NETWORKD_DIR).map_err(|e| io_failed(NETWORKD_DIR, e))?;
+    let mut out = BTreeMap::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_failed(NETWORKD_DIR, e))?;
+        let fname = entry.file_name().to_string_lossy().into_owned();
+        let Some(name) = fname.strip_prefix("10-portagent-").and_then(|n| n.strip_suffix(".network")) else { continue };
+        let content = std::fs::read_to_string(entry.path()).map_err(|e| io_failed(&fname, e))?;
+        out.insert(name.to_string(), content);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -166,6 +210,7 @@ mod tests {
                 dhcp: Some(false),
                 address: Some(vec![Address { ip: "192.168.1.100".into(), prefix: 24 }]),
                 gateway: Some("192.168.1.1".into()),
+                gateway_on_link: None,
                 dns: Some(vec!["8.8.8.8".into()]),
             }),
             ..Interface::new("ovsbr0", Kind::OvsBridge)
@@ -193,13 +238,24 @@ mod tests {
     }
 
     #[test]
+    fn a_gateway_on_the_link_gets_a_route_of_its_own() {
+        let mut b = bridge();
+        let v4 = b.ipv4.as_mut().unwrap();
+        v4.gateway = Some("172.16.5.1".into());
+        v4.gateway_on_link = Some(true);
+        let f = render(&b);
+        assert!(!f.contains("\nGateway=172.16.5.1\nDNS"), "{f}");
+        assert!(f.ends_with("DNS=8.8.8.8\n\n[Route]\nGateway=172.16.5.1\nGatewayOnLink=yes\n"), "{f}");
+    }
+
+    #[test]
     fn enslaved_port_has_no_addresses() {
         let mut e = bridge();
         e.name = "eth0".into();
         e.kind = Kind::Ethernet;
         e.ports = None;
         e.controller = Some("ovsbr0".into());
-        e.ipv4 = Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, dns: None });
+        e.ipv4 = Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, gateway_on_link: None, dns: None });
         e.mtu = Some(9000);
         let f = render(&e);
         assert!(f.ends_with("[Link]\nMTUBytes=9000\n\n[Network]\nDHCP=no\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n"), "{f}");

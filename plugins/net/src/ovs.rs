@@ -34,6 +34,8 @@ pub struct OvsPort {
     pub trunks: Vec<u16>,
     pub vlan_mode: Option<String>,
     pub bond_mode: Option<String>,
+    /// Created by portagent (`external_ids:portagent=owned`).
+    pub owned: bool,
 }
 
 impl OvsPort {
@@ -190,7 +192,7 @@ pub fn read() -> Result<OvsView, PluginError> {
     let results = ovsdb::transact(&json!([
         {"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["_uuid"]},
         {"op": "select", "table": "Bridge", "where": [], "columns": ["_uuid", "name", "ports", "datapath_type", "external_ids", "stp_enable", "rstp_enable", "fail_mode"]},
-        {"op": "select", "table": "Port", "where": [], "columns": ["_uuid", "name", "interfaces", "tag", "trunks", "vlan_mode", "bond_mode"]},
+        {"op": "select", "table": "Port", "where": [], "columns": ["_uuid", "name", "interfaces", "tag", "trunks", "vlan_mode", "bond_mode", "external_ids"]},
         {"op": "select", "table": "Interface", "where": [], "columns": ["_uuid", "name", "type", "mtu_request", "error", "ofport", "options"]},
     ]))?;
     let root = rows(&results[0])
@@ -225,6 +227,7 @@ pub fn read() -> Result<OvsView, PluginError> {
                 trunks,
                 vlan_mode: optional(&r["vlan_mode"]).and_then(Value::as_str).map(str::to_string),
                 bond_mode: optional(&r["bond_mode"]).and_then(Value::as_str).map(str::to_string),
+                owned: map_get(&r["external_ids"], OWNER_KEY) == Some(&json!(OWNER_VALUE)),
             };
             (port.uuid.clone(), port)
         })
@@ -267,6 +270,11 @@ fn port_columns(port: &PortConfig) -> Value {
     };
     let bond_mode = port.bond.as_ref().map_or(empty, |b| json!(b.mode.ovs()));
     json!({"tag": tag, "trunks": trunks, "vlan_mode": mode, "bond_mode": bond_mode})
+}
+
+/// `external_ids` of a row portagent owns, or of one it does not.
+fn owner_ids(owned: bool) -> Value {
+    if owned { json!(["map", [[OWNER_KEY, OWNER_VALUE]]]) } else { json!(["map", []]) }
 }
 
 /// Builds one OVSDB transaction.
@@ -320,14 +328,14 @@ impl Txn {
 
     /// Inserts a Port and its Interfaces (one; several for a bond);
     /// returns the port's named uuid. `kind` is the interface type of a
-    /// plain port (`""` or `internal`).
-    fn insert_port(&mut self, port: &PortConfig, kind: &str, mtu: Option<u32>) -> Value {
+    /// plain port (`""` or `internal`); `owned` tags it as portagent's.
+    fn insert_port(&mut self, port: &PortConfig, kind: &str, mtu: Option<u32>, owned: bool) -> Value {
         let members: Vec<Value> = port.interface_names().iter().map(|n| self.insert_iface(n, port, kind, mtu)).collect();
         let row_name = self.row_name();
         let mut row = port_columns(port);
         row["name"] = json!(port.name);
         row["interfaces"] = json!(["set", members]);
-        row["external_ids"] = json!(["map", [[OWNER_KEY, OWNER_VALUE]]]);
+        row["external_ids"] = owner_ids(owned);
         self.ops.push(json!({"op": "insert", "table": "Port", "uuid-name": row_name, "row": row}));
         json!(["named-uuid", row_name])
     }
@@ -354,25 +362,27 @@ impl Txn {
         self.ops.push(json!({"op": "update", "table": "Port", "where": [["_uuid", "==", ["uuid", row.uuid]]], "row": columns}));
     }
 
-    /// A new bridge (owned by portagent) with its internal port and `ports`
-    /// given as (config, interface type).
-    pub fn create_bridge(&mut self, name: &str, datapath_type: &str, mtu: Option<u32>, ports: &[(PortConfig, String)]) {
+    /// A new bridge with its internal port and `ports` given as (config,
+    /// interface type, owned); `owned` tags the bridge (and its own port) as
+    /// portagent's. Bridges portagent creates are owned; a restore brings
+    /// back a foreign one as foreign.
+    pub fn create_bridge(&mut self, name: &str, datapath_type: &str, mtu: Option<u32>, owned: bool, ports: &[(PortConfig, String, bool)]) {
         self.guard_absent(name);
         let own = PortConfig { name: name.into(), ..Default::default() };
-        let mut members = vec![self.insert_port(&own, "internal", mtu)];
-        for (p, kind) in ports {
-            members.push(self.insert_port(p, kind, None));
+        let mut members = vec![self.insert_port(&own, "internal", mtu, owned)];
+        for (p, kind, port_owned) in ports {
+            members.push(self.insert_port(p, kind, None, *port_owned));
         }
         let br = self.row_name();
         self.ops.push(json!({"op": "insert", "table": "Bridge", "uuid-name": br, "row": {
             "name": name, "datapath_type": datapath_type, "ports": ["set", members],
-            "external_ids": ["map", [[OWNER_KEY, OWNER_VALUE]]]}}));
+            "external_ids": owner_ids(owned)}}));
         self.ops.push(json!({"op": "mutate", "table": "Open_vSwitch", "where": [["_uuid", "==", ["uuid", self.root]]],
             "mutations": [["bridges", "insert", ["set", [["named-uuid", br]]]]]}));
     }
 
-    pub fn add_port(&mut self, bridge: &str, port: &PortConfig, kind: &str, mtu: Option<u32>) {
-        let p = self.insert_port(port, kind, mtu);
+    pub fn add_port(&mut self, bridge: &str, port: &PortConfig, kind: &str, mtu: Option<u32>, owned: bool) {
+        let p = self.insert_port(port, kind, mtu, owned);
         self.ops.push(json!({"op": "mutate", "table": "Bridge", "where": [["name", "==", bridge]],
             "mutations": [["ports", "insert", ["set", [p]]]]}));
     }
@@ -396,6 +406,16 @@ impl Txn {
         if !row.is_empty() {
             self.ops.push(json!({"op": "update", "table": "Bridge", "where": [["name", "==", bridge]], "row": row}));
         }
+    }
+
+    /// Tags (or untags) an existing bridge as portagent's.
+    pub fn set_bridge_owned(&mut self, bridge: &str, owned: bool) {
+        let mutation = if owned {
+            json!(["external_ids", "insert", ["map", [[OWNER_KEY, OWNER_VALUE]]]])
+        } else {
+            json!(["external_ids", "delete", ["set", [OWNER_KEY]]])
+        };
+        self.ops.push(json!({"op": "mutate", "table": "Bridge", "where": [["name", "==", bridge]], "mutations": [mutation]}));
     }
 
     pub fn remove_port(&mut self, bridge: &str, port_uuid: &str) {

@@ -178,7 +178,10 @@ pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
             (networkd, took) = ask()?;
         }
         let live = Live::read()?;
-        let found = mismatches(desired, &live, Some(&networkd));
+        let mut found = mismatches(desired, &live, Some(&networkd));
+        for (link, what, before, now) in crate::guard::changes(&live) {
+            found.push(Mismatch { resource: link, field: format!("{what} (not in the state file)"), expected: before, actual: now });
+        }
         if found.is_empty() || Instant::now() >= deadline {
             return Ok(found);
         }

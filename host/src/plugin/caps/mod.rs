@@ -102,15 +102,10 @@ pub const OVSDB_TABLES: &[&str] = &[
     "AutoAttach", "Datapath", "CT_Zone", "CT_Timeout_Policy",
 ];
 
-/// Whether `name` can be a Linux interface name (1..=15 bytes, no `/`,
-/// whitespace or NUL, not `.` or `..`).
-pub fn valid_ifname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
-        && !name.bytes().any(|b| b == b'/' || b == 0 || b.is_ascii_whitespace())
-}
+/// Whether `name` is an interface name portagent uses: the one rule, the
+/// SDK's (no pattern or option characters; see
+/// [`portagent_sdk::validate::ifname`]).
+pub use portagent_sdk::validate::is_ifname as valid_ifname;
 
 /// What the admin granted a plugin: capability -> scope.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,5 +249,7 @@ mod tests {
         assert!(!valid_ifname("a/b"));
         assert!(!valid_ifname(".."));
         assert!(!valid_ifname(""));
+        assert!(!valid_ifname("!lo"), "networkd would read it as a pattern");
+        assert!(!valid_ifname("a:b"), "the same rule as net and add_port");
     }
 }
