@@ -235,3 +235,20 @@ fn bad_input_is_refused_alike_over_the_cli_and_dbus_and_changes_nothing() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(everything(&lab), before);
 }
+
+#[test]
+fn an_unprivileged_user_gets_the_right_exit_code_and_can_verify_the_ledger() {
+    let lab = net_lab();
+    ok(&apply(&lab, "net", GUIDE_NET));
+    crate::state::install_probe(&lab);
+    // The guide's `mkdir -p` made the state dir readable; the key is not.
+    let nobody = |args: &str| lab.output("sh", &["-c", &format!("setpriv --reuid=65534 --regid=65534 --clear-groups -- {} {args}", env!("CARGO_BIN_EXE_portagent"))]).unwrap();
+    let verify = nobody("ledger verify");
+    assert!(verify.status.success(), "the public key is enough: {}{}", text(&verify.stdout), text(&verify.stderr));
+    assert!(text(&verify.stdout).starts_with("VALID: 1 entries"), "{}", text(&verify.stdout));
+    // The plugin registry is root's: a failure (1), said so, not bad input (2).
+    lab.sh("chmod 0700 /var/lib/ovs-port-agent/plugins").unwrap();
+    let list = nobody("plugin list");
+    assert_eq!(list.status.code(), Some(1), "{}", text(&list.stderr));
+    assert!(text(&list.stderr).contains("run this as root"), "{}", text(&list.stderr));
+}
