@@ -12,7 +12,13 @@ use std::time::{Duration, Instant};
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()).unwrap().parse().unwrap()
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 fn percentiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
@@ -31,9 +37,19 @@ fn main() {
     lab.add_nic("eth0", "192.168.1.1/24").unwrap();
     lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n").unwrap();
     lab.write("/etc/ovs-port-agent/net.yaml", portagent_lab::guide::NET_STATE.as_bytes()).unwrap();
-    let applied = lab.command(env!("CARGO_BIN_EXE_portagent")).args(["apply-state", "/etc/ovs-port-agent/net.yaml"]).output().unwrap();
+    let applied = lab
+        .command(env!("CARGO_BIN_EXE_portagent"))
+        .args(["apply-state", "/etc/ovs-port-agent/net.yaml"])
+        .output()
+        .unwrap();
     assert!(applied.status.success());
-    let mut daemon = lab.command(env!("CARGO_BIN_EXE_portagent")).arg("daemon").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut daemon = lab
+        .command(env!("CARGO_BIN_EXE_portagent"))
+        .arg("daemon")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     lab.wait_until(Duration::from_secs(20), "the daemon on the bus", || {
         lab.sh("busctl --system list --no-pager").is_ok_and(|l| l.contains("dev.ovs.PortAgent1"))
     })
@@ -54,8 +70,26 @@ fn main() {
             async move {
                 let t = Instant::now();
                 let reply = match arg {
-                    Some(a) => conn.call_method(Some("dev.ovs.PortAgent1"), "/dev/ovs/PortAgent1", Some("dev.ovs.PortAgent1"), method, &(a,)).await,
-                    None => conn.call_method(Some("dev.ovs.PortAgent1"), "/dev/ovs/PortAgent1", Some("dev.ovs.PortAgent1"), method, &()).await,
+                    Some(a) => {
+                        conn.call_method(
+                            Some("dev.ovs.PortAgent1"),
+                            "/dev/ovs/PortAgent1",
+                            Some("dev.ovs.PortAgent1"),
+                            method,
+                            &(a,),
+                        )
+                        .await
+                    }
+                    None => {
+                        conn.call_method(
+                            Some("dev.ovs.PortAgent1"),
+                            "/dev/ovs/PortAgent1",
+                            Some("dev.ovs.PortAgent1"),
+                            method,
+                            &(),
+                        )
+                        .await
+                    }
                 };
                 reply.unwrap();
                 t.elapsed()
@@ -78,7 +112,12 @@ fn main() {
     let (p50, p99, max) = percentiles(ping);
     println!("ping round trip (2000 calls):          p50 {p50:.0} us, p99 {p99:.0} us, max {max:.0} us");
     let (p50, p99, max) = percentiles(query);
-    println!("QueryState(\"net\") round trip (50):     p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", p50 / 1e3, p99 / 1e3, max / 1e3);
+    println!(
+        "QueryState(\"net\") round trip (50):     p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        p50 / 1e3,
+        p99 / 1e3,
+        max / 1e3
+    );
     println!("daemon RSS: idle {:.1} MiB, after the calls {:.1} MiB", idle as f64 / 1024.0, busy as f64 / 1024.0);
     let _ = daemon.kill();
     let _ = daemon.wait();

@@ -49,7 +49,11 @@ fn main() {
             h.join().unwrap();
         }
         let n = threads * per;
-        println!("  {threads:>3} writer threads: {n:>5} appends in {:>7.1} ms = {:>7.0} appends/s", t.elapsed().as_secs_f64() * 1e3, n as f64 / t.elapsed().as_secs_f64());
+        println!(
+            "  {threads:>3} writer threads: {n:>5} appends in {:>7.1} ms = {:>7.0} appends/s",
+            t.elapsed().as_secs_f64() * 1e3,
+            n as f64 / t.elapsed().as_secs_f64()
+        );
     }
 
     let n: u64 = std::env::var("PORTAGENT_BENCH_LEDGER_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);

@@ -71,7 +71,12 @@ fn floor_networkd(n: usize) -> Duration {
 /// networkd anything while it works.
 fn networkd_done(lab: &Lab, links: usize, since: Instant) -> Duration {
     loop {
-        let done: usize = lab.sh("grep -l ADMIN_STATE=configured /run/systemd/netif/links/* | wc -l").unwrap().trim().parse().unwrap();
+        let done: usize = lab
+            .sh("grep -l ADMIN_STATE=configured /run/systemd/netif/links/* | wc -l")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         if done >= links {
             return since.elapsed();
         }

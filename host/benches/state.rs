@@ -20,11 +20,8 @@ use std::time::{Duration, Instant};
 /// Runs `portagent apply-state FILE --output json`: wall time and report.
 fn apply(lab: &Lab, file: &str) -> (Duration, serde_json::Value) {
     let t = Instant::now();
-    let out = lab
-        .command(env!("CARGO_BIN_EXE_portagent"))
-        .args(["apply-state", file, "--output", "json"])
-        .output()
-        .unwrap();
+    let out =
+        lab.command(env!("CARGO_BIN_EXE_portagent")).args(["apply-state", file, "--output", "json"]).output().unwrap();
     let wall = t.elapsed();
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (wall, serde_json::from_slice(&out.stdout).unwrap())
@@ -82,6 +79,8 @@ fn main() {
             "{n:>6} | {:>9.1} / {:>9.1} ms / +{:>4.1}% | {:>9.1} / {:>9.1} ms / +{:>4.1}% | {:>5.1} / {:>5.1} / {:>5.1} ms",
             first.0, first.1, first.2, change.0, change.1, change.2, noop[0], noop[10], noop[19]
         );
-        println!("       | one change, phases (ms): {phases}; the lab's launcher, taken off every wall time: {nsenter:.1} ms");
+        println!(
+            "       | one change, phases (ms): {phases}; the lab's launcher, taken off every wall time: {nsenter:.1} ms"
+        );
     }
 }

@@ -110,8 +110,7 @@ impl Config {
     /// Loads `path`; a file that does not exist yields the defaults.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text)
-                .map_err(|message| ConfigError::Invalid { path: path.into(), message }),
+            Ok(text) => Config::parse(&text).map_err(|message| ConfigError::Invalid { path: path.into(), message }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(source) => Err(ConfigError::Read { path: path.into(), source }),
         }
@@ -126,10 +125,7 @@ impl Config {
 
     fn check(&self) -> Result<(), String> {
         if !["system", "netdev"].contains(&self.datapath_type.as_str()) {
-            return Err(format!(
-                "datapath_type: expected \"system\" or \"netdev\", got {:?}",
-                self.datapath_type
-            ));
+            return Err(format!("datapath_type: expected \"system\" or \"netdev\", got {:?}", self.datapath_type));
         }
         let limits = &self.plugins;
         for (key, value) in [

@@ -52,10 +52,18 @@ impl CapabilityRequest {
 /// Logging into the host's log, tagged with the plugin's name.
 pub mod log {
     use crate::bindings::portagent::plugin::log::{Level, log};
-    pub fn error(msg: &str) { log(Level::Error, msg) }
-    pub fn warn(msg: &str) { log(Level::Warn, msg) }
-    pub fn info(msg: &str) { log(Level::Info, msg) }
-    pub fn debug(msg: &str) { log(Level::Debug, msg) }
+    pub fn error(msg: &str) {
+        log(Level::Error, msg)
+    }
+    pub fn warn(msg: &str) {
+        log(Level::Warn, msg)
+    }
+    pub fn info(msg: &str) {
+        log(Level::Info, msg)
+    }
+    pub fn debug(msg: &str) {
+        log(Level::Debug, msg)
+    }
 }
 
 /// The OVSDB capability with JSON values instead of text.
@@ -65,10 +73,7 @@ pub mod ovsdb {
 
     /// One RFC 7047 `transact` against `Open_vSwitch`; returns the results.
     pub fn transact(operations: &Value) -> Result<Vec<Value>, CapError> {
-        let text = crate::bindings::portagent::plugin::ovsdb::transact(
-            "Open_vSwitch",
-            &operations.to_string(),
-        )?;
+        let text = crate::bindings::portagent::plugin::ovsdb::transact("Open_vSwitch", &operations.to_string())?;
         match serde_json::from_str(&text) {
             Ok(Value::Array(results)) => Ok(results),
             _ => Err(CapError::Failed(format!("OVSDB returned a non-array result: {text}"))),

@@ -27,7 +27,9 @@ pub fn ifname(name: &str) -> Result<(), String> {
         ));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(format!("{name:?} must start with a letter or digit (a leading '-' or '.' reads as an option or a hidden file)"));
+        return Err(format!(
+            "{name:?} must start with a letter or digit (a leading '-' or '.' reads as an option or a hidden file)"
+        ));
     }
     Ok(())
 }
@@ -43,10 +45,38 @@ mod tests {
 
     #[test]
     fn names_that_could_be_patterns_or_options_are_refused() {
-        for ok in ["eth0", "ovsbr0", "veth-123-eth0", "vlan10", "bond0.100", "tap100i0", "fwpr100p0", "br_int", "abcdefghijklmno", "0x"] {
+        for ok in [
+            "eth0",
+            "ovsbr0",
+            "veth-123-eth0",
+            "vlan10",
+            "bond0.100",
+            "tap100i0",
+            "fwpr100p0",
+            "br_int",
+            "abcdefghijklmno",
+            "0x",
+        ] {
             ifname(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
-        for bad in ["", "!lo", "eth*", "eth?", "br[0]", "a b", "a\tb", "a/b", "a:b", "..", ".", "-br", ".hidden", "abcdefghijklmnop", "ä0", "x\u{0}"] {
+        for bad in [
+            "",
+            "!lo",
+            "eth*",
+            "eth?",
+            "br[0]",
+            "a b",
+            "a\tb",
+            "a/b",
+            "a:b",
+            "..",
+            ".",
+            "-br",
+            ".hidden",
+            "abcdefghijklmnop",
+            "ä0",
+            "x\u{0}",
+        ] {
             assert!(ifname(bad).is_err(), "{bad:?}");
         }
         assert!(ifname("!lo").unwrap_err().contains("patterns"), "says why");

@@ -22,7 +22,9 @@ fn everything(lab: &Lab) -> String {
              $d Bridge name ports external_ids datapath_type stp_enable fail_mode; \
              $d Port name interfaces tag trunks external_ids; $d Interface name type options mtu_request")
         .unwrap();
-    let files = lab.sh("for f in /etc/systemd/network/*; do [ -e \"$f\" ] || continue; echo \"== $f\"; cat \"$f\"; done").unwrap();
+    let files = lab
+        .sh("for f in /etc/systemd/network/*; do [ -e \"$f\" ] || continue; echo \"== $f\"; cat \"$f\"; done")
+        .unwrap();
     let ledger = std::fs::read(lab.path("/var/lib/ovs-port-agent/ledger.jsonl")).unwrap_or_default();
     format!("{}\n{db}\n{files}\n{}", text(&q.stdout), String::from_utf8_lossy(&ledger))
 }
@@ -48,7 +50,8 @@ fn an_apply_that_changes_a_link_it_does_not_name_is_rolled_back() {
     ok(&apply(&lab, "net", GUIDE_NET));
     // An admin's file for ovsbr1, written but not loaded yet: the next
     // reload of networkd (portagent's, for ovsbr0) changes ovsbr1 too.
-    lab.write("/etc/systemd/network/05-admin.network", b"[Match]\nName=ovsbr1\n\n[Network]\nAddress=10.7.7.7/24\n").unwrap();
+    lab.write("/etc/systemd/network/05-admin.network", b"[Match]\nName=ovsbr1\n\n[Network]\nAddress=10.7.7.7/24\n")
+        .unwrap();
     let only_ovsbr0 = "version: 1\nplugins:\n  net:\n    interfaces:\n      - {name: ovsbr0, type: ovs-bridge, ipv4: {address: [{ip: 192.168.1.101, prefix: 24}], gateway: 192.168.1.1}}\n";
     let out = apply(&lab, "ovsbr0", only_ovsbr0);
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -61,11 +64,15 @@ fn an_apply_that_changes_a_link_it_does_not_name_is_rolled_back() {
     // ...until the admin's file is out of the way.
     lab.sh("rm /etc/systemd/network/05-admin.network && networkctl reload").unwrap();
     lab.wait_until(Duration::from_secs(30), "settled", || {
-        portagent(&lab, &["query-state", "--plugin", "net"]).status.success() && !lab.path(crate::faults::JOURNAL).exists()
+        portagent(&lab, &["query-state", "--plugin", "net"]).status.success()
+            && !lab.path(crate::faults::JOURNAL).exists()
     })
     .unwrap();
     assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "ovsbr0 rolled back");
-    lab.wait_until(Duration::from_secs(20), "ovsbr1 back", || lab.addresses("ovsbr1").is_ok_and(|a| a == ["10.0.100.1/24"])).unwrap();
+    lab.wait_until(Duration::from_secs(20), "ovsbr1 back", || {
+        lab.addresses("ovsbr1").is_ok_and(|a| a == ["10.0.100.1/24"])
+    })
+    .unwrap();
 }
 
 #[test]
@@ -74,10 +81,16 @@ fn a_nic_on_a_hand_made_bridge_is_detached_only_with_force() {
     lab.sh("ip link add vethA type veth peer name vethA-p && ip link set vethA up && ip link set vethA-p up").unwrap();
     lab.vsctl("add-br handmade -- set bridge handmade datapath_type=netdev -- add-port handmade vethA").unwrap();
     let before = everything(&lab);
-    let absent = "version: 1\nplugins:\n  net:\n    interfaces:\n      - {name: vethA, type: ethernet, state: absent}\n";
+    let absent =
+        "version: 1\nplugins:\n  net:\n    interfaces:\n      - {name: vethA, type: ethernet, state: absent}\n";
     let out = apply(&lab, "absent", absent);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("handmade, which portagent did not create") && text(&out.stderr).contains("force: true"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("handmade, which portagent did not create")
+            && text(&out.stderr).contains("force: true"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(lab.vsctl("list-ports handmade").unwrap().trim(), "vethA");
     assert_eq!(everything(&lab), before);
     let forced = absent.replace("state: absent}", "state: absent, force: true}");
@@ -97,7 +110,11 @@ fn a_look_alike_file_is_never_written_and_restores_put_files_back_byte_for_byte(
     let out = apply(&lab, "vethB", &yaml);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("10-portagent-vethB.network exists and is not portagent's") && err.contains("interfaces[0].ports[1]"), "{err}");
+    assert!(
+        err.contains("10-portagent-vethB.network exists and is not portagent's")
+            && err.contains("interfaces[0].ports[1]"),
+        "{err}"
+    );
     assert_eq!(everything(&lab), before, "nothing written, the admin's file untouched");
 
     // portagent's own file, edited by hand since (marker kept): a change
@@ -168,24 +185,66 @@ fn cases() -> Vec<Case> {
             says: "plugins.net.interfaces[0].colour",
             line_of: "colour: blue",
         },
-        Case { what: "an MTU out of range", yaml: g.replace("        controller: ovsbr0  # Enslaved to bridge\n", "        controller: ovsbr0\n        mtu: 20\n"), says: "plugins.net.interfaces[1].mtu", line_of: "mtu: 20" },
-        Case { what: "a prefix over 255", yaml: g.replacen("prefix: 24", "prefix: 300", 1), says: "plugins.net.interfaces[0].ipv4.address[0].prefix", line_of: "prefix: 300" },
-        Case { what: "a name that is a pattern", yaml: g.replace("- name: ovsbr1", "- name: \"ovsbr*\""), says: "plugins.net.interfaces[2].name", line_of: "ovsbr*" },
+        Case {
+            what: "an MTU out of range",
+            yaml: g.replace(
+                "        controller: ovsbr0  # Enslaved to bridge\n",
+                "        controller: ovsbr0\n        mtu: 20\n",
+            ),
+            says: "plugins.net.interfaces[1].mtu",
+            line_of: "mtu: 20",
+        },
+        Case {
+            what: "a prefix over 255",
+            yaml: g.replacen("prefix: 24", "prefix: 300", 1),
+            says: "plugins.net.interfaces[0].ipv4.address[0].prefix",
+            line_of: "prefix: 300",
+        },
+        Case {
+            what: "a name that is a pattern",
+            yaml: g.replace("- name: ovsbr1", "- name: \"ovsbr*\""),
+            says: "plugins.net.interfaces[2].name",
+            line_of: "ovsbr*",
+        },
         Case {
             what: "a gateway outside the subnet",
-            yaml: g.replace("            - ip: 10.0.100.1\n              prefix: 24\n", "            - ip: 10.0.100.1\n              prefix: 24\n          gateway: 172.16.5.1\n"),
+            yaml: g.replace(
+                "            - ip: 10.0.100.1\n              prefix: 24\n",
+                "            - ip: 10.0.100.1\n              prefix: 24\n          gateway: 172.16.5.1\n",
+            ),
             says: "plugins.net.interfaces[2].ipv4.gateway",
             line_of: "gateway: 172.16.5.1",
         },
-        Case { what: "a bridge as a port", yaml: g.replace("          - eth0  # Physical uplink", "          - eth0\n          - ovsbr1"), says: "plugins.net.interfaces[0].ports[1]", line_of: "- ovsbr1" },
+        Case {
+            what: "a bridge as a port",
+            yaml: g.replace("          - eth0  # Physical uplink", "          - eth0\n          - ovsbr1"),
+            says: "plugins.net.interfaces[0].ports[1]",
+            line_of: "- ovsbr1",
+        },
         Case {
             what: "a port of two bridges",
-            yaml: g.replace("      - name: ovsbr1\n        type: ovs-bridge\n", "      - name: ovsbr1\n        type: ovs-bridge\n        ports: [eth0]\n"),
+            yaml: g.replace(
+                "      - name: ovsbr1\n        type: ovs-bridge\n",
+                "      - name: ovsbr1\n        type: ovs-bridge\n        ports: [eth0]\n",
+            ),
             says: "plugins.net.interfaces[2].ports[0]",
             line_of: "ports: [eth0]",
         },
-        Case { what: "a VLAN tag over 4094", yaml: g.replace("          - eth0  # Physical uplink", "          - {name: eth0, vlan: {mode: access, tag: 5000}}"), says: "plugins.net.interfaces[0].ports[0].vlan.tag", line_of: "tag: 5000" },
-        Case { what: "a tab in the indentation", yaml: g.replace("          - eth0  # Physical uplink", "\t  - eth0"), says: "tabs disallowed", line_of: "\t  - eth0" },
+        Case {
+            what: "a VLAN tag over 4094",
+            yaml: g.replace(
+                "          - eth0  # Physical uplink",
+                "          - {name: eth0, vlan: {mode: access, tag: 5000}}",
+            ),
+            says: "plugins.net.interfaces[0].ports[0].vlan.tag",
+            line_of: "tag: 5000",
+        },
+        Case {
+            what: "a tab in the indentation",
+            yaml: g.replace("          - eth0  # Physical uplink", "\t  - eth0"),
+            says: "tabs disallowed",
+            line_of: "\t  - eth0",
+        },
         Case {
             what: "a key given twice",
             yaml: g.replacen("        type: ovs-bridge\n", "        type: ovs-bridge\n        type: ovs-bridge\n", 1),
@@ -212,7 +271,11 @@ fn bad_input_is_refused_alike_over_the_cli_and_dbus_and_changes_nothing() {
         let path = format!("/etc/ovs-port-agent/bad{i}.yaml");
         lab.write(&path, c.yaml.as_bytes()).unwrap();
         // The CLI on its own, and the daemon over D-Bus.
-        let cli = lab.command("sh").args(["-c", &format!("PORTAGENT_NO_DAEMON=1 {} apply-state {path}", env!("CARGO_BIN_EXE_portagent"))]).output().unwrap();
+        let cli = lab
+            .command("sh")
+            .args(["-c", &format!("PORTAGENT_NO_DAEMON=1 {} apply-state {path}", env!("CARGO_BIN_EXE_portagent"))])
+            .output()
+            .unwrap();
         assert_eq!(cli.status.code(), Some(2), "{}: {}", c.what, text(&cli.stderr));
         let cli_err = text(&cli.stderr);
         let dbus = lab.output("sh", &["-c", &format!(
@@ -225,12 +288,16 @@ fn bad_input_is_refused_alike_over_the_cli_and_dbus_and_changes_nothing() {
             assert!(err.contains(c.says), "{} over {how}: names {:?}: {err}", c.what, c.says);
             let at_line = format!("line {n}: plugins.");
             let at_line_col = format!("line {n} column");
-            assert!(err.contains(&at_line) || err.contains(&at_line_col), "{} over {how}: says line {n}: {err}", c.what);
+            assert!(
+                err.contains(&at_line) || err.contains(&at_line_col),
+                "{} over {how}: says line {n}: {err}",
+                c.what
+            );
             assert!(!err.contains("line 1 column") || n == 1, "{} over {how}: no position in some JSON: {err}", c.what);
         }
         assert_eq!(everything(&lab), before, "{}: nothing changed", c.what);
     }
-    assert_eq!(snapshot(&lab).contains("192.168.1.100/24"), true);
+    assert!(snapshot(&lab).contains("192.168.1.100/24"));
     // The files and bus are quiet: a moment later nothing moved either.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(everything(&lab), before);
@@ -242,7 +309,19 @@ fn an_unprivileged_user_gets_the_right_exit_code_and_can_verify_the_ledger() {
     ok(&apply(&lab, "net", GUIDE_NET));
     crate::state::install_probe(&lab);
     // The guide's `mkdir -p` made the state dir readable; the key is not.
-    let nobody = |args: &str| lab.output("sh", &["-c", &format!("setpriv --reuid=65534 --regid=65534 --clear-groups -- {} {args}", env!("CARGO_BIN_EXE_portagent"))]).unwrap();
+    let nobody = |args: &str| {
+        lab.output(
+            "sh",
+            &[
+                "-c",
+                &format!(
+                    "setpriv --reuid=65534 --regid=65534 --clear-groups -- {} {args}",
+                    env!("CARGO_BIN_EXE_portagent")
+                ),
+            ],
+        )
+        .unwrap()
+    };
     let verify = nobody("ledger verify");
     assert!(verify.status.success(), "the public key is enough: {}{}", text(&verify.stdout), text(&verify.stderr));
     assert!(text(&verify.stdout).starts_with("VALID: 1 entries"), "{}", text(&verify.stdout));

@@ -50,7 +50,8 @@ pub fn dbus_lab_with(polkit_actions: bool) -> (Lab, Daemon) {
         .unwrap();
     let daemon = Daemon(child);
     lab.wait_until(Duration::from_secs(20), "dev.ovs.PortAgent1 and polkit on the bus", || {
-        lab.sh("busctl --system list --no-pager").is_ok_and(|l| l.contains("dev.ovs.PortAgent1") && l.contains("org.freedesktop.PolicyKit1"))
+        lab.sh("busctl --system list --no-pager")
+            .is_ok_and(|l| l.contains("dev.ovs.PortAgent1") && l.contains("org.freedesktop.PolicyKit1"))
     })
     .unwrap();
     (lab, daemon)
@@ -115,7 +116,8 @@ fn the_guides_dbus_commands_answer_as_written() {
     assert!(missing.contains("dev.ovs.PortAgent1.Error.NotFound"), "{missing}");
 
     // Port Management: veth123 as in the guide.
-    lab.sh("ip link add veth123 type veth peer name veth123p && ip link set veth123 up && ip link set veth123p up").unwrap();
+    lab.sh("ip link add veth123 type veth peer name veth123p && ip link set veth123 up && ip link set veth123p up")
+        .unwrap();
     assert_eq!(reply_json(&send(&lab, "list_ports", "").unwrap()), serde_json::json!(["eth0"]));
     let bridge_file = lab.read("/etc/systemd/network/10-portagent-ovsbr0.network").unwrap();
     send(&lab, "add_port", "\\\n  string:\"veth123\"").unwrap();
@@ -132,13 +134,15 @@ fn the_guides_dbus_commands_answer_as_written() {
 
     // System Introspection, over D-Bus and the CLI.
     let nd = reply_json(&send(&lab, "IntrospectSystemdNetworkd", "").unwrap());
-    let bridge = nd["links"].as_array().unwrap().iter().find(|l| l["name"] == "ovsbr0").expect("ovsbr0 in networkd's links");
+    let bridge =
+        nd["links"].as_array().unwrap().iter().find(|l| l["name"] == "ovsbr0").expect("ovsbr0 in networkd's links");
     assert_eq!(bridge["operational_state"], "routable", "{nd}");
     let cli = portagent(&lab, &["introspect-systemd"]);
     assert!(cli.status.success(), "{}", text(&cli.stderr));
     assert!(text(&cli.stdout).contains("\"ovsbr0\""));
 
-    let version = lab.sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 Version").unwrap();
+    let version =
+        lab.sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 Version").unwrap();
     assert_eq!(version.trim(), format!("s \"{}\"", env!("CARGO_PKG_VERSION")));
     let entries = ledger(&lab);
     assert_eq!(entries.len(), 3, "apply, add_port, del_port");
@@ -168,7 +172,13 @@ fn unprivileged_callers_may_read_but_not_change() {
     assert!(send_as(&lab, NOBODY, "ping", "").unwrap().contains("pong"));
     assert!(send_as(&lab, NOBODY, "get_blockchain_stats", "").unwrap().contains("total_blocks"));
     assert!(send_as(&lab, NOBODY, "QueryState", "string:\"net\"").unwrap().contains("interfaces"));
-    for (method, args) in [("ApplyState", apply), ("add_port", "string:\"eth0\""), ("del_port", "string:\"eth0\""), ("Commit", ""), ("Rollback", "")] {
+    for (method, args) in [
+        ("ApplyState", apply),
+        ("add_port", "string:\"eth0\""),
+        ("del_port", "string:\"eth0\""),
+        ("Commit", ""),
+        ("Rollback", ""),
+    ] {
         let err = send_as(&lab, NOBODY, method, args).unwrap_err();
         assert!(err.contains("AccessDenied"), "{method}: {err}");
     }
@@ -188,11 +198,13 @@ fn unprivileged_callers_may_read_but_not_change() {
     // polkitd notices the new rule by inotify and reloads its JavaScript
     // at its own pace (slow on a loaded machine); until then: AccessDenied.
     let mut last = String::new();
-    let loaded = lab.wait_until(Duration::from_secs(30), "polkit loads the rule", || match send_as(&lab, NETOP, "ApplyState", apply) {
-        Ok(_) => true,
-        Err(e) => {
-            last = e;
-            false
+    let loaded = lab.wait_until(Duration::from_secs(30), "polkit loads the rule", || {
+        match send_as(&lab, NETOP, "ApplyState", apply) {
+            Ok(_) => true,
+            Err(e) => {
+                last = e;
+                false
+            }
         }
     });
     assert!(loaded.is_ok(), "{loaded:?}; the last answer: {last}");
@@ -263,7 +275,9 @@ fn apply_state_over_dbus_errors_signals_and_confirm_timeout() {
     let applied = snapshot(&lab);
 
     // A failure after the change: rolled back, RolledBack emitted and returned.
-    let broken = GUIDE_NET.replace("192.168.1.100", "192.168.1.150").replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9");
+    let broken = GUIDE_NET
+        .replace("192.168.1.100", "192.168.1.150")
+        .replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9");
     lab.write("/etc/ovs-port-agent/broken.yaml", broken.as_bytes()).unwrap();
     let err = send(&lab, "ApplyState", "string:\"$(cat /etc/ovs-port-agent/broken.yaml)\"").unwrap_err();
     assert!(err.contains("dev.ovs.PortAgent1.Error.RolledBack"), "{err}");
@@ -274,7 +288,9 @@ fn apply_state_over_dbus_errors_signals_and_confirm_timeout() {
     let changed = GUIDE_NET.replace("192.168.1.100", "192.168.1.120");
     lab.write("/etc/ovs-port-agent/try.yaml", changed.as_bytes()).unwrap();
     send(&lab, "ApplyStateWithTimeout", "string:\"$(cat /etc/ovs-port-agent/try.yaml)\" uint32:2").unwrap();
-    let pending = lab.sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 PendingConfirmation").unwrap();
+    let pending = lab
+        .sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 PendingConfirmation")
+        .unwrap();
     assert_eq!(pending.trim(), "b true");
     assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.120/24"]);
     lab.wait_until(Duration::from_secs(20), "the daemon rolled the change back", || {
@@ -295,7 +311,9 @@ fn the_cli_goes_through_the_daemon_when_it_runs() {
     let rule = std::fs::read(repo_file("systemd/50-ovs-port-agent.rules")).unwrap();
     lab.write("/etc/polkit-1/rules.d/50-ovs-port-agent.rules", &rule).unwrap();
     lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
-    let cli = |args: &str| lab.command("sh").args(["-c", &format!("{NETOP} {} {args}", env!("CARGO_BIN_EXE_portagent"))]).output().unwrap();
+    let cli = |args: &str| {
+        lab.command("sh").args(["-c", &format!("{NETOP} {} {args}", env!("CARGO_BIN_EXE_portagent"))]).output().unwrap()
+    };
 
     // netop cannot even read the state dir: only the daemon can do this.
     let diff = cli("show-diff /etc/ovs-port-agent/net.yaml --output text");
@@ -369,9 +387,15 @@ fn an_apply_whose_caller_went_away_before_its_turn_never_runs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    lab.wait_until(Duration::from_secs(30), "the slow apply under way", || lab.path(crate::faults::JOURNAL).exists()).unwrap();
+    lab.wait_until(Duration::from_secs(30), "the slow apply under way", || lab.path(crate::faults::JOURNAL).exists())
+        .unwrap();
     // Given up on (killed by `timeout`) while it waits for its turn.
-    let gave_up = lab.sh(&format!("timeout 1 {} apply-state /etc/ovs-port-agent/abandoned.yaml; echo $?", env!("CARGO_BIN_EXE_portagent"))).unwrap();
+    let gave_up = lab
+        .sh(&format!(
+            "timeout 1 {} apply-state /etc/ovs-port-agent/abandoned.yaml; echo $?",
+            env!("CARGO_BIN_EXE_portagent")
+        ))
+        .unwrap();
     assert_eq!(gave_up.trim(), "124", "it was still waiting when it was killed");
     let slow = slow.wait_with_output().unwrap();
     assert!(slow.status.success(), "{}", text(&slow.stderr));
@@ -395,7 +419,10 @@ fn the_daemon_retries_a_failed_rollback_when_ovsdb_comes_back() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    lab.wait_until(Duration::from_secs(30), "net applied", || lab.addresses("ovsbr0").is_ok_and(|a| a == ["192.168.1.100/24"])).unwrap();
+    lab.wait_until(Duration::from_secs(30), "net applied", || {
+        lab.addresses("ovsbr0").is_ok_and(|a| a == ["192.168.1.100/24"])
+    })
+    .unwrap();
     lab.stop_daemon(portagent_lab::Daemon::OvsdbServer, libc::SIGTERM).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(6), "{}{}", text(&out.stdout), text(&out.stderr));
@@ -404,11 +431,16 @@ fn the_daemon_retries_a_failed_rollback_when_ovsdb_comes_back() {
     assert_eq!(crate::faults::journal_phase(&lab).as_deref(), Some("rollback_failed"), "kept while OVSDB is away");
     // OVSDB comes back: the daemon restores it by itself, no command run.
     lab.start_daemon(portagent_lab::Daemon::OvsdbServer).unwrap();
-    lab.wait_until(Duration::from_secs(30), "the daemon restored it", || !lab.path(crate::faults::JOURNAL).exists()).unwrap();
+    lab.wait_until(Duration::from_secs(30), "the daemon restored it", || !lab.path(crate::faults::JOURNAL).exists())
+        .unwrap();
     lab.wait_until(Duration::from_secs(20), "as before", || snapshot(&lab) == before).unwrap();
     monitor.wait_for(&lab, "RolledBack");
     let last = ledger(&lab).pop().unwrap();
-    assert_eq!((last["category"].as_str(), last["data"]["result"].as_str()), (Some("recovery"), Some("rolled_back")), "{last}");
+    assert_eq!(
+        (last["category"].as_str(), last["data"]["result"].as_str()),
+        (Some("recovery"), Some("rolled_back")),
+        "{last}"
+    );
 }
 
 #[test]
@@ -418,19 +450,26 @@ fn the_daemons_timer_reverts_even_when_the_ledger_is_damaged() {
     lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
     send(&lab, "ApplyStateWithTimeout", "string:\"$(cat /etc/ovs-port-agent/net.yaml)\" uint32:3").unwrap();
     let ledger_path = lab.path("/var/lib/ovs-port-agent/ledger.jsonl");
-    let damaged = std::fs::read_to_string(&ledger_path).unwrap().replacen("\"result\":\"pending", "\"result\":\"Pending", 1);
+    let damaged =
+        std::fs::read_to_string(&ledger_path).unwrap().replacen("\"result\":\"pending", "\"result\":\"Pending", 1);
     std::fs::write(&ledger_path, damaged).unwrap();
     lab.wait_until(Duration::from_secs(30), "the network restored", || snapshot(&lab) == before).unwrap();
     lab.wait_until(Duration::from_secs(10), "no longer pending", || {
-        lab.sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 PendingConfirmation").is_ok_and(|p| p.trim() == "b false")
+        lab.sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 PendingConfirmation")
+            .is_ok_and(|p| p.trim() == "b false")
     })
     .unwrap();
     assert_eq!(crate::faults::journal_phase(&lab).as_deref(), Some("unrecorded"), "the record waits in the journal");
     // Set aside, as the guide says: the daemon writes the waiting record.
     lab.sh("mv /var/lib/ovs-port-agent/ledger.jsonl /var/lib/ovs-port-agent/ledger.jsonl.corrupted").unwrap();
-    lab.wait_until(Duration::from_secs(90), "the record written", || !lab.path(crate::faults::JOURNAL).exists()).unwrap();
+    lab.wait_until(Duration::from_secs(90), "the record written", || !lab.path(crate::faults::JOURNAL).exists())
+        .unwrap();
     let last = ledger(&lab).pop().unwrap();
-    assert_eq!((last["category"].as_str(), last["data"]["reason"].as_str()), (Some("rollback"), Some("confirm timeout expired")), "{last}");
+    assert_eq!(
+        (last["category"].as_str(), last["data"]["reason"].as_str()),
+        (Some("rollback"), Some("confirm timeout expired")),
+        "{last}"
+    );
 }
 
 #[test]
@@ -471,7 +510,12 @@ ts = [threading.Thread(target=one) for _ in range(10)]
 print(" ".join(busy))
 "#;
     lab.write("/etc/ovs-port-agent/flood.py", flood.as_bytes()).unwrap();
-    let flood = lab.command("sh").args(["-c", &format!("{NOBODY} /usr/bin/python3 /etc/ovs-port-agent/flood.py")]).stdout(Stdio::piped()).spawn().unwrap();
+    let flood = lab
+        .command("sh")
+        .args(["-c", &format!("{NOBODY} /usr/bin/python3 /etc/ovs-port-agent/flood.py")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     for _ in 0..20 {
         let t = std::time::Instant::now();

@@ -77,16 +77,22 @@ fn each_apply_has_its_own_checkpoint_id_so_recovery_is_never_skipped() {
     assert_eq!(failed.status.code(), Some(3), "{}", text(&failed.stderr));
     let x = ledger(&lab).pop().unwrap()["data"]["checkpoint_id"].as_str().unwrap().to_string();
     // ...then, at once, a 50-port bridge, killed mid-apply.
-    let mut big = two_plugins("\"sleep:60000\"").replace(
-        "  probe:",
-        "      - name: br50\n        type: ovs-bridge\n        ports: [q0]\n  probe:",
+    let mut big = two_plugins("\"sleep:60000\"")
+        .replace("  probe:", "      - name: br50\n        type: ovs-bridge\n        ports: [q0]\n  probe:");
+    let ports: String =
+        (0..50).map(|i| format!("      - {{name: q{i}, type: ovs-interface, controller: br50}}\n")).collect();
+    big = big.replace("  probe:", &format!("{ports}  probe:")).replace(
+        "ports: [q0]",
+        &format!("ports: [{}]", (0..50).map(|i| format!("q{i}")).collect::<Vec<_>>().join(", ")),
     );
-    let ports: String = (0..50).map(|i| format!("      - {{name: q{i}, type: ovs-interface, controller: br50}}\n")).collect();
-    big = big.replace("  probe:", &format!("{ports}  probe:")).replace("ports: [q0]", &format!("ports: [{}]", (0..50).map(|i| format!("q{i}")).collect::<Vec<_>>().join(", ")));
     let mut child = spawn_apply(&lab, "big", &big);
     wait_net_applied(&lab);
-    lab.wait_until(Duration::from_secs(30), "br50 applied", || lab.vsctl("list-ports br50").is_ok_and(|p| p.lines().count() == 50)).unwrap();
-    let y: String = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(lab.path(JOURNAL)).unwrap()).unwrap()["id"]
+    lab.wait_until(Duration::from_secs(30), "br50 applied", || {
+        lab.vsctl("list-ports br50").is_ok_and(|p| p.lines().count() == 50)
+    })
+    .unwrap();
+    let y: String = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(lab.path(JOURNAL)).unwrap())
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .into();
@@ -99,7 +105,11 @@ fn each_apply_has_its_own_checkpoint_id_so_recovery_is_never_skipped() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(snapshot(&lab), before, "the bridge and its files are gone again");
     let last = ledger(&lab).pop().unwrap();
-    assert_eq!((last["category"].as_str(), last["data"]["checkpoint_id"].as_str()), (Some("recovery"), Some(y.as_str())), "{last}");
+    assert_eq!(
+        (last["category"].as_str(), last["data"]["checkpoint_id"].as_str()),
+        (Some("recovery"), Some(y.as_str())),
+        "{last}"
+    );
     assert!(!lab.path(JOURNAL).exists());
     assert!(verify_text(&lab).starts_with("VALID"), "{}", verify_text(&lab));
 }
@@ -115,7 +125,10 @@ fn an_unconfirmed_change_reverts_even_when_the_ledger_is_damaged() {
 
     // The timer restores the network first; the record waits in the journal.
     lab.wait_until(Duration::from_secs(30), "the network restored", || snapshot(&lab) == before).unwrap();
-    lab.wait_until(Duration::from_secs(10), "the journal says unrecorded", || journal_phase(&lab).as_deref() == Some("unrecorded")).unwrap();
+    lab.wait_until(Duration::from_secs(10), "the journal says unrecorded", || {
+        journal_phase(&lab).as_deref() == Some("unrecorded")
+    })
+    .unwrap();
     let rollback = portagent(&lab, &["rollback"]);
     assert_eq!(rollback.status.code(), Some(1), "{}", text(&rollback.stderr));
     assert!(text(&rollback.stderr).contains("not recorded in the ledger"), "loud: {}", text(&rollback.stderr));
@@ -130,7 +143,10 @@ fn an_unconfirmed_change_reverts_even_when_the_ledger_is_damaged() {
     })
     .unwrap();
     let entries = ledger(&lab);
-    let kinds: Vec<String> = entries.iter().map(|e| format!("{}:{}", e["category"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
+    let kinds: Vec<String> = entries
+        .iter()
+        .map(|e| format!("{}:{}", e["category"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
     assert_eq!(kinds, ["ledger:started_anew", "rollback:net"], "{entries:?}");
     assert_eq!(entries[1]["data"]["reason"], "confirm timeout expired");
     assert!(verify_text(&lab).starts_with("VALID"), "{}", verify_text(&lab));
@@ -147,7 +163,11 @@ fn a_change_that_cannot_be_recorded_is_undone() {
     damage_ledger(&lab);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "rolled back: {}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("could not be recorded in the ledger, so it was undone"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("could not be recorded in the ledger, so it was undone"),
+        "{}",
+        text(&out.stdout)
+    );
     assert!(text(&out.stdout).contains("NOT RECORDED"), "{}", text(&out.stdout));
     assert_eq!(snapshot(&lab), before, "nothing stays that is not recorded");
     assert_eq!(journal_phase(&lab).as_deref(), Some("unrecorded"));
@@ -197,10 +217,17 @@ fn a_failed_rollback_keeps_its_way_back_and_is_retried() {
         let out = rollback_fails_without(&mut lab, daemon);
         assert_eq!(out.status.code(), Some(6), "{daemon:?}: {}{}", text(&out.stdout), text(&out.stderr));
         let stdout = text(&out.stdout);
-        assert!(stdout.contains("ROLLBACK FAILED") && !stdout.contains("rolled back to checkpoint"), "not contradictory: {stdout}");
+        assert!(
+            stdout.contains("ROLLBACK FAILED") && !stdout.contains("rolled back to checkpoint"),
+            "not contradictory: {stdout}"
+        );
         assert_eq!(journal_phase(&lab).as_deref(), Some("rollback_failed"), "{daemon:?}");
         let last = ledger(&lab).pop().unwrap();
-        assert_eq!((last["category"].as_str(), last["data"]["result"].as_str()), (Some("rollback"), Some("rollback_failed")), "{last}");
+        assert_eq!(
+            (last["category"].as_str(), last["data"]["result"].as_str()),
+            (Some("rollback"), Some("rollback_failed")),
+            "{last}"
+        );
 
         if daemon == Daemon::OvsdbServer {
             // Still away: the next command tries again, fails again, says so.
@@ -220,7 +247,11 @@ fn a_failed_rollback_keeps_its_way_back_and_is_retried() {
         assert!(!lab.path(JOURNAL).exists());
         lab.wait_until(Duration::from_secs(20), "as before", || snapshot(&lab) == before).unwrap();
         let last = ledger(&lab).pop().unwrap();
-        assert_eq!((last["category"].as_str(), last["data"]["result"].as_str()), (Some("recovery"), Some("rolled_back")), "{last}");
+        assert_eq!(
+            (last["category"].as_str(), last["data"]["result"].as_str()),
+            (Some("recovery"), Some("rolled_back")),
+            "{last}"
+        );
         assert!(verify_text(&lab).starts_with("VALID"), "{}", verify_text(&lab));
     }
 }
@@ -229,7 +260,8 @@ fn a_failed_rollback_keeps_its_way_back_and_is_retried() {
 fn a_guest_that_will_not_return_does_not_hold_the_apply_lock() {
     let lab = net_lab();
     install_probe(&lab);
-    lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n[plugins]\ncall_timeout_ms = 2000\n").unwrap();
+    lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n[plugins]\ncall_timeout_ms = 2000\n")
+        .unwrap();
     let before = snapshot(&lab);
     let t = Instant::now();
     let out = apply(&lab, "sleepy", &two_plugins("\"sleep:40000\""));
@@ -247,7 +279,8 @@ fn lock_and_state_files_cannot_be_held_by_another_user() {
     let out = apply(&lab, "net", GUIDE_NET);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // The lab made the state dir 0755, as the guide's `mkdir -p` does.
-    let modes = lab.sh("stat -c '%n %a' /var/lib/ovs-port-agent/apply.lock /var/lib/ovs-port-agent/ledger.key").unwrap();
+    let modes =
+        lab.sh("stat -c '%n %a' /var/lib/ovs-port-agent/apply.lock /var/lib/ovs-port-agent/ledger.key").unwrap();
     assert_eq!(modes, "/var/lib/ovs-port-agent/apply.lock 600\n/var/lib/ovs-port-agent/ledger.key 600\n");
     // One someone opened up to everybody is narrowed.
     lab.sh("chmod 0777 /var/lib/ovs-port-agent && chmod 0666 /var/lib/ovs-port-agent/apply.lock").unwrap();
@@ -258,20 +291,30 @@ fn lock_and_state_files_cannot_be_held_by_another_user() {
     let nobody = lab
         .output("sh", &["-c", "setpriv --reuid=65534 --regid=65534 --clear-groups -- flock -n /var/lib/ovs-port-agent/apply.lock true"])
         .unwrap();
-    assert!(!nobody.status.success() && text(&nobody.stderr).contains("Permission denied"), "nobody cannot hold it: {}", text(&nobody.stderr));
+    assert!(
+        !nobody.status.success() && text(&nobody.stderr).contains("Permission denied"),
+        "nobody cannot hold it: {}",
+        text(&nobody.stderr)
+    );
 }
 
 #[test]
 fn a_thousand_port_bridge_is_deleted_however_long_ovs_vswitchd_takes() {
     let lab = net_lab();
     let n = 1000;
-    let ports: String = (0..n).map(|i| format!("      - {{name: q{i}, type: ovs-interface, controller: brbig}}\n")).collect();
+    let ports: String =
+        (0..n).map(|i| format!("      - {{name: q{i}, type: ovs-interface, controller: brbig}}\n")).collect();
     let names = (0..n).map(|i| format!("q{i}")).collect::<Vec<_>>().join(", ");
-    let create = format!("version: 1\nplugins:\n  net:\n    interfaces:\n      - {{name: brbig, type: ovs-bridge, ports: [{names}]}}\n{ports}");
+    let create = format!(
+        "version: 1\nplugins:\n  net:\n    interfaces:\n      - {{name: brbig, type: ovs-bridge, ports: [{names}]}}\n{ports}"
+    );
     let out = apply(&lab, "big", &create);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let absent: String = (0..n).map(|i| format!("      - {{name: q{i}, type: ovs-interface, state: absent}}\n")).collect();
-    let delete = format!("version: 1\nplugins:\n  net:\n    interfaces:\n      - {{name: brbig, type: ovs-bridge, state: absent}}\n{absent}");
+    let absent: String =
+        (0..n).map(|i| format!("      - {{name: q{i}, type: ovs-interface, state: absent}}\n")).collect();
+    let delete = format!(
+        "version: 1\nplugins:\n  net:\n    interfaces:\n      - {{name: brbig, type: ovs-bridge, state: absent}}\n{absent}"
+    );
     let t = Instant::now();
     let out = apply(&lab, "gone", &delete);
     let took = t.elapsed();
@@ -326,10 +369,9 @@ fn settle_round(lab: &mut Lab, victim: Victim) -> Result<(), String> {
 
 #[test]
 fn seeded_faults_leave_the_state_before_or_the_state_asked_for() {
-    let seed: u64 = std::env::var("PORTAGENT_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+    let seed: u64 = std::env::var("PORTAGENT_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    });
     eprintln!("fault injection: seed {seed} (repeat with PORTAGENT_FAULT_SEED={seed})");
     let mut rng = Rng(seed);
     let mut lab = net_lab();
@@ -380,7 +422,13 @@ fn seeded_faults_leave_the_state_before_or_the_state_asked_for() {
             now = network(&lab);
             snaps.contains(&now)
         });
-        assert!(settled.is_ok(), "{what} (exit {code:?}: {}): a mix:\n{now}\nbefore:\n{}\nasked for:\n{}", text(&out.stdout), snaps[at], snaps[to]);
+        assert!(
+            settled.is_ok(),
+            "{what} (exit {code:?}: {}): a mix:\n{now}\nbefore:\n{}\nasked for:\n{}",
+            text(&out.stdout),
+            snaps[at],
+            snaps[to]
+        );
         at = if now == snaps[to] { to } else { at };
         let v = verify_text(&lab);
         assert!(v.starts_with("VALID"), "{what}: {v}");

@@ -94,9 +94,15 @@ fn systemd_analyze_accepts_the_unit() {
     let lab = net_lab();
     let out = install(&lab, "--help");
     assert!(out.status.success());
-    let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("systemd/ovs-port-agent.service")).unwrap();
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("systemd/ovs-port-agent.service"),
+    )
+    .unwrap();
     // The unit as install.sh writes it, pointing at a binary that exists.
-    let unit = unit.replace("ExecStart=/usr/local/bin/ovs-port-agent daemon", &format!("ExecStart={} daemon", env!("CARGO_BIN_EXE_portagent")));
+    let unit = unit.replace(
+        "ExecStart=/usr/local/bin/ovs-port-agent daemon",
+        &format!("ExecStart={} daemon", env!("CARGO_BIN_EXE_portagent")),
+    );
     lab.write("/etc/systemd/system/ovs-port-agent.service", unit.as_bytes()).unwrap();
     let out = lab.command(analyze).args(["verify", "/etc/systemd/system/ovs-port-agent.service"]).output().unwrap();
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));

@@ -74,7 +74,8 @@ fn traffic_flows_from_the_bridge_to_an_upstream_peer() {
     let mut lab = Lab::start().unwrap();
     lab.add_nic("eth0", "198.51.100.1/24").unwrap();
     lab.vsctl("add-br ovsbr0 -- set bridge ovsbr0 datapath_type=netdev -- add-port ovsbr0 eth0").unwrap();
-    lab.write("/etc/systemd/network/eth0.network", b"[Match]\nName=eth0\n\n[Network]\nLinkLocalAddressing=no\n").unwrap();
+    lab.write("/etc/systemd/network/eth0.network", b"[Match]\nName=eth0\n\n[Network]\nLinkLocalAddressing=no\n")
+        .unwrap();
     lab.write(
         "/etc/systemd/network/ovsbr0.network",
         b"[Match]\nName=ovsbr0\n\n[Network]\nAddress=198.51.100.2/24\nLinkLocalAddressing=no\n",
@@ -169,7 +170,12 @@ fn lab_bus_has_networkd_polkit_and_our_policy() {
 "#,
     )
     .unwrap();
-    let lab = portagent_lab::Lab::start_with(portagent_lab::Options { dbus_policies: vec![policy], polkit: true, ..Default::default() }).unwrap();
+    let lab = portagent_lab::Lab::start_with(portagent_lab::Options {
+        dbus_policies: vec![policy],
+        polkit: true,
+        ..Default::default()
+    })
+    .unwrap();
     assert!(lab.path("/etc/dbus-1/system.d/dev.ovs.LabTest1.conf").exists());
     assert!(!Path::new("/etc/dbus-1/system.d/dev.ovs.LabTest1.conf").exists(), "installed in the lab only");
     lab.wait_until(Duration::from_secs(10), "polkit on the lab's bus", || {
@@ -179,6 +185,10 @@ fn lab_bus_has_networkd_polkit_and_our_policy() {
     let names = lab.sh("busctl --system list --no-pager").unwrap();
     assert!(names.contains("org.freedesktop.network1"), "{names}");
     // The policy is live: root may own the name it grants.
-    let owner = lab.command("/usr/bin/python3").args(["-c", "import dbus; b = dbus.SystemBus(); print(b.request_name('dev.ovs.LabTest1'))"]).output().unwrap();
+    let owner = lab
+        .command("/usr/bin/python3")
+        .args(["-c", "import dbus; b = dbus.SystemBus(); print(b.request_name('dev.ovs.LabTest1'))"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "1", "{}", String::from_utf8_lossy(&owner.stderr));
 }

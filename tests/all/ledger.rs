@@ -81,7 +81,11 @@ fn cli_verify_stats_show_proof() {
 fn helper_append_until_killed() {
     let Ok(ledger) = std::env::var("PORTAGENT_LEDGER_HELPER") else { return };
     let dir = std::path::Path::new(&ledger).parent().unwrap().to_path_buf();
-    let opts = Options { key_path: dir.join("ledger.key"), origin: "portagent.ledger/crash".into(), heads_path: Some(dir.join("heads.log")) };
+    let opts = Options {
+        key_path: dir.join("ledger.key"),
+        origin: "portagent.ledger/crash".into(),
+        heads_path: Some(dir.join("heads.log")),
+    };
     let l = std::sync::Arc::new(Ledger::open(std::path::Path::new(&ledger), opts).unwrap());
     let out = std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
     // Several threads, so group commits are killed mid-batch too.

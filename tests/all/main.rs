@@ -32,7 +32,7 @@ mod lab;
 mod ledger;
 mod net;
 mod plugin_cli;
-mod sandbox;
 mod safety;
+mod sandbox;
 mod state;
 mod support;

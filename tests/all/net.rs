@@ -99,13 +99,11 @@ fn guide_example_applies_from_empty_and_reapplies_as_a_no_op() {
 
 /// Everything an apply could have changed, as the real tools show it.
 pub fn snapshot(lab: &Lab) -> String {
-    lab.sh(
-        "ovs-vsctl --format=csv --columns=name,ports,datapath_type,external_ids list bridge | sort; \
+    lab.sh("ovs-vsctl --format=csv --columns=name,ports,datapath_type,external_ids list bridge | sort; \
          ovs-vsctl --format=csv --columns=name,interfaces list port | sort; \
          ip -br addr | sort; ip route | sort; \
-         for f in /etc/systemd/network/*; do [ -e \"$f\" ] || continue; echo \"== $f\"; cat \"$f\"; done",
-    )
-    .unwrap()
+         for f in /etc/systemd/network/*; do [ -e \"$f\" ] || continue; echo \"== $f\"; cat \"$f\"; done")
+        .unwrap()
 }
 
 fn ok(out: &Output) -> serde_json::Value {
@@ -162,7 +160,8 @@ fn networkd_setup(lab: &Lab) -> std::collections::BTreeMap<String, String> {
 fn address_only_links_are_up_at_once_and_networkd_adopts_them_without_a_flap() {
     let lab = net_lab();
     let n = 30;
-    let mut y = String::from("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr9\n        type: ovs-bridge\n");
+    let mut y =
+        String::from("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr9\n        type: ovs-bridge\n");
     for i in 0..n {
         y.push_str(&format!(
             "      - name: p{i}\n        type: ovs-interface\n        controller: ovsbr9\n        ipv4:\n          address:\n            - ip: 10.9.{i}.1\n              prefix: 24\n"
@@ -270,7 +269,11 @@ fn absent_removes_only_what_portagent_owns() {
     let foreign = absent.replace("ovsbr1", "foreign0");
     let out = apply(&lab, "foreign", &foreign);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("plugins.net.interfaces[0].state: foreign0 was not created by portagent"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("plugins.net.interfaces[0].state: foreign0 was not created by portagent"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(snapshot(&lab), before);
 
     // Unless forced, like `ovs-vsctl del-br`; its file stays (not ours).
@@ -278,7 +281,11 @@ fn absent_removes_only_what_portagent_owns() {
     ok(&apply(&lab, "forced", &forced));
     assert!(!lab.vsctl("list-br").unwrap().lines().any(|l| l == "foreign0"));
     assert!(lab.path("/etc/systemd/network/50-foreign0.network").exists());
-    let bad = apply(&lab, "bad-force", &GUIDE_NET.replace("        type: ovs-bridge\n", "        type: ovs-bridge\n        force: true\n"));
+    let bad = apply(
+        &lab,
+        "bad-force",
+        &GUIDE_NET.replace("        type: ovs-bridge\n", "        type: ovs-bridge\n        force: true\n"),
+    );
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("plugins.net.interfaces[0].force"), "{}", text(&bad.stderr));
 }
@@ -318,15 +325,42 @@ fn invalid_input_is_refused_and_changes_nothing() {
     let before = snapshot(&lab);
     let head = "version: 1\nplugins:\n  net:\n    interfaces:\n";
     let cases = [
-        ("      - name: ovsbr0\n        type: ovs-bridge\n        colour: blue\n", "plugins.net.interfaces[0].colour: unknown field `colour`"),
-        ("      - name: ovsbr0\n        type: ovs-bridge\n        ipv4:\n          address:\n            - ip: 192.168.1.100\n              prefix: 33\n", "plugins.net.interfaces[0].ipv4.address[0].prefix: 33 is larger than 32"),
-        ("      - name: ovsbr0\n        type: ovs-bridge\n        ipv4:\n          address:\n            - ip: 192.168.1.300\n              prefix: 24\n", "plugins.net.interfaces[0].ipv4.address[0].ip"),
-        ("      - name: averyveryverylongname\n        type: ovs-bridge\n", "plugins.net.interfaces[0].name: \"averyveryverylongname\" is longer than 15 bytes"),
-        ("      - name: ovsbr0\n        type: ovs-bridge\n      - name: ovsbr0\n        type: ovs-bridge\n", "plugins.net.interfaces[1].name: ovsbr0 is also interfaces[0]"),
-        ("      - name: ovsbr0\n        type: ovs-bridge\n        ports: [eth0]\n      - name: ovsbr1\n        type: ovs-bridge\n        ports: [eth0]\n", "plugins.net.interfaces[1].ports[0]: eth0 is already a port of ovsbr0"),
-        ("      - name: ovsbr0\n        type: ovs-bridge\n        ports: [eth0]\n      - name: eth0\n        type: ethernet\n        controller: ovsbr1\n", "plugins.net.interfaces[1].controller: says ovsbr1, but eth0 is listed in the ports of ovsbr0"),
-        ("      - name: eth7\n        type: ethernet\n", "plugins.net.interfaces[0].name: no network device named eth7 exists"),
-        ("      - name: eth0\n        type: ovs-bridge\n", "plugins.net.interfaces[0].type: eth0 exists as ethernet, not ovs-bridge"),
+        (
+            "      - name: ovsbr0\n        type: ovs-bridge\n        colour: blue\n",
+            "plugins.net.interfaces[0].colour: unknown field `colour`",
+        ),
+        (
+            "      - name: ovsbr0\n        type: ovs-bridge\n        ipv4:\n          address:\n            - ip: 192.168.1.100\n              prefix: 33\n",
+            "plugins.net.interfaces[0].ipv4.address[0].prefix: 33 is larger than 32",
+        ),
+        (
+            "      - name: ovsbr0\n        type: ovs-bridge\n        ipv4:\n          address:\n            - ip: 192.168.1.300\n              prefix: 24\n",
+            "plugins.net.interfaces[0].ipv4.address[0].ip",
+        ),
+        (
+            "      - name: averyveryverylongname\n        type: ovs-bridge\n",
+            "plugins.net.interfaces[0].name: \"averyveryverylongname\" is longer than 15 bytes",
+        ),
+        (
+            "      - name: ovsbr0\n        type: ovs-bridge\n      - name: ovsbr0\n        type: ovs-bridge\n",
+            "plugins.net.interfaces[1].name: ovsbr0 is also interfaces[0]",
+        ),
+        (
+            "      - name: ovsbr0\n        type: ovs-bridge\n        ports: [eth0]\n      - name: ovsbr1\n        type: ovs-bridge\n        ports: [eth0]\n",
+            "plugins.net.interfaces[1].ports[0]: eth0 is already a port of ovsbr0",
+        ),
+        (
+            "      - name: ovsbr0\n        type: ovs-bridge\n        ports: [eth0]\n      - name: eth0\n        type: ethernet\n        controller: ovsbr1\n",
+            "plugins.net.interfaces[1].controller: says ovsbr1, but eth0 is listed in the ports of ovsbr0",
+        ),
+        (
+            "      - name: eth7\n        type: ethernet\n",
+            "plugins.net.interfaces[0].name: no network device named eth7 exists",
+        ),
+        (
+            "      - name: eth0\n        type: ovs-bridge\n",
+            "plugins.net.interfaces[0].type: eth0 exists as ethernet, not ovs-bridge",
+        ),
     ];
     for (i, (body, expected)) in cases.iter().enumerate() {
         let out = apply(&lab, &format!("bad{i}"), &format!("{head}{body}"));
@@ -409,7 +443,8 @@ fn vlans_bonds_patch_ports_stp_and_fail_mode() {
     let uuid = get("port eth0 _uuid");
     let retagged = OVS_FEATURES.replace("tag: 10", "tag: 11");
     lab.write("/etc/ovs-port-agent/retag.yaml", retagged.as_bytes()).unwrap();
-    let d: serde_json::Value = serde_json::from_slice(&portagent(&lab, &["show-diff", "/etc/ovs-port-agent/retag.yaml"]).stdout).unwrap();
+    let d: serde_json::Value =
+        serde_json::from_slice(&portagent(&lab, &["show-diff", "/etc/ovs-port-agent/retag.yaml"]).stdout).unwrap();
     assert_eq!(d["actions"].as_array().unwrap().len(), 1, "{d}");
     assert_eq!(d["actions"][0]["resource"], "ovsbr0");
     ok(&apply(&lab, "retag", &retagged));

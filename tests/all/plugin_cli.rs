@@ -33,7 +33,10 @@ fn install_list_info_remove_round_trip() {
     assert!(removed.status.success(), "{}", text(&removed.stderr));
     let list = text(&s.portagent(&["plugin", "list"]).stdout);
     assert!(!list.contains("probe"), "{list}");
-    assert!(list.lines().any(|l| l.starts_with("net ") && l.contains("built-in")), "the built-in net plugin is always there: {list}");
+    assert!(
+        list.lines().any(|l| l.starts_with("net ") && l.contains("built-in")),
+        "the built-in net plugin is always there: {list}"
+    );
     assert_eq!(s.portagent(&["plugin", "info", "probe"]).status.code(), Some(2));
 }
 
@@ -60,8 +63,10 @@ fn refused_installs_change_nothing() {
     let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
     let probe_path = probe_wasm_path().to_str().unwrap().to_string();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec![incompatible_wasm_path().to_str().unwrap().into(), "--yes".into()],
-            "built against portagent:plugin@1.0.0; this host supports portagent:plugin@0.1.0"),
+        (
+            vec![incompatible_wasm_path().to_str().unwrap().into(), "--yes".into()],
+            "built against portagent:plugin@1.0.0; this host supports portagent:plugin@0.1.0",
+        ),
         (vec![p("truncated.wasm"), "--yes".into()], "invalid component"),
         (vec![p("text.wasm"), "--yes".into()], "does not start with the WebAssembly magic number"),
         (vec![p("core.wasm"), "--yes".into()], "core WebAssembly module"),

@@ -75,11 +75,18 @@ fn commit_keeps_and_rollback_undoes_a_pending_change() {
     assert_eq!(snapshot(&lab), applied, "a committed change stays");
     assert!(applied.contains("192.168.1.100/24"));
 
-    let categories: Vec<String> =
-        ledger(&lab).iter().map(|e| format!("{}:{}", e["category"].as_str().unwrap(), e["data"]["result"].as_str().unwrap())).collect();
+    let categories: Vec<String> = ledger(&lab)
+        .iter()
+        .map(|e| format!("{}:{}", e["category"].as_str().unwrap(), e["data"]["result"].as_str().unwrap()))
+        .collect();
     assert_eq!(
         categories,
-        ["apply_state:pending_confirmation", "rollback:rolled_back", "apply_state:pending_confirmation", "commit:committed"]
+        [
+            "apply_state:pending_confirmation",
+            "rollback:rolled_back",
+            "apply_state:pending_confirmation",
+            "commit:committed"
+        ]
     );
     let v = portagent(&lab, &["ledger", "verify"]);
     assert!(text(&v.stdout).starts_with("VALID"), "{}", text(&v.stdout));

@@ -33,10 +33,7 @@ fn plugin_error(result: Result<Vec<String>, CallError>) -> PluginError {
 fn granted_capabilities_work() {
     let lab = Lab::start().unwrap();
     lab.vsctl("add-br br-probe -- set bridge br-probe datapath_type=netdev").unwrap();
-    let scratch = Scratch::new(&format!(
-        "ovsdb_socket = {:?}",
-        lab.path("/run/openvswitch/db.sock")
-    ));
+    let scratch = Scratch::new(&format!("ovsdb_socket = {:?}", lab.path("/run/openvswitch/db.sock")));
     let (_rt, mut p) = probe(
         &scratch,
         Grants::of(&[
@@ -124,7 +121,11 @@ fn time_blocked_outside_the_guest_is_not_cpu_time() {
     let t = std::time::Instant::now();
     let err = apply(&mut p, &["sleep:5000"]).unwrap_err();
     assert!(matches!(err, CallError::Timeout { .. }), "{err}");
-    assert!(t.elapsed() < std::time::Duration::from_millis(1500), "stopped at the limit, not when it woke: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(1500),
+        "stopped at the limit, not when it woke: {:?}",
+        t.elapsed()
+    );
     // The instance was dropped mid-call; the next call gets a fresh one.
     assert_eq!(p.query().unwrap(), "{\"calls\":1}");
 }
@@ -132,13 +133,18 @@ fn time_blocked_outside_the_guest_is_not_cpu_time() {
 #[test]
 fn a_guest_that_keeps_its_capabilities_busy_runs_until_its_hard_limit() {
     // Each capability call moves the deadline on; `call_max_ms` still ends it.
-    let scratch = Scratch::new("ovsdb_socket = \"/nonexistent/db.sock\"\n[plugins]\ncall_timeout_ms = 300\ncall_max_ms = 1000\n");
+    let scratch =
+        Scratch::new("ovsdb_socket = \"/nonexistent/db.sock\"\n[plugins]\ncall_timeout_ms = 300\ncall_max_ms = 1000\n");
     let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::Ovsdb, &["Bridge"])]));
     let busy: Vec<String> = (0..12).flat_map(|_| ["sleep:200".to_string(), "ovsdb-try:Bridge".to_string()]).collect();
     let busy: Vec<&str> = busy.iter().map(String::as_str).collect();
     let t = std::time::Instant::now();
     let err = apply(&mut p, &busy[..6]).unwrap();
-    assert_eq!(err.len(), 6, "600 ms of work in 200 ms steps, each followed by a capability call, is not stopped at 300 ms");
+    assert_eq!(
+        err.len(),
+        6,
+        "600 ms of work in 200 ms steps, each followed by a capability call, is not stopped at 300 ms"
+    );
     assert!(t.elapsed() >= std::time::Duration::from_millis(600));
     let err = apply(&mut p, &busy).unwrap_err();
     assert!(matches!(err, CallError::Timeout { .. }), "stopped at call_max_ms: {err}");

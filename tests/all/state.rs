@@ -56,7 +56,10 @@ fn concurrent_applies_are_serialized_and_the_last_one_wins() {
         .iter()
         .find_map(|a| {
             let changes = if a["type"] == "Create" { &a["config"] } else { &a["changes"] };
-            changes.get("ipv4").map(|v| v["address"][0]["ip"].clone()).or_else(|| changes.get("ipv4.address").map(|v| v[0]["ip"].clone()))
+            changes
+                .get("ipv4")
+                .map(|v| v["address"][0]["ip"].clone())
+                .or_else(|| changes.get("ipv4.address").map(|v| v[0]["ip"].clone()))
         })
         .unwrap();
     assert_eq!(lab.addresses("ovsbr0").unwrap(), [format!("{}/24", address.as_str().unwrap())]);

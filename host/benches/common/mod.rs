@@ -27,7 +27,8 @@ pub fn addr(i: usize) -> String {
 /// A bridge `ovsbr0` with `n` internal ports `p0..`, port `i` with the
 /// static IPv4 `ip(i)/24`.
 pub fn state_file(n: usize, ip: impl Fn(usize) -> String) -> String {
-    let mut y = String::from("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr0\n        type: ovs-bridge\n");
+    let mut y =
+        String::from("version: 1\nplugins:\n  net:\n    interfaces:\n      - name: ovsbr0\n        type: ovs-bridge\n");
     for i in 0..n {
         y.push_str(&format!(
             "      - name: p{i}\n        type: ovs-interface\n        controller: ovsbr0\n        ipv4:\n          address:\n            - ip: {}\n              prefix: 24\n",

@@ -54,7 +54,9 @@ pub fn run(config: &Config, cmd: LedgerCommand) -> Result<(), Failure> {
         LedgerCommand::Verify { checkpoint } => {
             let notes = checkpoint
                 .iter()
-                .map(|p| std::fs::read_to_string(p).map_err(|e| Failure::invalid(anyhow::anyhow!("{}: {e}", p.display()))))
+                .map(|p| {
+                    std::fs::read_to_string(p).map_err(|e| Failure::invalid(anyhow::anyhow!("{}: {e}", p.display())))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let report = store::verify(path, &options, &notes)?;
             writeln!(out, "{report}")?;

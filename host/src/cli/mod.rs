@@ -60,7 +60,11 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 }
 
 #[derive(Parser)]
-#[command(name = "portagent", version, about = "portagent, the OVS Port Agent: declarative network state for Open vSwitch hosts")]
+#[command(
+    name = "portagent",
+    version,
+    about = "portagent, the OVS Port Agent: declarative network state for Open vSwitch hosts"
+)]
 pub struct Cli {
     /// Configuration file.
     #[arg(long, global = true, env = "PORTAGENT_CONFIG", default_value = DEFAULT_CONFIG_PATH)]

@@ -62,14 +62,20 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             let wasm = std::fs::read(&file)
                 .map_err(|e| Failure::invalid(anyhow::anyhow!("cannot read {}: {e}", file.display())))?;
             let runtime = Runtime::from_config(config)?;
-            let inspection = registry.inspect(&runtime, &wasm).map_err(|e| {
-                Failure::invalid(anyhow::anyhow!("{}: refused: {e}", file.display()))
-            })?;
+            let inspection = registry
+                .inspect(&runtime, &wasm)
+                .map_err(|e| Failure::invalid(anyhow::anyhow!("{}: refused: {e}", file.display())))?;
             let mut out = std::io::stdout().lock();
             print_request(&mut out, &inspection.manifest, &inspection.sha256, inspection.size)?;
             let granted = consent(&inspection.manifest, yes, &grant)?;
             let installed = registry.install(inspection, &wasm, granted, upgrade).map_err(classify)?;
-            writeln!(out, "installed {} {} with {}", installed.manifest.name, installed.manifest.version, grant_text(&installed.granted))?;
+            writeln!(
+                out,
+                "installed {} {} with {}",
+                installed.manifest.name,
+                installed.manifest.version,
+                grant_text(&installed.granted)
+            )?;
             Ok(())
         }
         PluginCommand::List { output } => {
@@ -80,11 +86,24 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
                 serde_json::to_writer_pretty(&mut out, &plugins)?;
                 writeln!(out)?;
             } else {
-                writeln!(out, "{:<16} {:<10} {:<8} {:<10} {:<10} GRANTED", "NAME", "VERSION", "WIT", "SECTION", "SOURCE")?;
+                writeln!(
+                    out,
+                    "{:<16} {:<10} {:<8} {:<10} {:<10} GRANTED",
+                    "NAME", "VERSION", "WIT", "SECTION", "SOURCE"
+                )?;
                 for p in &plugins {
                     let m = &p.manifest;
                     let source = if p.builtin { "built-in" } else { "installed" };
-                    writeln!(out, "{:<16} {:<10} {:<8} {:<10} {:<10} {}", m.name, m.version, m.wit_version, m.section, source, grant_text(&p.granted))?;
+                    writeln!(
+                        out,
+                        "{:<16} {:<10} {:<8} {:<10} {:<10} {}",
+                        m.name,
+                        m.version,
+                        m.wit_version,
+                        m.section,
+                        source,
+                        grant_text(&p.granted)
+                    )?;
                 }
             }
             Ok(())
@@ -115,7 +134,11 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
 }
 
 fn print_request(out: &mut impl Write, m: &Manifest, sha256: &str, size: u64) -> std::io::Result<()> {
-    writeln!(out, "plugin {} {} (portagent:plugin@{}), owns section `{}`", m.name, m.version, m.wit_version, m.section)?;
+    writeln!(
+        out,
+        "plugin {} {} (portagent:plugin@{}), owns section `{}`",
+        m.name, m.version, m.wit_version, m.section
+    )?;
     writeln!(out, "  sha256 {sha256}, {size} bytes")?;
     if m.requests.is_empty() {
         return writeln!(out, "  asks for no capabilities");

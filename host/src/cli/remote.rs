@@ -49,7 +49,8 @@ impl Remote {
     {
         let reply = self.rt.block_on(self.conn.call_method(Some(BUS_NAME), OBJECT_PATH, Some(BUS_NAME), method, body));
         let msg = reply.map_err(failure)?;
-        let text: String = msg.body().deserialize().map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: {e}")))?;
+        let text: String =
+            msg.body().deserialize().map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: {e}")))?;
         serde_json::from_str(&text).map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: bad answer: {e}")))
     }
 }

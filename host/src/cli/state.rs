@@ -89,11 +89,17 @@ fn settled_failure(s: &Settled) -> Failure {
     match &s.unrecorded {
         _ if s.result == "rollback_failed" => Failure {
             code: exit::ROLLBACK_FAILED,
-            error: anyhow::anyhow!("change {} could not be rolled back; its checkpoints are kept and the restore is retried", s.checkpoint),
+            error: anyhow::anyhow!(
+                "change {} could not be rolled back; its checkpoints are kept and the restore is retried",
+                s.checkpoint
+            ),
         },
         Some(why) => Failure {
             code: exit::FAILED,
-            error: anyhow::anyhow!("NOT RECORDED: the outcome of change {} is kept in the journal until the ledger can be written: {why}", s.checkpoint),
+            error: anyhow::anyhow!(
+                "NOT RECORDED: the outcome of change {} is kept in the journal until the ledger can be written: {why}",
+                s.checkpoint
+            ),
         },
         None => Failure::from(anyhow::anyhow!("change {} is unfinished", s.checkpoint)),
     }
@@ -199,7 +205,13 @@ fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
     }
     for p in &r.plugins {
         let verified = if p.verified { "verified" } else { "not verified" };
-        writeln!(out, "{}: {} action(s), changed [{}], {verified}", p.plugin, p.actions.len(), p.changes_applied.join(", "))?;
+        writeln!(
+            out,
+            "{}: {} action(s), changed [{}], {verified}",
+            p.plugin,
+            p.actions.len(),
+            p.changes_applied.join(", ")
+        )?;
     }
     let checkpoint = r.checkpoint.as_deref().unwrap_or("-");
     if let Some(p) = &r.pending_confirmation {
@@ -287,7 +299,10 @@ pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), 
     }
     if !report.success {
         let unrecorded = if report.unrecorded.is_some() { " (NOT RECORDED in the ledger yet)" } else { "" };
-        return Err(Failure { code: exit::ROLLED_BACK, error: anyhow::anyhow!("apply failed and was rolled back{unrecorded}") });
+        return Err(Failure {
+            code: exit::ROLLED_BACK,
+            error: anyhow::anyhow!("apply failed and was rolled back{unrecorded}"),
+        });
     }
     if args.detailed_exitcode && report.changed() {
         return Err(Failure { code: exit::CHANGED, error: anyhow::anyhow!("changes were applied") });

@@ -36,7 +36,8 @@ pub async fn authorize(conn: &zbus::Connection, hdr: &Header<'_>, action: &str) 
         return Ok(caller);
     }
     let sender = sender(hdr)?;
-    let subject: (&str, HashMap<&str, Value<'_>>) = ("system-bus-name", HashMap::from([("name", Value::from(sender.as_str()))]));
+    let subject: (&str, HashMap<&str, Value<'_>>) =
+        ("system-bus-name", HashMap::from([("name", Value::from(sender.as_str()))]));
     let details: HashMap<&str, &str> = HashMap::new();
     let reply = conn
         .call_method(
@@ -51,7 +52,11 @@ pub async fn authorize(conn: &zbus::Connection, hdr: &Header<'_>, action: &str) 
     match reply {
         Ok(msg) => {
             let (authorized, _challenge, _details): (bool, bool, HashMap<String, String>) = msg.body().deserialize()?;
-            if authorized { Ok(caller) } else { Err(Error::AccessDenied(format!("{who} may not {action} (polkit said no)"))) }
+            if authorized {
+                Ok(caller)
+            } else {
+                Err(Error::AccessDenied(format!("{who} may not {action} (polkit said no)")))
+            }
         }
         Err(zbus::Error::MethodError(name, _, _))
             if name.as_str() == "org.freedesktop.DBus.Error.ServiceUnknown"

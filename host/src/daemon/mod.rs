@@ -43,24 +43,24 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
 }
 
 async fn serve(config: Config) -> Result<(), DaemonError> {
-    let _running = crate::state::lock::DaemonLock::take(&config.state_dir)?
-        .ok_or_else(|| std::io::Error::other(format!("another portagent daemon is running ({})", config.state_dir.display())))?;
+    let _running = crate::state::lock::DaemonLock::take(&config.state_dir)?.ok_or_else(|| {
+        std::io::Error::other(format!("another portagent daemon is running ({})", config.state_dir.display()))
+    })?;
     let manager = Arc::new(Manager::open(config)?);
     // Crash recovery first: no work is accepted before it. What cannot be
     // settled now (OVS down, the ledger unwritable) is retried below.
     let m = manager.clone();
     match tokio::task::spawn_blocking(move || m.recover(Caller::current())).await.expect("recover") {
-        Ok(Some(s)) if s.unfinished() => log::error!("at start: change {} is unfinished: {} ({})", s.checkpoint, s.result, s.errors.join("; ")),
+        Ok(Some(s)) if s.unfinished() => {
+            log::error!("at start: change {} is unfinished: {} ({})", s.checkpoint, s.result, s.errors.join("; "))
+        }
         Ok(Some(s)) => log::warn!("at start: {} change {} ({})", s.result, s.checkpoint, s.reason),
         Ok(None) => {}
         Err(e) => log::error!("at start: {e}; retrying"),
     }
     let service = service::Service::new(manager.clone());
-    let connection = zbus::connection::Builder::system()?
-        .name(BUS_NAME)?
-        .serve_at(OBJECT_PATH, service)?
-        .build()
-        .await?;
+    let connection =
+        zbus::connection::Builder::system()?.name(BUS_NAME)?.serve_at(OBJECT_PATH, service)?.build().await?;
     settle::watch_pending(&connection, manager.clone()).await;
     settle::spawn_retry(connection.clone(), manager);
     log::info!("serving {BUS_NAME} at {OBJECT_PATH}");

@@ -19,7 +19,8 @@ const STATES: &[(&str, &str)] = &[
 /// their snake_case names; an object that does not answer gives none.
 async fn states(conn: &zbus::Connection, path: &str, iface: &str) -> Map<String, Value> {
     let all = async {
-        let proxy = zbus::fdo::PropertiesProxy::builder(conn).destination(DEST).ok()?.path(path).ok()?.build().await.ok()?;
+        let proxy =
+            zbus::fdo::PropertiesProxy::builder(conn).destination(DEST).ok()?.path(path).ok()?.build().await.ok()?;
         proxy.get_all(zbus::names::InterfaceName::try_from(iface).ok()?).await.ok()
     };
     let mut out = Map::new();
@@ -36,7 +37,13 @@ async fn states(conn: &zbus::Connection, path: &str, iface: &str) -> Map<String,
 /// The manager's states and every link's, as JSON.
 pub async fn introspect(conn: &zbus::Connection) -> zbus::Result<Value> {
     let reply = conn
-        .call_method(Some(DEST), "/org/freedesktop/network1", Some("org.freedesktop.network1.Manager"), "ListLinks", &())
+        .call_method(
+            Some(DEST),
+            "/org/freedesktop/network1",
+            Some("org.freedesktop.network1.Manager"),
+            "ListLinks",
+            &(),
+        )
         .await?;
     let links: Vec<(i32, String, OwnedObjectPath)> = reply.body().deserialize()?;
     let manager = states(conn, "/org/freedesktop/network1", "org.freedesktop.network1.Manager").await;

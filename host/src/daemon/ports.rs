@@ -21,7 +21,9 @@ fn bridge_ports(manager: &Manager) -> Result<Vec<Value>, StateError> {
     let entry = live["net"]["interfaces"]
         .as_array()
         .and_then(|l| l.iter().find(|i| i["name"] == bridge.as_str() && i["type"] == "ovs-bridge"))
-        .ok_or_else(|| invalid("bridge_name", format!("bridge {bridge:?} does not exist; create it with apply-state first")))?;
+        .ok_or_else(|| {
+            invalid("bridge_name", format!("bridge {bridge:?} does not exist; create it with apply-state first"))
+        })?;
     Ok(entry["ports"].as_array().cloned().unwrap_or_default())
 }
 
@@ -48,7 +50,11 @@ pub fn change(manager: &Manager, name: &str, add: bool, caller: Caller) -> Resul
         (true, true) => {}
     }
     let bridge = json!({"name": manager.config().bridge_name, "type": "ovs-bridge", "ports": ports});
-    let file = StateFile { sections: BTreeMap::from([("net".to_string(), json!({"interfaces": [bridge]}))]), probe: vec![], source: None };
+    let file = StateFile {
+        sections: BTreeMap::from([("net".to_string(), json!({"interfaces": [bridge]}))]),
+        probe: vec![],
+        source: None,
+    };
     manager.apply(&file, &ApplyOptions::new(caller))
 }
 

@@ -78,7 +78,9 @@ impl Service {
         let mut running = self.readers.0.lock().unwrap();
         let n = running.entry(uid).or_default();
         if *n >= READS_PER_CALLER {
-            return Err(Error::Busy(format!("uid {uid} already has {READS_PER_CALLER} requests running; try again when one is done")));
+            return Err(Error::Busy(format!(
+                "uid {uid} already has {READS_PER_CALLER} requests running; try again when one is done"
+            )));
         }
         *n += 1;
         Ok(Reading { readers: self.readers.clone(), uid })
@@ -94,7 +96,13 @@ impl Service {
     /// Applies for the authorized caller, with `opts` (whose caller is
     /// set here); the report, also when the apply was rolled back. If the
     /// caller leaves the bus before the apply starts, it never does.
-    async fn apply_report(&self, conn: &Connection, hdr: &Header<'_>, yaml: String, opts: ApplyOptions) -> Result<ApplyReport> {
+    async fn apply_report(
+        &self,
+        conn: &Connection,
+        hdr: &Header<'_>,
+        yaml: String,
+        opts: ApplyOptions,
+    ) -> Result<ApplyReport> {
         let caller = access::authorize(conn, hdr, MANAGE).await?;
         let file = self.parse(yaml).await?;
         let (gone, watch) = watch_departure(conn, &access::sender(hdr)?).await?;
@@ -112,7 +120,13 @@ impl Service {
 
     /// Applies; a rolled-back apply is the `RolledBack` error (or
     /// `RollbackFailed`, when the rollback failed too).
-    async fn apply(&self, conn: &Connection, hdr: &Header<'_>, yaml: String, confirm: Option<Duration>) -> Result<String> {
+    async fn apply(
+        &self,
+        conn: &Connection,
+        hdr: &Header<'_>,
+        yaml: String,
+        confirm: Option<Duration>,
+    ) -> Result<String> {
         let opts = ApplyOptions { confirm_timeout: confirm, ..ApplyOptions::new(Caller::NOBODY) };
         let report = self.apply_report(conn, hdr, yaml, opts).await?;
         if report.rollback_failed {
@@ -150,7 +164,11 @@ impl Service {
         Ok(to_json(&state.to_state_file()))
     }
 
-    async fn ledger_entries(&self, conn: &Connection, hdr: &Header<'_>) -> Result<(Reading, Vec<crate::ledger::entry::Entry>)> {
+    async fn ledger_entries(
+        &self,
+        conn: &Connection,
+        hdr: &Header<'_>,
+    ) -> Result<(Reading, Vec<crate::ledger::entry::Entry>)> {
         let slot = self.reading(conn, hdr).await?;
         let path = self.manager.config().ledger_path.clone();
         Ok((slot, blocking(move || store::entries(&path)).await??))
@@ -176,7 +194,10 @@ impl Service {
 
     async fn by_hash(&self, conn: &Connection, hdr: &Header<'_>, hash: String) -> Result<String> {
         let (_slot, all) = self.ledger_entries(conn, hdr).await?;
-        all.iter().find(|e| e.hash == hash).map(to_json).ok_or_else(|| Error::NotFound(format!("hash: no ledger entry {hash:?}")))
+        all.iter()
+            .find(|e| e.hash == hash)
+            .map(to_json)
+            .ok_or_else(|| Error::NotFound(format!("hash: no ledger entry {hash:?}")))
     }
 
     async fn list_ports_json(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
@@ -245,7 +266,12 @@ impl Service {
     }
 
     /// Applies a state file (YAML); returns the apply report (JSON).
-    async fn apply_state(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, state_yaml: String) -> Result<String> {
+    async fn apply_state(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        state_yaml: String,
+    ) -> Result<String> {
         self.apply(conn, &hdr, state_yaml, None).await
     }
 
@@ -286,7 +312,12 @@ impl Service {
     }
 
     /// What applying a state file would change, per plugin (JSON array).
-    async fn show_diff(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, state_yaml: String) -> Result<String> {
+    async fn show_diff(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        state_yaml: String,
+    ) -> Result<String> {
         let _slot = self.reading(conn, &hdr).await?;
         let file = self.parse(state_yaml).await?;
         let manager = self.manager.clone();
@@ -294,7 +325,12 @@ impl Service {
     }
 
     /// The live state of one plugin's section (empty: all), as a state file.
-    async fn query_state(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, plugin: String) -> Result<String> {
+    async fn query_state(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        plugin: String,
+    ) -> Result<String> {
         self.query(conn, &hdr, plugin).await
     }
 
@@ -319,7 +355,11 @@ impl Service {
     }
 
     /// Every plugin's live state plus systemd-networkd's view.
-    async fn get_system_network_state(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+    async fn get_system_network_state(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String> {
         let _slot = self.reading(conn, &hdr).await?;
         let manager = self.manager.clone();
         let state = blocking(move || manager.query(None)).await??;
@@ -332,17 +372,29 @@ impl Service {
     }
 
     /// systemd-networkd's manager and link states, over its D-Bus API.
-    async fn introspect_systemd_networkd(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+    async fn introspect_systemd_networkd(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String> {
         self.introspect(conn, &hdr).await
     }
 
     #[zbus(name = "get_blockchain_stats")]
-    async fn get_blockchain_stats_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+    async fn get_blockchain_stats_guide(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String> {
         self.stats(conn, &hdr).await
     }
 
     /// Ledger counts by category, first and last time.
-    async fn get_blockchain_stats(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+    async fn get_blockchain_stats(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String> {
         self.stats(conn, &hdr).await
     }
 
@@ -357,68 +409,129 @@ impl Service {
     }
 
     /// Ledger entries of one category (`network`: every state change).
-    async fn get_blocks_by_category(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, category: String) -> Result<String> {
+    async fn get_blocks_by_category(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        category: String,
+    ) -> Result<String> {
         self.by_category(conn, &hdr, category).await
     }
 
     #[zbus(name = "verify_blockchain_integrity")]
-    async fn verify_blockchain_integrity_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+    async fn verify_blockchain_integrity_guide(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String> {
         self.verify(conn, &hdr).await
     }
 
     /// `VALID: ...` or `INVALID: reason`.
-    async fn verify_blockchain_integrity(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+    async fn verify_blockchain_integrity(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String> {
         self.verify(conn, &hdr).await
     }
 
     #[zbus(name = "get_block_by_hash")]
-    async fn get_block_by_hash_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, hash: String) -> Result<String> {
+    async fn get_block_by_hash_guide(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        hash: String,
+    ) -> Result<String> {
         self.by_hash(conn, &hdr, hash).await
     }
 
     /// The ledger entry with this hash.
-    async fn get_block_by_hash(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, hash: String) -> Result<String> {
+    async fn get_block_by_hash(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        hash: String,
+    ) -> Result<String> {
         self.by_hash(conn, &hdr, hash).await
     }
 
     /// Ledger entries with heights from..=to.
-    async fn get_blocks_by_height(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, from: u64, to: u64) -> Result<String> {
+    async fn get_blocks_by_height(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        from: u64,
+        to: u64,
+    ) -> Result<String> {
         let (_slot, all) = self.ledger_entries(conn, &hdr).await?;
         Ok(to_json(&all.iter().filter(|e| e.height >= from && e.height <= to).collect::<Vec<_>>()))
     }
 
     #[zbus(name = "list_ports")]
-    async fn list_ports_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+    async fn list_ports_guide(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String> {
         self.list_ports_json(conn, &hdr).await
     }
 
     /// Ports of the configured bridge (`bridge_name`), as a JSON array.
-    async fn list_ports(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+    async fn list_ports(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String> {
         self.list_ports_json(conn, &hdr).await
     }
 
     #[zbus(name = "add_port")]
-    async fn add_port_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, name: String) -> Result<String> {
+    async fn add_port_guide(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        name: String,
+    ) -> Result<String> {
         self.port(conn, &hdr, name, true).await
     }
 
     /// Adds an existing interface to the configured bridge, as an apply.
-    async fn add_port(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, name: String) -> Result<String> {
+    async fn add_port(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        name: String,
+    ) -> Result<String> {
         self.port(conn, &hdr, name, true).await
     }
 
     #[zbus(name = "del_port")]
-    async fn del_port_guide(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, name: String) -> Result<String> {
+    async fn del_port_guide(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        name: String,
+    ) -> Result<String> {
         self.port(conn, &hdr, name, false).await
     }
 
     /// Removes a port from the configured bridge, as an apply.
-    async fn del_port(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, name: String) -> Result<String> {
+    async fn del_port(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        name: String,
+    ) -> Result<String> {
         self.port(conn, &hdr, name, false).await
     }
 
     /// Built-in and installed plugins (JSON).
-    async fn list_plugins(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>) -> Result<String> {
+    async fn list_plugins(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+    ) -> Result<String> {
         let _slot = self.reading(conn, &hdr).await?;
         let manager = self.manager.clone();
         Ok(to_json(&blocking(move || manager.plugins()).await??))
@@ -438,7 +551,12 @@ impl Service {
         Ok(to_json(&blocking(move || manager.install_plugin(std::path::Path::new(&path), &grants)).await??))
     }
 
-    async fn remove_plugin(&self, #[zbus(connection)] conn: &Connection, #[zbus(header)] hdr: Header<'_>, name: String) -> Result<String> {
+    async fn remove_plugin(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        name: String,
+    ) -> Result<String> {
         access::authorize(conn, &hdr, PLUGINS).await?;
         let manager = self.manager.clone();
         Ok(to_json(&blocking(move || manager.remove_plugin(&name)).await??))

@@ -4,8 +4,8 @@
 //! expiry that could not be carried out) with backoff, and at once when
 //! OVSDB and networkd answer again after being away.
 
-use super::service::{Service, blocking, to_json};
 use super::OBJECT_PATH;
+use super::service::{Service, blocking, to_json};
 use crate::state::{Caller, Manager, Settled};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,10 +20,10 @@ const MAX_PAUSE: Duration = Duration::from_secs(60);
 /// Says on the bus that a change was settled: `RolledBack` (or, for a
 /// commit, nothing) and the `PendingConfirmation` property.
 async fn announce(conn: &Connection, s: &Settled) {
-    if s.result != "committed" {
-        if let Ok(emitter) = SignalEmitter::new(conn, OBJECT_PATH) {
-            let _ = Service::rolled_back(&emitter, &to_json(s)).await;
-        }
+    if s.result != "committed"
+        && let Ok(emitter) = SignalEmitter::new(conn, OBJECT_PATH)
+    {
+        let _ = Service::rolled_back(&emitter, &to_json(s)).await;
     }
     if let Ok(iface) = conn.object_server().interface::<_, Service>(OBJECT_PATH).await {
         let _ = iface.get().await.pending_confirmation_changed(iface.signal_emitter()).await;
@@ -40,7 +40,12 @@ pub fn spawn_timer(conn: Connection, manager: Arc<Manager>, id: String) {
         match blocking(move || m.expire_when_due(&who, Caller { uid: 0 })).await {
             Ok(Ok(Some(s))) => {
                 if s.unfinished() {
-                    log::error!("change {} not confirmed in time: {} ({}); retrying", s.checkpoint, s.result, s.errors.join("; "));
+                    log::error!(
+                        "change {} not confirmed in time: {} ({}); retrying",
+                        s.checkpoint,
+                        s.result,
+                        s.errors.join("; ")
+                    );
                 } else {
                     log::warn!("change {} was not confirmed in time: {}", s.checkpoint, s.result);
                 }
@@ -96,7 +101,12 @@ pub fn spawn_retry(conn: Connection, manager: Arc<Manager>) {
             match blocking(move || m.recover(Caller { uid: 0 })).await {
                 Ok(Ok(Some(s))) => {
                     if s.unfinished() {
-                        log::error!("change {} is still unfinished ({}): {}", s.checkpoint, s.result, s.errors.join("; "));
+                        log::error!(
+                            "change {} is still unfinished ({}): {}",
+                            s.checkpoint,
+                            s.result,
+                            s.errors.join("; ")
+                        );
                         pause = (pause * 2).min(MAX_PAUSE);
                     } else {
                         log::warn!("change {} settled: {} ({})", s.checkpoint, s.result, s.reason);

@@ -126,9 +126,9 @@ impl Verifier {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::read(key_path) {
                 Ok(seed) => {
-                    let seed: [u8; 32] = seed
-                        .try_into()
-                        .map_err(|_| std::io::Error::other(format!("{}: not a 32-byte Ed25519 seed", key_path.display())))?;
+                    let seed: [u8; 32] = seed.try_into().map_err(|_| {
+                        std::io::Error::other(format!("{}: not a 32-byte Ed25519 seed", key_path.display()))
+                    })?;
                     Ok(Some(Verifier { public: SigningKey::from_bytes(&seed).verifying_key(), name: name.into() }))
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -145,11 +145,8 @@ impl Verifier {
         let mut lines = body.lines();
         let origin = lines.next().ok_or("no origin line")?.to_string();
         let size: u64 = lines.next().and_then(|l| l.parse().ok()).ok_or("no tree size line")?;
-        let root: Hash = lines
-            .next()
-            .and_then(|l| B64.decode(l).ok())
-            .and_then(|b| b.try_into().ok())
-            .ok_or("no root hash line")?;
+        let root: Hash =
+            lines.next().and_then(|l| B64.decode(l).ok()).and_then(|b| b.try_into().ok()).ok_or("no root hash line")?;
         let want_id = key_id(&self.name, &self.public);
         for line in sigs.lines() {
             let Some(rest) = line.strip_prefix("\u{2014} ") else { continue };

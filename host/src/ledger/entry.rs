@@ -7,9 +7,9 @@
 //! its `,"hash":"…"` member removed, so verification hashes bytes and never
 //! re-serializes: any byte changed anywhere changes a hash.
 
+use crate::util::hash::{hex32, sha256_hex};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use crate::util::hash::{hex32, sha256_hex};
 use sha2::{Digest, Sha256};
 
 /// `prev_hash` of the first entry.

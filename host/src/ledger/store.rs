@@ -399,10 +399,8 @@ impl Ledger {
     pub fn release(&self) -> bool {
         let path = reserve_path(&self.path);
         let gone = std::fs::remove_file(&path).is_ok();
-        if gone {
-            if let Some(dir) = path.parent().and_then(|d| File::open(d).ok()) {
-                let _ = dir.sync_all();
-            }
+        if gone && let Some(dir) = path.parent().and_then(|d| File::open(d).ok()) {
+            let _ = dir.sync_all();
         }
         gone
     }
@@ -481,7 +479,8 @@ fn check_lines<'a>(lines: &[&'a [u8]]) -> Vec<(Result<entry::Head<'a>, String>, 
     }
     let chunk = lines.len().div_ceil(cores);
     std::thread::scope(|s| {
-        let parts: Vec<_> = lines.chunks(chunk).map(|c| s.spawn(move || c.iter().map(|l| one(l)).collect::<Vec<_>>())).collect();
+        let parts: Vec<_> =
+            lines.chunks(chunk).map(|c| s.spawn(move || c.iter().map(|l| one(l)).collect::<Vec<_>>())).collect();
         parts.into_iter().flat_map(|p| p.join().expect("hashing thread")).collect()
     })
 }
@@ -549,7 +548,9 @@ impl std::fmt::Display for Report {
         }
         write!(f, "VALID: {} entries, hash chain and Merkle tree intact", self.entries)?;
         match self.checkpoints.iter().max() {
-            Some(m) => write!(f, ", consistent with {} signed checkpoint(s) (latest at size {m})", self.checkpoints.len())?,
+            Some(m) => {
+                write!(f, ", consistent with {} signed checkpoint(s) (latest at size {m})", self.checkpoints.len())?
+            }
             None => write!(f, ", no signed checkpoint yet")?,
         }
         match self.unsigned {
@@ -572,7 +573,8 @@ impl std::fmt::Display for Report {
 pub fn verify(path: &Path, options: &Options, external: &[String]) -> Result<Report, LedgerError> {
     let bytes = map(path)?;
     let (lines, torn) = split_lines(&bytes);
-    let mut report = Report { entries: lines.len() as u64, checkpoints: vec![], unsigned: 0, notes: vec![], problem: None };
+    let mut report =
+        Report { entries: lines.len() as u64, checkpoints: vec![], unsigned: 0, notes: vec![], problem: None };
     let verifier = Verifier::load(&options.key_path, &options.origin).map_err(io(&options.key_path))?;
     let mut heads: Vec<Checkpoint> = Vec::new();
     match &verifier {
@@ -599,7 +601,10 @@ pub fn verify(path: &Path, options: &Options, external: &[String]) -> Result<Rep
             }
         }
         None if !external.is_empty() => {
-            report.problem = Some(format!("no public key at {} to check the given checkpoints", checkpoint::public_path(&options.key_path).display()));
+            report.problem = Some(format!(
+                "no public key at {} to check the given checkpoints",
+                checkpoint::public_path(&options.key_path).display()
+            ));
             return Ok(report);
         }
         None => {}
@@ -621,8 +626,12 @@ pub fn verify(path: &Path, options: &Options, external: &[String]) -> Result<Rep
         let fail = |r: String| Some(format!("height {i}: {r}"));
         match head {
             Err(r) => report.problem = fail(r),
-            Ok(h) if h.height != i => report.problem = fail(format!("found height {} (entries removed, inserted or reordered)", h.height)),
-            Ok(h) if h.prev_hash != last => report.problem = fail(format!("prev_hash does not link to height {}", i.wrapping_sub(1))),
+            Ok(h) if h.height != i => {
+                report.problem = fail(format!("found height {} (entries removed, inserted or reordered)", h.height))
+            }
+            Ok(h) if h.prev_hash != last => {
+                report.problem = fail(format!("prev_hash does not link to height {}", i.wrapping_sub(1)))
+            }
             Ok(h) => last = h.hash,
         }
         if report.problem.is_some() {
@@ -637,7 +646,10 @@ pub fn verify(path: &Path, options: &Options, external: &[String]) -> Result<Rep
     let signed = heads.iter().map(|c| c.size).max().unwrap_or(0);
     if signed > report.entries {
         report.problem = Some(if torn.is_empty() {
-            format!("the ledger has {} entries but a checkpoint signed {signed} (entries at the tail were removed)", report.entries)
+            format!(
+                "the ledger has {} entries but a checkpoint signed {signed} (entries at the tail were removed)",
+                report.entries
+            )
         } else {
             format!(
                 "height {}: the entry is cut short ({} bytes left) but a checkpoint signed {signed} entries (the tail was removed)",
@@ -664,7 +676,11 @@ pub fn entries(path: &Path) -> Result<Vec<Entry>, LedgerError> {
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_slice(l).map_err(|e| LedgerError::Corrupt { path: path.into(), height: i as u64, reason: e.to_string() })
+            serde_json::from_slice(l).map_err(|e| LedgerError::Corrupt {
+                path: path.into(),
+                height: i as u64,
+                reason: e.to_string(),
+            })
         })
         .collect()
 }
@@ -711,7 +727,10 @@ pub fn proof(path: &Path, height: u64, size: Option<u64>) -> Result<Value, Strin
     let (lines, _) = split_lines(&bytes);
     let size = size.unwrap_or(lines.len() as u64);
     if size > lines.len() as u64 || height >= size {
-        return Err(format!("height {height} is not in a tree of size {size} (the ledger has {} entries)", lines.len()));
+        return Err(format!(
+            "height {height} is not in a tree of size {size} (the ledger has {} entries)",
+            lines.len()
+        ));
     }
     let leaves: Vec<Hash> = check_lines(&lines[..size as usize]).into_iter().map(|(_, leaf)| leaf).collect();
     let path_hashes = merkle::inclusion_proof(height as usize, &leaves);

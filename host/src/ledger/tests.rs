@@ -15,7 +15,7 @@ fn options(dir: &Path) -> Options {
 
 fn new(i: u64) -> NewEntry {
     NewEntry {
-        category: if i % 2 == 0 { "apply_state".into() } else { "rollback".into() },
+        category: if i.is_multiple_of(2) { "apply_state".into() } else { "rollback".into() },
         action: "net".into(),
         metadata: Metadata { user: "root (uid 0)".into(), host: "test".into(), plugin: "net".into() },
         data: json!({"n": i, "actions": [{"type": "Create", "resource": format!("br{i}")}]}),
@@ -63,7 +63,11 @@ fn append_verify_and_query_round_trip() {
     assert_eq!(r.checkpoints, vec![10, 10], "the last head beside the ledger and the one in the mirror");
     assert_eq!(r.unsigned, 0);
     assert!(r.to_string().starts_with("VALID: 10 entries"), "{r}");
-    assert_eq!(std::fs::read_to_string(store::checkpoints_path(&path)).unwrap().lines().count(), 10, "a head per commit");
+    assert_eq!(
+        std::fs::read_to_string(store::checkpoints_path(&path)).unwrap().lines().count(),
+        10,
+        "a head per commit"
+    );
     assert_eq!(std::fs::read_to_string(dir.path().join("mirror/heads.log")).unwrap().lines().count(), 10);
     let all = store::entries(&path).unwrap();
     assert_eq!(all.iter().map(|e| e.height).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
@@ -102,7 +106,11 @@ fn a_cut_tail_is_reported_and_never_taken_for_a_torn_write() {
     for cut in last_start..good.len() {
         std::fs::write(&path, &good[..cut]).unwrap();
         let r = verify(dir.path(), &path);
-        assert!(r.problem.as_deref().unwrap_or("").contains("tail was removed") || r.problem.as_deref().unwrap_or("").contains("tail were removed"), "cut at {cut}: {r}");
+        assert!(
+            r.problem.as_deref().unwrap_or("").contains("tail was removed")
+                || r.problem.as_deref().unwrap_or("").contains("tail were removed"),
+            "cut at {cut}: {r}"
+        );
         if cut > last_start {
             let e = Ledger::open(&path, options(dir.path())).err().expect("a cut acknowledged entry is not recovered");
             assert!(e.to_string().contains("its end was removed"), "{e}");
@@ -215,7 +223,10 @@ fn a_ledger_started_anew_begins_with_the_earlier_ones_last_head() {
     let path = build(dir.path(), 5);
     // As the guide's troubleshooting says: keep the old one, start anew.
     std::fs::rename(&path, dir.path().join("ledger.jsonl.corrupted")).unwrap();
-    assert!(verify(dir.path(), &path).problem.unwrap().contains("but a checkpoint signed 5"), "an emptied ledger is caught");
+    assert!(
+        verify(dir.path(), &path).problem.unwrap().contains("but a checkpoint signed 5"),
+        "an emptied ledger is caught"
+    );
     let l = Ledger::open(&path, options(dir.path())).unwrap();
     l.append(new(0)).unwrap();
     let r = verify(dir.path(), &path);

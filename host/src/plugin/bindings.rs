@@ -14,10 +14,10 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::portagent::plugin::plugin as exports_plugin;
 pub use self::portagent::plugin::types::{
     Action, ActionKind, CapError, CapabilityRequest, FieldError, Mismatch, PluginError, PluginInfo,
 };
+pub use exports::portagent::plugin::plugin as exports_plugin;
 
 /// The WIT package this host implements, and its version.
 pub const WIT_PACKAGE: &str = "portagent:plugin";

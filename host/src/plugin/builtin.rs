@@ -16,6 +16,10 @@ pub const BUILTINS: &[Builtin] = &[Builtin {
     sha256: env!("PORTAGENT_GUEST_NET_SHA256"),
 }];
 
+pub fn find(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -24,8 +28,4 @@ mod tests {
             assert_eq!(crate::util::hash::sha256_hex(b.wasm), b.sha256, "{}", b.name);
         }
     }
-}
-
-pub fn find(name: &str) -> Option<&'static Builtin> {
-    BUILTINS.iter().find(|b| b.name == name)
 }

@@ -75,7 +75,11 @@ enum Out {
     Blob(Vec<u8>),
 }
 
-async fn dispatch(store: &mut Store<HostState>, b: &StatePlugin, op: &Op<'_>) -> wasmtime::Result<Result<Out, PluginError>> {
+async fn dispatch(
+    store: &mut Store<HostState>,
+    b: &StatePlugin,
+    op: &Op<'_>,
+) -> wasmtime::Result<Result<Out, PluginError>> {
     let p = b.portagent_plugin_plugin();
     Ok(match op {
         Op::Describe => Ok(Out::Info(p.call_describe(store).await?)),
@@ -138,8 +142,9 @@ impl Plugin {
     }
 
     fn new_store(&self) -> Result<Store<HostState>, CallError> {
-        let state = HostState::new(&self.name, self.grants.clone(), self.backends.clone(), self.limits, self.clock.clone())
-            .map_err(|e| CallError::Instantiate { plugin: self.name.clone(), message: e.to_string() })?;
+        let state =
+            HostState::new(&self.name, self.grants.clone(), self.backends.clone(), self.limits, self.clock.clone())
+                .map_err(|e| CallError::Instantiate { plugin: self.name.clone(), message: e.to_string() })?;
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| s);
         store.epoch_deadline_callback(|mut ctx| match ctx.data_mut().on_tick() {
@@ -195,7 +200,9 @@ impl Plugin {
                 Err(CallError::Plugin { plugin: self.name.clone(), op: op_name, error })
             }
             Ok((live, Err(trap))) => Err(self.classify(op_name, live.store.data().tripped, trap)),
-            Err(Stopped::Timeout) => Err(CallError::Timeout { plugin: self.name.clone(), op: op_name, limit: self.limits.wall }),
+            Err(Stopped::Timeout) => {
+                Err(CallError::Timeout { plugin: self.name.clone(), op: op_name, limit: self.limits.wall })
+            }
             Err(Stopped::Instantiate(message)) => Err(CallError::Instantiate { plugin: self.name.clone(), message }),
         }
     }

@@ -84,7 +84,12 @@ impl Registry {
         self.inspect_compiled(runtime, runtime.compile(wasm)?, wasm.len())
     }
 
-    fn inspect_compiled(&self, runtime: &Runtime, compiled: super::runtime::Compiled, size: usize) -> Result<Inspection, RegistryError> {
+    fn inspect_compiled(
+        &self,
+        runtime: &Runtime,
+        compiled: super::runtime::Compiled,
+        size: usize,
+    ) -> Result<Inspection, RegistryError> {
         let imported = manifest::check_interfaces(runtime.engine(), &compiled.component)?;
         let mut plugin = runtime.load("(inspecting)", &compiled, Grants::default())?;
         let info = plugin.describe().map_err(RegistryError::Describe)?;
@@ -119,9 +124,7 @@ impl Registry {
             sha256: inspection.sha256,
             size: inspection.size,
             granted,
-            installed_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            installed_at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             builtin: false,
         };
         // Build the new plugin dir beside the old one, then swap it in.
@@ -151,7 +154,8 @@ impl Registry {
         let records = super::builtin::BUILTINS
             .iter()
             .map(|b| {
-                let inspection = self.inspect_compiled(runtime, runtime.compile_hashed(b.wasm, b.sha256)?, b.wasm.len())?;
+                let inspection =
+                    self.inspect_compiled(runtime, runtime.compile_hashed(b.wasm, b.sha256)?, b.wasm.len())?;
                 Ok(Installed {
                     granted: inspection.manifest.grant_all(),
                     manifest: inspection.manifest,
@@ -217,7 +221,8 @@ impl Registry {
     /// longer matches the sha256 recorded at install.
     pub fn load(&self, runtime: &Runtime, name: &str) -> Result<Plugin, RegistryError> {
         if let Some(b) = super::builtin::find(name) {
-            let record = self.builtins(runtime)?.into_iter().find(|p| p.manifest.name == name).expect("built-in is listed");
+            let record =
+                self.builtins(runtime)?.into_iter().find(|p| p.manifest.name == name).expect("built-in is listed");
             return Ok(runtime.load(name, &runtime.compile_hashed(b.wasm, b.sha256)?, record.granted)?);
         }
         let installed = self.get(name)?;

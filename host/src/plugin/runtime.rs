@@ -139,10 +139,7 @@ impl Runtime {
     /// A plugin handle with exactly `grants`. Instances are created lazily
     /// and replaced after any fault.
     pub fn load(&self, name: &str, compiled: &Compiled, grants: Grants) -> Result<Plugin, LoadError> {
-        let pre = self
-            .linker
-            .instantiate_pre(&compiled.component)
-            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let pre = self.linker.instantiate_pre(&compiled.component).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let pre = super::bindings::StatePluginPre::new(pre).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         Ok(Plugin::new(name, pre, grants, self.backends.clone(), self.limits, self.ticker.clone()))
     }

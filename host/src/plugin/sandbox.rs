@@ -61,7 +61,13 @@ pub struct CallClock {
 
 impl CallClock {
     pub fn new(limits: &Limits) -> Arc<CallClock> {
-        let clock = CallClock { base: Instant::now(), deadline: AtomicU64::new(0), hard: AtomicU64::new(0), wall: limits.wall, max: limits.max };
+        let clock = CallClock {
+            base: Instant::now(),
+            deadline: AtomicU64::new(0),
+            hard: AtomicU64::new(0),
+            wall: limits.wall,
+            max: limits.max,
+        };
         clock.begin();
         Arc::new(clock)
     }
@@ -125,7 +131,13 @@ impl WasiView for HostState {
 
 impl HostState {
     /// A sandbox for `plugin` with exactly `grants`.
-    pub fn new(plugin: &str, grants: Grants, backends: Backends, limits: Limits, clock: Arc<CallClock>) -> std::io::Result<HostState> {
+    pub fn new(
+        plugin: &str,
+        grants: Grants,
+        backends: Backends,
+        limits: Limits,
+        clock: Arc<CallClock>,
+    ) -> std::io::Result<HostState> {
         let mut wasi = WasiCtxBuilder::new();
         // Nothing is inherited: no env, args, stdio or network. Sockets are
         // linked (toolchains like componentize-py always import them) but
@@ -205,7 +217,12 @@ mod tests {
 
     #[test]
     fn the_call_clock_moves_with_progress_up_to_its_hard_limit() {
-        let limits = Limits { memory_bytes: 0, cpu: Duration::ZERO, wall: Duration::from_millis(100), max: Duration::from_millis(250) };
+        let limits = Limits {
+            memory_bytes: 0,
+            cpu: Duration::ZERO,
+            wall: Duration::from_millis(100),
+            max: Duration::from_millis(250),
+        };
         let clock = CallClock::new(&limits);
         let first = clock.deadline();
         std::thread::sleep(Duration::from_millis(60));
@@ -213,7 +230,11 @@ mod tests {
         assert!(clock.deadline() > first + Duration::from_millis(50), "progress moves it");
         std::thread::sleep(Duration::from_millis(200));
         clock.progressed();
-        assert!(clock.remaining() <= Duration::from_millis(0) + Duration::from_millis(10), "never past max: {:?}", clock.remaining());
+        assert!(
+            clock.remaining() <= Duration::from_millis(0) + Duration::from_millis(10),
+            "never past max: {:?}",
+            clock.remaining()
+        );
         clock.begin();
         assert!(clock.remaining() > Duration::from_millis(90), "a new call starts afresh");
     }

@@ -71,7 +71,11 @@ pub fn append(ledger: &Ledger, r: &Record) -> Result<(), LedgerError> {
     ledger.append(NewEntry {
         category: r.category.clone(),
         action: plugins.clone(),
-        metadata: Metadata { user: super::Caller { uid: r.uid }.describe(), host: crate::ledger::store::hostname(), plugin: plugins },
+        metadata: Metadata {
+            user: super::Caller { uid: r.uid }.describe(),
+            host: crate::ledger::store::hostname(),
+            plugin: plugins,
+        },
         data: r.data.clone(),
     })?;
     Ok(())
@@ -102,7 +106,12 @@ pub fn apply_record(desired_state_hash: &str, report: &ApplyReport, caller: Call
     if let Some(p) = &report.pending_confirmation {
         data["confirm_deadline"] = json!(p.deadline);
     }
-    Record { category: category.into(), plugins: report.plugins.iter().map(|p| p.plugin.clone()).collect(), uid: caller.uid, data }
+    Record {
+        category: category.into(),
+        plugins: report.plugins.iter().map(|p| p.plugin.clone()).collect(),
+        uid: caller.uid,
+        data,
+    }
 }
 
 /// How a journal was settled later: `commit`, `rollback` (requested or
@@ -117,7 +126,12 @@ pub fn settled_record(category: &str, journal: &Journal, settled: &Settled, call
         "started_by_uid": journal.uid,
         "errors": short(&settled.errors),
     });
-    Record { category: category.into(), plugins: journal.plugins.iter().map(|p| p.section.clone()).collect(), uid: caller.uid, data }
+    Record {
+        category: category.into(),
+        plugins: journal.plugins.iter().map(|p| p.section.clone()).collect(),
+        uid: caller.uid,
+        data,
+    }
 }
 
 /// Whether `entry` (about the journal's checkpoint id) says how that

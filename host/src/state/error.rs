@@ -113,7 +113,9 @@ impl RegistryError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             RegistryError::NotInstalled(_) => ErrorKind::NotFound,
-            RegistryError::Io { .. } | RegistryError::Record { .. } | RegistryError::Tampered { .. } => ErrorKind::Failed,
+            RegistryError::Io { .. } | RegistryError::Record { .. } | RegistryError::Tampered { .. } => {
+                ErrorKind::Failed
+            }
             RegistryError::Load(LoadError::Sandbox(_)) => ErrorKind::Failed,
             _ => ErrorKind::Invalid,
         }

@@ -53,7 +53,9 @@ impl StateFile {
         match raw.version {
             None => return Err(error("version", format!("missing; this portagent reads version {VERSION}"))),
             Some(Value::Number(n)) if n.as_u64() == Some(VERSION) => {}
-            Some(v) => return Err(error("version", format!("{v} is not supported; this portagent reads version {VERSION}"))),
+            Some(v) => {
+                return Err(error("version", format!("{v} is not supported; this portagent reads version {VERSION}")));
+            }
         }
         let sections = raw.plugins.unwrap_or_default();
         if sections.is_empty() {
@@ -92,7 +94,6 @@ impl StateFile {
     pub fn hash(&self) -> String {
         crate::util::hash::sha256_hex(serde_json::to_string(&self.sections).expect("json").as_bytes())
     }
-
 }
 
 /// Reads a state file's text: at most `limit` bytes (`max_state_bytes`),
@@ -100,11 +101,16 @@ impl StateFile {
 pub fn read_text(path: &std::path::Path, limit: u64) -> Result<String, FileError> {
     use std::io::Read;
     let cannot = |e: std::io::Error| error("", format!("cannot read {}: {e}", path.display()));
-    let reader: Box<dyn Read> = if path.as_os_str() == "-" { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(path).map_err(cannot)?) };
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(cannot)?)
+    };
     let mut bytes = Vec::new();
     reader.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(cannot)?;
     check_size(bytes.len() as u64, limit)?;
-    String::from_utf8(bytes).map_err(|e| error("", format!("{} is not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to())))
+    String::from_utf8(bytes)
+        .map_err(|e| error("", format!("{} is not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to())))
 }
 
 /// Refuses a state of more than `limit` bytes, saying which limit.
@@ -112,7 +118,9 @@ pub fn check_size(len: u64, limit: u64) -> Result<(), FileError> {
     if len > limit {
         return Err(error(
             "",
-            format!("the state is larger than max_state_bytes ({limit} bytes; set in config.toml); nothing was read further"),
+            format!(
+                "the state is larger than max_state_bytes ({limit} bytes; set in config.toml); nothing was read further"
+            ),
         ));
     }
     Ok(())
@@ -149,7 +157,8 @@ mod tests {
         assert_eq!(StateFile::parse("version: 1\n").unwrap_err().field, "plugins");
         assert_eq!(StateFile::parse("version: 1\nplugins: {net: 3}").unwrap_err().field, "plugins.net");
         assert!(StateFile::parse("version: 1\nplugns: {}").unwrap_err().message.contains("plugns"));
-        let bad_probe = StateFile::parse("version: 1\nplugins: {net: {}}\nprobe: {ping: [192.168.1.1, '-f']}").unwrap_err();
+        let bad_probe =
+            StateFile::parse("version: 1\nplugins: {net: {}}\nprobe: {ping: [192.168.1.1, '-f']}").unwrap_err();
         assert_eq!(bad_probe.field, "probe.ping[1]");
         let probe = StateFile::parse("version: 1\nplugins: {net: {}}\nprobe: {ping: [192.168.1.1]}").unwrap();
         assert_eq!(probe.probe, ["192.168.1.1"]);

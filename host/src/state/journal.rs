@@ -107,9 +107,9 @@ impl Journal {
     pub fn read(state_dir: &Path) -> std::io::Result<Option<Journal>> {
         let path = Self::path(state_dir);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -180,7 +180,12 @@ mod tests {
         j.write(dir.path()).unwrap();
         assert_eq!(Journal::read(dir.path()).unwrap(), Some(j.clone()));
         j.phase = Phase::Unrecorded;
-        j.record = Some(Record { category: "rollback".into(), plugins: vec!["net".into()], uid: 0, data: serde_json::json!({"result": "rolled_back"}) });
+        j.record = Some(Record {
+            category: "rollback".into(),
+            plugins: vec!["net".into()],
+            uid: 0,
+            data: serde_json::json!({"result": "rolled_back"}),
+        });
         j.write(dir.path()).unwrap();
         assert!(Journal::exists(dir.path()));
         assert_eq!(Journal::read(dir.path()).unwrap(), Some(j));

@@ -137,7 +137,11 @@ fn budget_in_words(breach: &str) -> String {
 
 /// A YAML parse error in words, with its line and column once.
 pub fn parse_error(e: &serde_saphyr::Error) -> String {
-    let at = e.location().filter(|l| l.line() > 0).map(|l| format!("line {} column {}: ", l.line(), l.column())).unwrap_or_default();
+    let at = e
+        .location()
+        .filter(|l| l.line() > 0)
+        .map(|l| format!("line {} column {}: ", l.line(), l.column()))
+        .unwrap_or_default();
     let text = e.without_snippet().to_string();
     // The message, without the position it also appends.
     let what = match text.rfind(" at line ") {
@@ -159,16 +163,19 @@ mod tests {
 
     #[test]
     fn paths_are_found_to_their_line() {
-        assert_eq!(steps("plugins.net.interfaces[1].ipv4.address[0].prefix"), [
-            Step::Key("plugins"),
-            Step::Key("net"),
-            Step::Key("interfaces"),
-            Step::Index(1),
-            Step::Key("ipv4"),
-            Step::Key("address"),
-            Step::Index(0),
-            Step::Key("prefix")
-        ]);
+        assert_eq!(
+            steps("plugins.net.interfaces[1].ipv4.address[0].prefix"),
+            [
+                Step::Key("plugins"),
+                Step::Key("net"),
+                Step::Key("interfaces"),
+                Step::Index(1),
+                Step::Key("ipv4"),
+                Step::Key("address"),
+                Step::Index(0),
+                Step::Key("prefix")
+            ]
+        );
         assert_eq!(line_of(FILE, "plugins.net.interfaces[0].ipv4.address[0].prefix"), Some(10));
         assert_eq!(line_of(FILE, "plugins.net.interfaces[1].mtu"), Some(11));
         assert_eq!(line_of(FILE, "plugins.net.interfaces[0].colour"), Some(5), "a missing field: its entry");

@@ -50,7 +50,11 @@ impl ApplyLock {
 
     /// Takes the lock, waiting (unless `wait` is `NoWait`) until it is free
     /// or `cancelled` is set: a request whose caller is gone never runs.
-    pub fn take_unless(state_dir: &Path, wait: Wait, cancelled: Option<&Arc<AtomicBool>>) -> Result<ApplyLock, NotTaken> {
+    pub fn take_unless(
+        state_dir: &Path,
+        wait: Wait,
+        cancelled: Option<&Arc<AtomicBool>>,
+    ) -> Result<ApplyLock, NotTaken> {
         create_private_dir(state_dir).map_err(NotTaken::Io)?;
         let file = open_lock_file(&state_dir.join("apply.lock")).map_err(NotTaken::Io)?;
         let is_cancelled = || cancelled.is_some_and(|c| c.load(Ordering::SeqCst));

@@ -67,9 +67,10 @@ pub(super) fn classify(section: &str, e: CallError) -> StateError {
 /// the user's YAML (the host says the YAML line itself).
 fn strip_json_position(message: &str) -> String {
     match message.rfind(" at line ") {
-        Some(i) if message[i + 9..].split_once(" column ").is_some_and(|(l, c)| {
-            l.bytes().all(|b| b.is_ascii_digit()) && c.bytes().all(|b| b.is_ascii_digit())
-        }) =>
+        Some(i)
+            if message[i + 9..].split_once(" column ").is_some_and(|(l, c)| {
+                l.bytes().all(|b| b.is_ascii_digit()) && c.bytes().all(|b| b.is_ascii_digit())
+            }) =>
         {
             message[..i].to_string()
         }
@@ -90,12 +91,18 @@ fn apply_order(manifests: &[&Manifest]) -> Result<Vec<usize>, StateError> {
     let mut order = Vec::new();
     while !left.is_empty() {
         let names: Vec<&str> = left.iter().map(|&i| manifests[i].name.as_str()).collect();
-        let Some(pos) = left.iter().position(|&i| !manifests[i].after.iter().any(|a| names.contains(&a.as_str()))) else {
-            let cycle: Vec<String> =
-                left.iter().map(|&i| format!("{} (after: {})", manifests[i].name, manifests[i].after.join(", "))).collect();
+        let Some(pos) = left.iter().position(|&i| !manifests[i].after.iter().any(|a| names.contains(&a.as_str())))
+        else {
+            let cycle: Vec<String> = left
+                .iter()
+                .map(|&i| format!("{} (after: {})", manifests[i].name, manifests[i].after.join(", ")))
+                .collect();
             return Err(StateError::invalid(
                 "plugins",
-                format!("each of these plugins must be applied after another of them, so none can go first: {}", cycle.join("; ")),
+                format!(
+                    "each of these plugins must be applied after another of them, so none can go first: {}",
+                    cycle.join("; ")
+                ),
             ));
         };
         order.push(left.remove(pos));
@@ -144,7 +151,10 @@ impl Manager {
             let manifest = available.get(*section).cloned().ok_or_else(|| {
                 StateError::invalid(
                     format!("plugins.{section}"),
-                    format!("no plugin owns this section (available: {})", available.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "no plugin owns this section (available: {})",
+                        available.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
                 )
             })?;
             let plugin = self.registry.load(&self.runtime, &manifest.name)?;
@@ -168,7 +178,11 @@ impl Manager {
             let section = l.manifest.section.clone();
             let read = l.plugin.query().map_err(|e| classify(&section, e)).and_then(|text| {
                 serde_json::from_str(&text).map_err(|e| {
-                    StateError::Plugin(CallError::Trap { plugin: l.manifest.name.clone(), op: "query", message: format!("returned invalid JSON: {e}") })
+                    StateError::Plugin(CallError::Trap {
+                        plugin: l.manifest.name.clone(),
+                        op: "query",
+                        message: format!("returned invalid JSON: {e}"),
+                    })
                 })
             });
             match read {
@@ -192,7 +206,10 @@ impl Manager {
     pub(super) fn write_record(&self, ledger: Option<&Ledger>, record: &Record) -> Result<(), String> {
         let result = match ledger {
             Some(l) => audit::append(l, record).map_err(|e| e.to_string()),
-            None => self.open_ledger().map_err(|e| e.to_string()).and_then(|l| audit::append(&l, record).map_err(|e| e.to_string())),
+            None => self
+                .open_ledger()
+                .map_err(|e| e.to_string())
+                .and_then(|l| audit::append(&l, record).map_err(|e| e.to_string())),
         };
         if let Err(e) = &result {
             log::error!("NOT RECORDED: a {} entry ({}): {e}", record.category, record.data["result"]);
@@ -207,7 +224,8 @@ impl Manager {
     pub(super) fn recorded_final(&self, j: &Journal) -> bool {
         match crate::ledger::store::entries_mentioning(&self.config.ledger_path, &j.id) {
             Ok(entries) => entries.iter().any(|e| {
-                e.data["checkpoint_id"] == j.id.as_str() && audit::is_final(&e.category, e.data["result"].as_str().unwrap_or(""))
+                e.data["checkpoint_id"] == j.id.as_str()
+                    && audit::is_final(&e.category, e.data["result"].as_str().unwrap_or(""))
             }),
             Err(e) => {
                 log::warn!("cannot look up change {} in the ledger ({e}); settling it as unrecorded", j.id);
@@ -279,7 +297,10 @@ mod tests {
 
     #[test]
     fn plugin_messages_lose_the_json_position() {
-        assert_eq!(strip_json_position("unknown field `colour`, expected one of `name` at line 1 column 24"), "unknown field `colour`, expected one of `name`");
+        assert_eq!(
+            strip_json_position("unknown field `colour`, expected one of `name` at line 1 column 24"),
+            "unknown field `colour`, expected one of `name`"
+        );
         assert_eq!(strip_json_position("at line 5 of the file"), "at line 5 of the file");
     }
 }

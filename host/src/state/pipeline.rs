@@ -13,7 +13,9 @@ use super::file::StateFile;
 use super::journal::{Journal, Phase, Saved};
 use super::lock::Wait;
 use super::manager::{Loaded, Manager, classify, ms};
-use super::report::{ApplyReport, PendingConfirmation, PluginDiff, PluginReport, action_json, mismatch_json, mismatch_text};
+use super::report::{
+    ApplyReport, PendingConfirmation, PluginDiff, PluginReport, action_json, mismatch_json, mismatch_text,
+};
 use crate::ledger::Ledger;
 use crate::plugin::Plugin;
 use crate::plugin::bindings::Action;
@@ -112,7 +114,10 @@ impl Manager {
         let _lock = self.lock(opts.wait, opts.cancelled.as_ref())?;
         let mut report = ApplyReport { recovered: self.settle_before_work(opts.caller)?, ..Default::default() };
         if let Some(j) = self.pending()? {
-            return Err(StateError::Pending { id: j.id.clone(), seconds_left: j.time_left().unwrap_or_default().as_secs() });
+            return Err(StateError::Pending {
+                id: j.id.clone(),
+                seconds_left: j.time_left().unwrap_or_default().as_secs(),
+            });
         }
         let t = Instant::now();
         // Time inside plugin exports; the rest of `total` is the host's.
@@ -233,8 +238,10 @@ impl Manager {
             }
             None => {
                 report.success = true;
-                report.changes_applied =
-                    work.iter().flat_map(|w| w.1.changes_applied.iter().map(move |c| format!("{}:{c}", w.1.plugin))).collect();
+                report.changes_applied = work
+                    .iter()
+                    .flat_map(|w| w.1.changes_applied.iter().map(move |c| format!("{}:{c}", w.1.plugin)))
+                    .collect();
                 if let Some(timeout) = opts.confirm_timeout {
                     let seconds = timeout.as_secs().max(1);
                     let deadline = unix_secs() + seconds;

@@ -109,7 +109,9 @@ impl Manager {
                 let unwritten = j.record.take();
                 let mut settled = self.conclude(j.clone(), "recovery", Settled::of(&j, false, &reason, errors), caller);
                 if let Some(r) = unwritten {
-                    settled.unrecorded.get_or_insert_with(|| format!("the earlier failure ({}) is not recorded yet", r.category));
+                    settled
+                        .unrecorded
+                        .get_or_insert_with(|| format!("the earlier failure ({}) is not recorded yet", r.category));
                 }
                 settled
             }
@@ -178,7 +180,9 @@ impl Manager {
         let settled = self.settle(caller)?;
         if let Some(s) = settled.as_ref().filter(|s| s.unfinished()) {
             return Err(match &s.unrecorded {
-                Some(error) if s.result != "rollback_failed" => StateError::Unrecorded { id: s.checkpoint.clone(), error: error.clone() },
+                Some(error) if s.result != "rollback_failed" => {
+                    StateError::Unrecorded { id: s.checkpoint.clone(), error: error.clone() }
+                }
                 _ => StateError::RollbackFailed { id: s.checkpoint.clone(), errors: s.errors.clone() },
             });
         }
@@ -232,6 +236,7 @@ impl Manager {
 
 /// Whether process `pid` runs (a zombie does not).
 fn pid_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|stat| !matches!(stat.rsplit_once(')').and_then(|(_, r)| r.trim_start().bytes().next()), Some(b'Z' | b'X')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !matches!(stat.rsplit_once(')').and_then(|(_, r)| r.trim_start().bytes().next()), Some(b'Z' | b'X'))
+    })
 }

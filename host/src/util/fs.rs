@@ -48,10 +48,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result
 pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if meta.uid() != me || !meta.file_type().is_file() {
-            std::fs::remove_file(path)?;
-        }
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && (meta.uid() != me || !meta.file_type().is_file())
+    {
+        std::fs::remove_file(path)?;
     }
     let file = std::fs::OpenOptions::new()
         .create(true)

@@ -69,7 +69,10 @@ fn declared(live: &Live, current: &Interface, a: &Action) -> Result<Interface, P
 }
 
 /// The interfaces after the actions, starting from the live state.
-fn target(current: Vec<Interface>, actions: &[Action]) -> Result<(BTreeMap<String, Interface>, BTreeSet<String>), PluginError> {
+fn target(
+    current: Vec<Interface>,
+    actions: &[Action],
+) -> Result<(BTreeMap<String, Interface>, BTreeSet<String>), PluginError> {
     let mut target: BTreeMap<String, Interface> = current.into_iter().map(|i| (i.name.clone(), i)).collect();
     let mut deleted = BTreeSet::new();
     for a in actions {
@@ -141,7 +144,10 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
                     && serde_json::from_str::<serde_json::Value>(&a.body).is_ok_and(|b| b["force"] == true)
             });
             if !bridge.owned && !forced {
-                return Err(PluginError::Failed(format!("{} was not created by portagent; not deleting it", bridge.name)));
+                return Err(PluginError::Failed(format!(
+                    "{} was not created by portagent; not deleting it",
+                    bridge.name
+                )));
             }
             txn.guard_ports(bridge);
             txn.delete_bridge(&bridge.uuid);
@@ -152,12 +158,14 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
         // The wanted ports by name, with their settings.
         let mut want: BTreeMap<String, PortConfig> =
             t.ports.iter().flatten().map(|p| (p.name().to_string(), p.config())).collect();
-        let members: BTreeSet<String> = want.values().filter_map(|c| c.bond.as_ref()).flat_map(|b| b.ports.clone()).collect();
+        let members: BTreeSet<String> =
+            want.values().filter_map(|c| c.bond.as_ref()).flat_map(|b| b.ports.clone()).collect();
         for (name, iface) in &target {
             if touched.contains(name.as_str()) && !members.contains(name) {
                 match &iface.controller {
                     Some(c) if c == &bridge.name => {
-                        want.entry(name.clone()).or_insert_with(|| PortConfig { name: name.clone(), ..Default::default() });
+                        want.entry(name.clone())
+                            .or_insert_with(|| PortConfig { name: name.clone(), ..Default::default() });
                     }
                     Some(_) => {
                         want.remove(name);
@@ -167,12 +175,8 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
             }
         }
         want.retain(|p, _| !deleted.contains(p));
-        let have: BTreeMap<String, PortConfig> = bridge
-            .ports
-            .iter()
-            .filter(|p| p.name != bridge.name)
-            .map(|p| (p.name.clone(), p.config()))
-            .collect();
+        let have: BTreeMap<String, PortConfig> =
+            bridge.ports.iter().filter(|p| p.name != bridge.name).map(|p| (p.name.clone(), p.config())).collect();
         let bridge_touched = touched.contains(bridge.name.as_str());
         if want == have && !bridge_touched {
             continue;
@@ -216,10 +220,11 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     }
     for name in &touched {
         let Some(t) = target.get(*name).filter(|i| i.kind != Kind::Ethernet) else { continue };
-        if let (Some(mtu), false) = (t.mtu, created.contains(name)) {
-            if live.ovs.iface(name).and_then(|i| i.mtu_request) != Some(mtu) && live.link(name).map(|l| l.mtu) != Some(mtu) {
-                txn.set_mtu_request(name, mtu);
-            }
+        if let (Some(mtu), false) = (t.mtu, created.contains(name))
+            && live.ovs.iface(name).and_then(|i| i.mtu_request) != Some(mtu)
+            && live.link(name).map(|l| l.mtu) != Some(mtu)
+        {
+            txn.set_mtu_request(name, mtu);
         }
     }
     // Committed: from here on a failure is undone by restore. The files
@@ -297,7 +302,11 @@ mod tests {
 
     #[test]
     fn ip_changes_are_told_from_ovs_ones() {
-        let modify = |body: serde_json::Value| Action { kind: ActionKind::Modify, resource: "ovsbr0".into(), body: body.to_string() };
+        let modify = |body: serde_json::Value| Action {
+            kind: ActionKind::Modify,
+            resource: "ovsbr0".into(),
+            body: body.to_string(),
+        };
         assert!(changes_ip(&modify(json!({"ipv4.address": [], "ipv4.enabled": true}))));
         assert!(changes_ip(&modify(json!({"ipv6.dhcp": true}))));
         assert!(!changes_ip(&modify(json!({"ports": ["eth0"], "stp": true}))));

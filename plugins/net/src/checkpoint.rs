@@ -69,7 +69,10 @@ fn addresses(live: &Live) -> Vec<String> {
 pub fn take() -> Result<Checkpoint, PluginError> {
     let live = Live::read()?;
     let backend = Backend {
-        systemd_files: networkd::read_lookalikes()?.into_iter().map(|(n, content)| (networkd::path(&n), content)).collect(),
+        systemd_files: networkd::read_lookalikes()?
+            .into_iter()
+            .map(|(n, content)| (networkd::path(&n), content))
+            .collect(),
         ovs_database: live
             .ovs
             .bridges
@@ -118,7 +121,8 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     for s in &saved.ovs_database {
         match live.ovs.bridge(&s.name) {
             None => {
-                let ports: Vec<(PortConfig, String, bool)> = s.ports.iter().map(|p| (p.config.clone(), p.kind.clone(), p.owned)).collect();
+                let ports: Vec<(PortConfig, String, bool)> =
+                    s.ports.iter().map(|p| (p.config.clone(), p.kind.clone(), p.owned)).collect();
                 txn.create_bridge(&s.name, &s.datapath_type, None, s.owned, &ports);
             }
             Some(b) => {
@@ -142,7 +146,8 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
                 }
             }
         }
-        let (b_stp, b_rstp, b_fail) = live.ovs.bridge(&s.name).map_or((false, false, None), |b| (b.stp, b.rstp, b.fail_mode));
+        let (b_stp, b_rstp, b_fail) =
+            live.ovs.bridge(&s.name).map_or((false, false, None), |b| (b.stp, b.rstp, b.fail_mode));
         txn.set_bridge_options(
             &s.name,
             (b_stp != s.stp).then_some(s.stp),
@@ -183,7 +188,8 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
         let want: BTreeSet<String> = saved.kernel_addresses.iter().cloned().collect();
         let links: BTreeSet<&str> = live.links.iter().map(|l| l.name.as_str()).collect();
         let extra: Vec<&String> = now.difference(&want).collect();
-        let missing: Vec<&String> = want.difference(&now).filter(|a| links.contains(a.split(' ').next().unwrap_or(""))).collect();
+        let missing: Vec<&String> =
+            want.difference(&now).filter(|a| links.contains(a.split(' ').next().unwrap_or(""))).collect();
         if extra.is_empty() && missing.is_empty() {
             return Ok(());
         }

@@ -17,9 +17,10 @@ pub fn wanted_ports(desired: &NetState, bridge: &Interface, current: Option<&Int
         .filter(|i| i.controller.as_deref() == Some(bridge.name.as_str()) && i.state != Some(State::Absent))
         .map(|i| PortSpec::Name(i.name.clone()))
         .collect();
-    let base = bridge.ports.clone().or_else(|| {
-        (!children.is_empty()).then(|| current.and_then(|c| c.ports.clone()).unwrap_or_default())
-    })?;
+    let base = bridge
+        .ports
+        .clone()
+        .or_else(|| (!children.is_empty()).then(|| current.and_then(|c| c.ports.clone()).unwrap_or_default()))?;
     // A bond's NICs name the bridge as controller, but live inside the bond.
     let members: HashSet<String> = base.iter().flat_map(|p| p.bond_members().iter().cloned()).collect();
     let absent: HashSet<&str> =
@@ -36,7 +37,14 @@ pub fn wanted_ports(desired: &NetState, bridge: &Interface, current: Option<&Int
 }
 
 fn ip_changes(prefix: &str, d: &IpConfig, c: Option<&IpConfig>, out: &mut Map<String, Value>) {
-    let blank = IpConfig { enabled: false, dhcp: Some(false), address: Some(vec![]), gateway: None, gateway_on_link: None, dns: Some(vec![]) };
+    let blank = IpConfig {
+        enabled: false,
+        dhcp: Some(false),
+        address: Some(vec![]),
+        gateway: None,
+        gateway_on_link: None,
+        dns: Some(vec![]),
+    };
     let c = c.unwrap_or(&blank);
     if d.enabled != c.enabled {
         out.insert(format!("{prefix}.enabled"), json!(d.enabled));
@@ -62,10 +70,10 @@ fn ip_changes(prefix: &str, d: &IpConfig, c: Option<&IpConfig>, out: &mut Map<St
     if d.gateway_on_link.is_some() && d.gateway_on_link.unwrap_or(false) != c.gateway_on_link.unwrap_or(false) {
         out.insert(format!("{prefix}.gateway_on_link"), json!(d.gateway_on_link));
     }
-    if let Some(dns) = &d.dns {
-        if Some(dns) != c.dns.as_ref() {
-            out.insert(format!("{prefix}.dns"), json!(dns));
-        }
+    if let Some(dns) = &d.dns
+        && Some(dns) != c.dns.as_ref()
+    {
+        out.insert(format!("{prefix}.dns"), json!(dns));
     }
 }
 
@@ -73,10 +81,10 @@ fn ip_changes(prefix: &str, d: &IpConfig, c: Option<&IpConfig>, out: &mut Map<St
 /// dotted keys with the desired values.
 pub fn changes(d: &Interface, ports: Option<&Vec<PortSpec>>, c: &Interface) -> Map<String, Value> {
     let mut out = Map::new();
-    if let Some(p) = ports {
-        if Some(p) != c.ports.as_ref() {
-            out.insert("ports".into(), json!(p));
-        }
+    if let Some(p) = ports
+        && Some(p) != c.ports.as_ref()
+    {
+        out.insert("ports".into(), json!(p));
     }
     if d.controller.is_some() && d.controller != c.controller {
         out.insert("controller".into(), json!(d.controller));
@@ -119,7 +127,9 @@ fn kind_name(k: Kind) -> &'static str {
 
 /// `d` completed for creation: defaults filled in, ports resolved.
 fn for_create(d: &Interface, ports: Option<Vec<PortSpec>>, default_dp: &str) -> Interface {
-    let off = || Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, gateway_on_link: None, dns: None });
+    let off = || {
+        Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, gateway_on_link: None, dns: None })
+    };
     let mut n = d.clone();
     n.state = Some(d.state.unwrap_or(State::Up));
     if n.kind == Kind::OvsBridge {
@@ -159,16 +169,17 @@ pub fn diff(
             }
             // A NIC is never deleted, but taking it off a bridge is a change
             // of that bridge: only of one portagent created, unless forced.
-            if let (Kind::Ethernet, Some(bridge)) = (c.kind, &c.controller) {
-                if !owned(&d.name) && d.force != Some(true) {
-                    return Err(Invalid {
-                        field: format!("interfaces[{i}].state"),
-                        message: format!(
-                            "{} is a port of {bridge}, which portagent did not create; it detaches ports only from its own bridges (force: true to detach it anyway)",
-                            d.name
-                        ),
-                    });
-                }
+            if let (Kind::Ethernet, Some(bridge)) = (c.kind, &c.controller)
+                && !owned(&d.name)
+                && d.force != Some(true)
+            {
+                return Err(Invalid {
+                    field: format!("interfaces[{i}].state"),
+                    message: format!(
+                        "{} is a port of {bridge}, which portagent did not create; it detaches ports only from its own bridges (force: true to detach it anyway)",
+                        d.name
+                    ),
+                });
             }
             // Forced: the action says so, for apply's own ownership check.
             let body = if d.force == Some(true) { serde_json::json!({"force": true}) } else { Value::Null };
@@ -211,12 +222,19 @@ pub fn diff(
                 let Some(c) = current_by.get(n) else { continue };
                 let field = format!("interfaces[{i}].ports[{j}]");
                 if c.kind == Kind::OvsBridge {
-                    return Err(Invalid { field, message: format!("{n} is an OVS bridge; a bridge cannot be a port of another (use a patch port)") });
+                    return Err(Invalid {
+                        field,
+                        message: format!(
+                            "{n} is an OVS bridge; a bridge cannot be a port of another (use a patch port)"
+                        ),
+                    });
                 }
                 if let Some(other) = c.controller.as_deref().filter(|o| *o != d.name && !desired_by.contains_key(o)) {
                     return Err(Invalid {
                         field,
-                        message: format!("{n} is a port of {other}, which this file does not name: detach it there first, or list {other} here too"),
+                        message: format!(
+                            "{n} is a port of {other}, which this file does not name: detach it there first, or list {other} here too"
+                        ),
                     });
                 }
             }
@@ -227,10 +245,10 @@ pub fn diff(
         if desired_by.contains_key(port.as_str()) {
             continue;
         }
-        if let Some(c) = current_by.get(port.as_str()) {
-            if c.controller.as_deref() != Some(bridge.as_str()) {
-                buckets[3].push(act(ActionKind::Modify, &port, json!({"controller": bridge})));
-            }
+        if let Some(c) = current_by.get(port.as_str())
+            && c.controller.as_deref() != Some(bridge.as_str())
+        {
+            buckets[3].push(act(ActionKind::Modify, &port, json!({"controller": bridge})));
         }
     }
     Ok(buckets.into_iter().flatten().collect())
@@ -278,7 +296,12 @@ mod tests {
         let a = diff(&current(), &desired, "netdev", &|_| true).unwrap();
         let s = summary(&a);
         assert_eq!(s.len(), 2, "{s:?}");
-        assert!(s[0].starts_with("Create ovsbr0 ") && s[0].contains("\"datapath_type\":\"netdev\"") && s[0].contains("\"ports\":[\"eth0\"]"), "{s:?}");
+        assert!(
+            s[0].starts_with("Create ovsbr0 ")
+                && s[0].contains("\"datapath_type\":\"netdev\"")
+                && s[0].contains("\"ports\":[\"eth0\"]"),
+            "{s:?}"
+        );
         assert_eq!(s[1], "Modify eth0 {\"controller\":\"ovsbr0\"}");
     }
 
@@ -302,7 +325,8 @@ mod tests {
         let e = diff(&cur, &desired, "system", &|n| n != "br").unwrap_err();
         assert_eq!(e.field, "interfaces[0].state");
         assert!(e.message.contains("force: true"), "{}", e.message);
-        let forced = state(json!({"interfaces": [{"name": "br", "type": "ovs-bridge", "state": "absent", "force": true}]}));
+        let forced =
+            state(json!({"interfaces": [{"name": "br", "type": "ovs-bridge", "state": "absent", "force": true}]}));
         let s = summary(&diff(&cur, &forced, "system", &|n| n != "br").unwrap());
         assert_eq!(s, ["Delete br {\"force\":true}"]);
     }

@@ -60,7 +60,9 @@ pub fn forget() {
 pub fn changes(live: &Live) -> Vec<(String, &'static str, String, String)> {
     let Some(before) = TAKEN.lock().unwrap().clone() else { return vec![] };
     let now = seen(live);
-    let join = |s: &BTreeSet<String>| if s.is_empty() { "none".to_string() } else { s.iter().cloned().collect::<Vec<_>>().join(", ") };
+    let join = |s: &BTreeSet<String>| {
+        if s.is_empty() { "none".to_string() } else { s.iter().cloned().collect::<Vec<_>>().join(", ") }
+    };
     let mut out = Vec::new();
     for (link, was) in before {
         // A link that went away (or down) is not this check's business: it

@@ -17,9 +17,11 @@ use portagent_sdk::netlink::{Address, LinkSetup};
 /// but being up with static IPv4 addresses, so the kernel alone shows it
 /// set up (see the module).
 pub fn settles(iface: &Interface) -> bool {
-    let v4_static_only = iface.ipv4.as_ref().filter(|c| c.enabled).is_none_or(|c| {
-        c.dhcp != Some(true) && c.gateway.is_none() && c.dns.as_ref().is_none_or(|d| d.is_empty())
-    });
+    let v4_static_only = iface
+        .ipv4
+        .as_ref()
+        .filter(|c| c.enabled)
+        .is_none_or(|c| c.dhcp != Some(true) && c.gateway.is_none() && c.dns.as_ref().is_none_or(|d| d.is_empty()));
     matches!(iface.kind, Kind::OvsBridge | Kind::OvsInterface)
         && matches!(iface.state, None | Some(State::Up))
         && !iface.ipv6.as_ref().is_some_and(|c| c.enabled)
@@ -59,7 +61,10 @@ mod tests {
         let mut port = Interface::new("p0", Kind::OvsInterface);
         port.ipv4 = v4(|_| {});
         let s = setup(&port).expect("a port with a static address");
-        assert_eq!((s.link.as_str(), s.addresses.len(), s.addresses[0].ip.as_str(), s.addresses[0].prefix, s.no_link_local), ("p0", 1, "10.0.0.1", 24, true));
+        assert_eq!(
+            (s.link.as_str(), s.addresses.len(), s.addresses[0].ip.as_str(), s.addresses[0].prefix, s.no_link_local),
+            ("p0", 1, "10.0.0.1", 24, true)
+        );
         assert!(setup(&Interface::new("ovsbr0", Kind::OvsBridge)).is_some_and(|s| s.addresses.is_empty()));
         port.ipv4 = v4(|c| c.enabled = false);
         assert!(setup(&port).is_some_and(|s| s.addresses.is_empty()), "disabled: up, no addresses");

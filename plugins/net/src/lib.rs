@@ -50,7 +50,11 @@ impl Plugin for Net {
                     "to create and remove OVS bridges and ports",
                 ),
                 CapabilityRequest::new("networkd", &["read", "write"], "to write .network files and reload networkd"),
-                CapabilityRequest::new("netlink", &["read", "write"], "to read links, addresses and routes, and restore addresses"),
+                CapabilityRequest::new(
+                    "netlink",
+                    &["read", "write"],
+                    "to read links, addresses and routes, and restore addresses",
+                ),
             ],
             after: vec![],
         }
@@ -69,13 +73,13 @@ impl Plugin for Net {
         let desired = parse_valid(&desired)?;
         // `current` is what query() returned, not the user's file: a fault
         // in it is not invalid input.
-        let current = model::parse(&current)
-            .map_err(|e| PluginError::Failed(format!("the live state read back does not parse: {}: {}", e.field, e.message)))?;
+        let current = model::parse(&current).map_err(|e| {
+            PluginError::Failed(format!("the live state read back does not parse: {}: {}", e.field, e.message))
+        })?;
         let default_dp = portagent_sdk::settings::get("datapath_type").unwrap_or_else(|| "system".into());
         let ovs = ovs::read()?;
-        let owned = |name: &str| {
-            ovs.bridge(name).is_some_and(|b| b.owned) || ovs.bridge_of(name).is_some_and(|b| b.owned)
-        };
+        let owned =
+            |name: &str| ovs.bridge(name).is_some_and(|b| b.owned) || ovs.bridge_of(name).is_some_and(|b| b.owned);
         let actions = diff::diff(&current, &desired, &default_dp, &owned).map_err(invalid)?;
         // A file named like portagent's but not its own is never written.
         for a in actions.iter().filter(|a| a.kind != ActionKind::Delete) {
@@ -101,8 +105,8 @@ impl Plugin for Net {
     }
 
     fn restore(blob: Vec<u8>) -> Result<(), PluginError> {
-        let cp: checkpoint::Checkpoint = serde_json::from_slice(&blob)
-            .map_err(|e| PluginError::Failed(format!("not a net checkpoint: {e}")))?;
+        let cp: checkpoint::Checkpoint =
+            serde_json::from_slice(&blob).map_err(|e| PluginError::Failed(format!("not a net checkpoint: {e}")))?;
         checkpoint::restore(&cp)
     }
 }

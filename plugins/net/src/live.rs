@@ -5,8 +5,8 @@
 use crate::model::{Address, Interface, IpConfig, Kind, NetState, State};
 use crate::networkd::{self, ManagedFile};
 use crate::ovs::{self, OvsView};
-use portagent_sdk::netlink::{self, Link, Route};
 use portagent_sdk::PluginError;
+use portagent_sdk::netlink::{self, Link, Route};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Link kinds reported as `ethernet` (NICs and their stand-ins).
@@ -121,7 +121,8 @@ impl Live {
         };
         if let Some(b) = self.ovs.bridge(name).filter(|_| kind == Kind::OvsBridge) {
             iface.ports = Some(b.port_specs());
-            iface.datapath_type = Some(if b.datapath_type.is_empty() { "system".into() } else { b.datapath_type.clone() });
+            iface.datapath_type =
+                Some(if b.datapath_type.is_empty() { "system".into() } else { b.datapath_type.clone() });
             iface.stp = Some(b.stp);
             iface.rstp = Some(b.rstp);
             iface.fail_mode = b.fail_mode;
@@ -228,18 +229,35 @@ pub(crate) mod tests {
         for (i, name) in names.iter().enumerate() {
             let mut d = Interface::new(name, Kind::OvsInterface);
             d.controller = Some("ovsbr0".into());
-            d.ipv4 = Some(IpConfig { enabled: true, dhcp: None, address: Some(vec![Address { ip: ip(i), prefix: 24 }]), gateway: None, gateway_on_link: None, dns: None });
+            d.ipv4 = Some(IpConfig {
+                enabled: true,
+                dhcp: None,
+                address: Some(vec![Address { ip: ip(i), prefix: 24 }]),
+                gateway: None,
+                gateway_on_link: None,
+                dns: None,
+            });
             let content = networkd::render(&d);
             files.insert(name.clone(), ManagedFile { content, declared: Some(d) });
         }
         Live::new(
             OvsView::new("r".into(), vec![bridge]),
             std::iter::once(link(1, "lo")).chain(names.iter().enumerate().map(|(i, n)| link(i + 2, n))).collect(),
-            names.iter().enumerate().map(|(i, n)| netlink::Address { link: n.clone(), ip: ip(i), prefix: 24 }).collect(),
             names
                 .iter()
                 .enumerate()
-                .flat_map(|(i, n)| [route(format!("{}/32", ip(i)), n, 255), route(format!("{}/24", ip(i)), n, 254), route(format!("{}/32", ip(i)), n, 255)])
+                .map(|(i, n)| netlink::Address { link: n.clone(), ip: ip(i), prefix: 24 })
+                .collect(),
+            names
+                .iter()
+                .enumerate()
+                .flat_map(|(i, n)| {
+                    [
+                        route(format!("{}/32", ip(i)), n, 255),
+                        route(format!("{}/24", ip(i)), n, 254),
+                        route(format!("{}/32", ip(i)), n, 255),
+                    ]
+                })
                 .collect(),
             files,
         )
@@ -260,7 +278,10 @@ pub(crate) mod tests {
         parsed.validate().unwrap();
         println!("parse + validate: {:?}", t.elapsed());
         let t = Instant::now();
-        let actions = crate::diff::diff(&state, &parsed, "netdev", &|n| live.ovs.bridge(n).is_some_and(|b| b.owned) || live.ovs.bridge_of(n).is_some_and(|b| b.owned)).unwrap();
+        let actions = crate::diff::diff(&state, &parsed, "netdev", &|n| {
+            live.ovs.bridge(n).is_some_and(|b| b.owned) || live.ovs.bridge_of(n).is_some_and(|b| b.owned)
+        })
+        .unwrap();
         println!("diff: {:?} ({} actions)", t.elapsed(), actions.len());
         let t = Instant::now();
         let m = crate::verify::mismatches(&parsed, &live, None);

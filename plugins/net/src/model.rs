@@ -145,7 +145,11 @@ impl PortSpec {
 
     /// The shortest form: a plain name when there is nothing else.
     pub fn from_config(c: PortConfig) -> PortSpec {
-        if c.vlan.is_none() && c.bond.is_none() && c.patch.is_none() { PortSpec::Name(c.name) } else { PortSpec::Full(c) }
+        if c.vlan.is_none() && c.bond.is_none() && c.patch.is_none() {
+            PortSpec::Name(c.name)
+        } else {
+            PortSpec::Full(c)
+        }
     }
 }
 
@@ -321,7 +325,14 @@ fn check_ip(field: &str, text: &str, v6: bool) -> Result<IpAddr, Invalid> {
 
 fn check_port(at: &str, bridge: &str, p: &PortConfig) -> Result<(), Invalid> {
     let name_ok = |field: String, n: &str| portagent_sdk::validate::ifname(n).map_err(|why| invalid(field, why));
-    name_ok(if at.ends_with(']') && p.vlan.is_none() && p.bond.is_none() && p.patch.is_none() { at.to_string() } else { format!("{at}.name") }, &p.name)?;
+    name_ok(
+        if at.ends_with(']') && p.vlan.is_none() && p.bond.is_none() && p.patch.is_none() {
+            at.to_string()
+        } else {
+            format!("{at}.name")
+        },
+        &p.name,
+    )?;
     if p.name == bridge {
         return Err(invalid(at, "a bridge's own interface is not listed as a port"));
     }
@@ -333,8 +344,12 @@ fn check_port(at: &str, bridge: &str, p: &PortConfig) -> Result<(), Invalid> {
         match v.mode {
             VlanMode::Access => match v.tag {
                 None => return Err(invalid(format!("{at}.vlan.tag"), "an access port needs its VLAN tag")),
-                Some(t) if !tag_ok(t) => return Err(invalid(format!("{at}.vlan.tag"), format!("{t} is outside 1..=4094"))),
-                Some(_) if v.trunks.is_some() => return Err(invalid(format!("{at}.vlan.trunks"), "an access port has no trunks")),
+                Some(t) if !tag_ok(t) => {
+                    return Err(invalid(format!("{at}.vlan.tag"), format!("{t} is outside 1..=4094")));
+                }
+                Some(_) if v.trunks.is_some() => {
+                    return Err(invalid(format!("{at}.vlan.trunks"), "an access port has no trunks"));
+                }
                 Some(_) => {}
             },
             VlanMode::Trunk => {
@@ -395,7 +410,10 @@ fn check_ip_config(field: &str, c: &IpConfig, v6: bool, enslaved: bool) -> Resul
         return Err(invalid(format!("{field}.enabled"), "is false, but addresses, DHCP or a gateway are set"));
     }
     if enslaved && configured {
-        return Err(invalid(field, "a port of an OVS bridge carries no IP configuration; configure the bridge instead"));
+        return Err(invalid(
+            field,
+            "a port of an OVS bridge carries no IP configuration; configure the bridge instead",
+        ));
     }
     Ok(())
 }
@@ -431,15 +449,20 @@ impl NetState {
                     return Err(invalid(format!("{at}.datapath_type"), "only an ovs-bridge has a datapath type"));
                 }
                 if dp != "system" && dp != "netdev" {
-                    return Err(invalid(format!("{at}.datapath_type"), format!("expected system or netdev, got {dp:?}")));
+                    return Err(invalid(
+                        format!("{at}.datapath_type"),
+                        format!("expected system or netdev, got {dp:?}"),
+                    ));
                 }
             }
-            if let Some(mtu) = iface.mtu {
-                if !(68..=65535).contains(&mtu) {
-                    return Err(invalid(format!("{at}.mtu"), format!("{mtu} is outside 68..=65535")));
-                }
+            if let Some(mtu) = iface.mtu
+                && !(68..=65535).contains(&mtu)
+            {
+                return Err(invalid(format!("{at}.mtu"), format!("{mtu} is outside 68..=65535")));
             }
-            for (k, field) in [(iface.stp.is_some(), "stp"), (iface.rstp.is_some(), "rstp"), (iface.fail_mode.is_some(), "fail_mode")] {
+            for (k, field) in
+                [(iface.stp.is_some(), "stp"), (iface.rstp.is_some(), "rstp"), (iface.fail_mode.is_some(), "fail_mode")]
+            {
                 if k && !bridge {
                     return Err(invalid(format!("{at}.{field}"), "only an ovs-bridge has this setting"));
                 }
@@ -484,7 +507,9 @@ impl NetState {
                     if names.get(n).is_some_and(|&k| self.interfaces[k].kind == Kind::OvsBridge) {
                         return Err(invalid(
                             format!("interfaces[{i}].ports[{j}]"),
-                            format!("{n} is an ovs-bridge in this file, and a bridge cannot be a port of another (use a patch port)"),
+                            format!(
+                                "{n} is an ovs-bridge in this file, and a bridge cannot be a port of another (use a patch port)"
+                            ),
                         ));
                     }
                 }
@@ -492,10 +517,10 @@ impl NetState {
         }
         for (i, iface) in self.interfaces.iter().enumerate() {
             let Some(ctrl) = &iface.controller else { continue };
-            if let Some(&j) = names.get(ctrl.as_str()) {
-                if self.interfaces[j].kind != Kind::OvsBridge {
-                    return Err(invalid(format!("interfaces[{i}].controller"), format!("{ctrl} is not an ovs-bridge")));
-                }
+            if let Some(&j) = names.get(ctrl.as_str())
+                && self.interfaces[j].kind != Kind::OvsBridge
+            {
+                return Err(invalid(format!("interfaces[{i}].controller"), format!("{ctrl} is not an ovs-bridge")));
             }
             if let Some(bridge) = owner.get(&iface.name) {
                 if bridge != ctrl {
@@ -504,13 +529,13 @@ impl NetState {
                         format!("says {ctrl}, but {} is listed in the ports of {bridge}", iface.name),
                     ));
                 }
-            } else if let Some(&j) = names.get(ctrl.as_str()) {
-                if self.interfaces[j].ports.is_some() {
-                    return Err(invalid(
-                        format!("interfaces[{i}].controller"),
-                        format!("says {ctrl}, but {ctrl}'s ports do not list {}", iface.name),
-                    ));
-                }
+            } else if let Some(&j) = names.get(ctrl.as_str())
+                && self.interfaces[j].ports.is_some()
+            {
+                return Err(invalid(
+                    format!("interfaces[{i}].controller"),
+                    format!("says {ctrl}, but {ctrl}'s ports do not list {}", iface.name),
+                ));
             }
         }
         Ok(())
@@ -548,7 +573,12 @@ impl NetState {
             return format!("interfaces[{i}].name");
         }
         for (i, iface) in self.interfaces.iter().enumerate() {
-            if let Some(j) = iface.ports.iter().flatten().position(|p| p.name() == name || p.bond_members().iter().any(|m| m == name)) {
+            if let Some(j) = iface
+                .ports
+                .iter()
+                .flatten()
+                .position(|p| p.name() == name || p.bond_members().iter().any(|m| m == name))
+            {
                 return format!("interfaces[{i}].ports[{j}]");
             }
         }
@@ -613,7 +643,11 @@ mod tests {
         ]}]}))
         .unwrap();
         let owners = s.port_owners();
-        assert_eq!(owners.keys().collect::<Vec<_>>(), ["eth0", "eth1", "eth2", "vm1"], "bond NICs, not the bond; no patch");
+        assert_eq!(
+            owners.keys().collect::<Vec<_>>(),
+            ["eth0", "eth1", "eth2", "vm1"],
+            "bond NICs, not the bond; no patch"
+        );
         let back = serde_json::to_value(&s).unwrap();
         assert_eq!(back["interfaces"][0]["ports"][0], "eth0", "plain ports stay plain");
         assert_eq!(back["interfaces"][0]["ports"][1]["vlan"]["tag"], 10);
@@ -654,34 +688,100 @@ mod tests {
             (json!({"interfaces": [{"name": "x", "type": "ovs-bridge", "colour": 1}]}), "interfaces[0].colour"),
             (json!({"interfaces": [{"name": "x", "type": "switch"}]}), "interfaces[0].type"),
             (json!({"interfaces": [{"name": "abcdefghijklmnop", "type": "ovs-bridge"}]}), "interfaces[0].name"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge"}, {"name": "b", "type": "ovs-bridge"}]}), "interfaces[1].name"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 33}]}}]}), "interfaces[0].ipv4.address[0].prefix"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.0.300", "prefix": 24}]}}]}), "interfaces[0].ipv4.address[0].ip"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv6": {"address": [{"ip": "10.0.0.1", "prefix": 64}]}}]}), "interfaces[0].ipv6.address[0].ip"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"gateway": "fe80::1"}}]}), "interfaces[0].ipv4.gateway"),
-            (json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": ["eth0"]}, {"name": "b", "type": "ovs-bridge", "ports": ["eth0"]}]}), "interfaces[1].ports[0]"),
-            (json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": ["eth0"]}, {"name": "eth0", "type": "ethernet", "controller": "b"}]}), "interfaces[1].controller"),
-            (json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": []}, {"name": "eth0", "type": "ethernet", "controller": "a"}]}), "interfaces[1].controller"),
-            (json!({"interfaces": [{"name": "eth0", "type": "ethernet", "controller": "a", "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 8}]}}]}), "interfaces[0].ipv4"),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge"}, {"name": "b", "type": "ovs-bridge"}]}),
+                "interfaces[1].name",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 33}]}}]}),
+                "interfaces[0].ipv4.address[0].prefix",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.0.300", "prefix": 24}]}}]}),
+                "interfaces[0].ipv4.address[0].ip",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv6": {"address": [{"ip": "10.0.0.1", "prefix": 64}]}}]}),
+                "interfaces[0].ipv6.address[0].ip",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"gateway": "fe80::1"}}]}),
+                "interfaces[0].ipv4.gateway",
+            ),
+            (
+                json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": ["eth0"]}, {"name": "b", "type": "ovs-bridge", "ports": ["eth0"]}]}),
+                "interfaces[1].ports[0]",
+            ),
+            (
+                json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": ["eth0"]}, {"name": "eth0", "type": "ethernet", "controller": "b"}]}),
+                "interfaces[1].controller",
+            ),
+            (
+                json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": []}, {"name": "eth0", "type": "ethernet", "controller": "a"}]}),
+                "interfaces[1].controller",
+            ),
+            (
+                json!({"interfaces": [{"name": "eth0", "type": "ethernet", "controller": "a", "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 8}]}}]}),
+                "interfaces[0].ipv4",
+            ),
             (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "mtu": 20}]}), "interfaces[0].mtu"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "datapath_type": "dpdk"}]}), "interfaces[0].datapath_type"),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "datapath_type": "dpdk"}]}),
+                "interfaces[0].datapath_type",
+            ),
             (json!({"interfaces": [{"name": "e", "type": "ethernet", "ports": ["x"]}]}), "interfaces[0].ports"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"enabled": false, "dhcp": true}}]}), "interfaces[0].ipv4.enabled"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "access"}}]}]}), "interfaces[0].ports[0].vlan.tag"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "access", "tag": 5000}}]}]}), "interfaces[0].ports[0].vlan.tag"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "trunk", "trunks": [10, 0]}}]}]}), "interfaces[0].ports[0].vlan.trunks[1]"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "hybrid"}}]}]}), "interfaces[0].ports[0].vlan.mode"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "colour": 1}]}]}), "interfaces[0].ports[0].colour"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "bond0", "bond": {"mode": "active-backup", "ports": ["eth1"]}}]}]}), "interfaces[0].ports[0].bond.ports"),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"enabled": false, "dhcp": true}}]}),
+                "interfaces[0].ipv4.enabled",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "access"}}]}]}),
+                "interfaces[0].ports[0].vlan.tag",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "access", "tag": 5000}}]}]}),
+                "interfaces[0].ports[0].vlan.tag",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "trunk", "trunks": [10, 0]}}]}]}),
+                "interfaces[0].ports[0].vlan.trunks[1]",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "vlan": {"mode": "hybrid"}}]}]}),
+                "interfaces[0].ports[0].vlan.mode",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "p", "colour": 1}]}]}),
+                "interfaces[0].ports[0].colour",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "bond0", "bond": {"mode": "active-backup", "ports": ["eth1"]}}]}]}),
+                "interfaces[0].ports[0].bond.ports",
+            ),
             (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": ["a/b"]}]}), "interfaces[0].ports[0]"),
             (json!({"interfaces": [{"name": "e", "type": "ethernet", "stp": true}]}), "interfaces[0].stp"),
             (json!({"interfaces": [{"name": "!lo", "type": "ovs-bridge"}]}), "interfaces[0].name"),
             (json!({"interfaces": [{"name": "br*", "type": "ovs-bridge"}]}), "interfaces[0].name"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": ["eth[0]"]}]}), "interfaces[0].ports[0]"),
-            (json!({"interfaces": [{"name": "e", "type": "ethernet", "controller": "-br"}]}), "interfaces[0].controller"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.100.1", "prefix": 24}], "gateway": "172.16.5.1"}}]}), "interfaces[0].ipv4.gateway"),
-            (json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.100.1", "prefix": 24}], "gateway_on_link": true}}]}), "interfaces[0].ipv4.gateway_on_link"),
-            (json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": ["b"]}, {"name": "b", "type": "ovs-bridge"}]}), "interfaces[0].ports[0]"),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": ["eth[0]"]}]}),
+                "interfaces[0].ports[0]",
+            ),
+            (
+                json!({"interfaces": [{"name": "e", "type": "ethernet", "controller": "-br"}]}),
+                "interfaces[0].controller",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.100.1", "prefix": 24}], "gateway": "172.16.5.1"}}]}),
+                "interfaces[0].ipv4.gateway",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.100.1", "prefix": 24}], "gateway_on_link": true}}]}),
+                "interfaces[0].ipv4.gateway_on_link",
+            ),
+            (
+                json!({"interfaces": [{"name": "a", "type": "ovs-bridge", "ports": ["b"]}, {"name": "b", "type": "ovs-bridge"}]}),
+                "interfaces[0].ports[0]",
+            ),
         ];
         for (input, field) in cases {
             let (got, message) = err(input.clone());
@@ -705,17 +805,63 @@ mod fuzz {
             any::<i64>().prop_map(Value::from),
             (0u64..70000).prop_map(Value::from),
             prop::sample::select(vec![
-                "ovsbr0", "eth0", "br*", "!lo", "", "a/b", "ovs-bridge", "ovs-interface", "ethernet", "up", "down", "absent",
-                "10.0.0.1", "192.168.1.1", "fe80::1", "300", "access", "trunk", "active-backup", "system", "netdev", "x".repeat(20).leak(),
+                "ovsbr0",
+                "eth0",
+                "br*",
+                "!lo",
+                "",
+                "a/b",
+                "ovs-bridge",
+                "ovs-interface",
+                "ethernet",
+                "up",
+                "down",
+                "absent",
+                "10.0.0.1",
+                "192.168.1.1",
+                "fe80::1",
+                "300",
+                "access",
+                "trunk",
+                "active-backup",
+                "system",
+                "netdev",
+                "x".repeat(20).leak(),
             ])
             .prop_map(Value::from),
         ]
     }
 
     const KEYS: &[&str] = &[
-        "name", "type", "state", "ports", "controller", "mtu", "datapath_type", "stp", "rstp", "fail_mode", "ipv4", "ipv6", "force",
-        "enabled", "dhcp", "address", "gateway", "gateway_on_link", "dns", "ip", "prefix", "vlan", "mode", "tag", "trunks", "bond",
-        "patch", "peer", "interfaces",
+        "name",
+        "type",
+        "state",
+        "ports",
+        "controller",
+        "mtu",
+        "datapath_type",
+        "stp",
+        "rstp",
+        "fail_mode",
+        "ipv4",
+        "ipv6",
+        "force",
+        "enabled",
+        "dhcp",
+        "address",
+        "gateway",
+        "gateway_on_link",
+        "dns",
+        "ip",
+        "prefix",
+        "vlan",
+        "mode",
+        "tag",
+        "trunks",
+        "bond",
+        "patch",
+        "peer",
+        "interfaces",
     ];
 
     fn value() -> impl Strategy<Value = Value> {
@@ -741,7 +887,8 @@ mod fuzz {
         let port = prop_oneof![
             names.clone().prop_map(Value::from),
             (names.clone(), 0u16..5000).prop_map(|(n, tag)| json!({"name": n, "vlan": {"mode": "access", "tag": tag}})),
-            (names.clone(), names.clone(), names.clone()).prop_map(|(n, a, b)| json!({"name": n, "bond": {"mode": "balance-slb", "ports": [a, b]}})),
+            (names.clone(), names.clone(), names.clone())
+                .prop_map(|(n, a, b)| json!({"name": n, "bond": {"mode": "balance-slb", "ports": [a, b]}})),
         ];
         (
             names.clone(),
@@ -755,7 +902,13 @@ mod fuzz {
         )
             .prop_map(|(name, kind, state, ports, controller, ipv4, mtu, extra)| {
                 let mut v = json!({"name": name, "type": kind});
-                for (k, x) in [("state", json!(state)), ("ports", json!(ports)), ("controller", json!(controller)), ("ipv4", json!(ipv4)), ("mtu", json!(mtu))] {
+                for (k, x) in [
+                    ("state", json!(state)),
+                    ("ports", json!(ports)),
+                    ("controller", json!(controller)),
+                    ("ipv4", json!(ipv4)),
+                    ("mtu", json!(mtu)),
+                ] {
                     if !x.is_null() {
                         v[k] = x;
                     }

@@ -39,7 +39,8 @@ pub fn read_all() -> Result<BTreeMap<String, ManagedFile>, PluginError> {
         .into_iter()
         .filter(|(_, content)| content.starts_with(MARKER))
         .map(|(name, content)| {
-            let declared = content.lines().find_map(|l| l.strip_prefix(RECORD)).and_then(|j| serde_json::from_str(j).ok());
+            let declared =
+                content.lines().find_map(|l| l.strip_prefix(RECORD)).and_then(|j| serde_json::from_str(j).ok());
             (name, ManagedFile { content, declared })
         })
         .collect())
@@ -143,7 +144,9 @@ pub fn foreign(iface: &str) -> Option<String> {
 
 /// What is said of a look-alike file portagent refuses to touch.
 pub fn foreign_message(path: &str) -> String {
-    format!("{path} exists and is not portagent's (it lacks the marker line); portagent never overwrites it: move it away, or rename it")
+    format!(
+        "{path} exists and is not portagent's (it lacks the marker line); portagent never overwrites it: move it away, or rename it"
+    )
 }
 
 /// Writes `content` as the file for `iface` if it differs; true if written.
@@ -255,10 +258,20 @@ mod tests {
         e.kind = Kind::Ethernet;
         e.ports = None;
         e.controller = Some("ovsbr0".into());
-        e.ipv4 = Some(IpConfig { enabled: false, dhcp: None, address: None, gateway: None, gateway_on_link: None, dns: None });
+        e.ipv4 = Some(IpConfig {
+            enabled: false,
+            dhcp: None,
+            address: None,
+            gateway: None,
+            gateway_on_link: None,
+            dns: None,
+        });
         e.mtu = Some(9000);
         let f = render(&e);
-        assert!(f.ends_with("[Link]\nMTUBytes=9000\n\n[Network]\nDHCP=no\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n"), "{f}");
+        assert!(
+            f.ends_with("[Link]\nMTUBytes=9000\n\n[Network]\nDHCP=no\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n"),
+            "{f}"
+        );
         assert!(f.contains("\"controller\":\"ovsbr0\""), "{f}");
         // The header round-trips to the declared interface.
         let header = f.lines().find_map(|l| l.strip_prefix(RECORD)).unwrap();

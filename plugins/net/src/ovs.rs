@@ -42,7 +42,9 @@ impl OvsPort {
     /// The port as the `ports:` entry that would create it.
     pub fn config(&self) -> PortConfig {
         let vlan = match (self.tag, self.trunks.is_empty(), self.vlan_mode.as_deref()) {
-            (Some(tag), _, None | Some("access")) => Some(Vlan { mode: VlanMode::Access, tag: Some(tag), trunks: None }),
+            (Some(tag), _, None | Some("access")) => {
+                Some(Vlan { mode: VlanMode::Access, tag: Some(tag), trunks: None })
+            }
             (None, false, None | Some("trunk")) => {
                 Some(Vlan { mode: VlanMode::Trunk, tag: None, trunks: Some(self.trunks.clone()) })
             }
@@ -59,7 +61,11 @@ impl OvsPort {
             ports.sort();
             Bond { mode, ports }
         });
-        let patch = self.interfaces.first().filter(|i| i.kind == "patch").map(|i| Patch { peer: i.peer.clone().unwrap_or_default() });
+        let patch = self
+            .interfaces
+            .first()
+            .filter(|i| i.kind == "patch")
+            .map(|i| Patch { peer: i.peer.clone().unwrap_or_default() });
         PortConfig { name: self.name.clone(), vlan, bond, patch }
     }
 
@@ -161,7 +167,9 @@ fn failed(e: impl std::fmt::Display) -> PluginError {
 /// `["set", [a, b]]` or a single atom -> the atoms.
 fn set_items(v: &Value) -> Vec<Value> {
     match v {
-        Value::Array(a) if a.first() == Some(&json!("set")) => a.get(1).and_then(Value::as_array).cloned().unwrap_or_default(),
+        Value::Array(a) if a.first() == Some(&json!("set")) => {
+            a.get(1).and_then(Value::as_array).cloned().unwrap_or_default()
+        }
         other => vec![other.clone()],
     }
 }
@@ -217,12 +225,16 @@ pub fn read() -> Result<OvsView, PluginError> {
     let ports: HashMap<String, OvsPort> = rows(&results[2])
         .iter()
         .map(|r| {
-            let mut trunks: Vec<u16> = set_items(&r["trunks"]).iter().filter_map(Value::as_u64).map(|t| t as u16).collect();
+            let mut trunks: Vec<u16> =
+                set_items(&r["trunks"]).iter().filter_map(Value::as_u64).map(|t| t as u16).collect();
             trunks.sort();
             let port = OvsPort {
                 uuid: uuid_of(&r["_uuid"]),
                 name: r["name"].as_str().unwrap_or_default().into(),
-                interfaces: set_items(&r["interfaces"]).iter().filter_map(|id| ifaces.get(&uuid_of(id)).cloned()).collect(),
+                interfaces: set_items(&r["interfaces"])
+                    .iter()
+                    .filter_map(|id| ifaces.get(&uuid_of(id)).cloned())
+                    .collect(),
                 tag: optional(&r["tag"]).and_then(Value::as_u64).map(|t| t as u16),
                 trunks,
                 vlan_mode: optional(&r["vlan_mode"]).and_then(Value::as_str).map(str::to_string),
@@ -262,7 +274,9 @@ pub fn read() -> Result<OvsView, PluginError> {
 fn port_columns(port: &PortConfig) -> Value {
     let empty = json!(["set", []]);
     let (tag, trunks, mode) = match &port.vlan {
-        Some(Vlan { mode: VlanMode::Access, tag, .. }) => (tag.map_or(empty.clone(), |t| json!(t)), empty.clone(), json!("access")),
+        Some(Vlan { mode: VlanMode::Access, tag, .. }) => {
+            (tag.map_or(empty.clone(), |t| json!(t)), empty.clone(), json!("access"))
+        }
         Some(Vlan { mode: VlanMode::Trunk, trunks, .. }) => {
             (empty.clone(), json!(["set", trunks.clone().unwrap_or_default()]), json!("trunk"))
         }
@@ -330,7 +344,8 @@ impl Txn {
     /// returns the port's named uuid. `kind` is the interface type of a
     /// plain port (`""` or `internal`); `owned` tags it as portagent's.
     fn insert_port(&mut self, port: &PortConfig, kind: &str, mtu: Option<u32>, owned: bool) -> Value {
-        let members: Vec<Value> = port.interface_names().iter().map(|n| self.insert_iface(n, port, kind, mtu)).collect();
+        let members: Vec<Value> =
+            port.interface_names().iter().map(|n| self.insert_iface(n, port, kind, mtu)).collect();
         let row_name = self.row_name();
         let mut row = port_columns(port);
         row["name"] = json!(port.name);
@@ -359,14 +374,23 @@ impl Txn {
         }
         let mut columns = port_columns(port);
         columns["interfaces"] = json!(["set", members]);
-        self.ops.push(json!({"op": "update", "table": "Port", "where": [["_uuid", "==", ["uuid", row.uuid]]], "row": columns}));
+        self.ops.push(
+            json!({"op": "update", "table": "Port", "where": [["_uuid", "==", ["uuid", row.uuid]]], "row": columns}),
+        );
     }
 
     /// A new bridge with its internal port and `ports` given as (config,
     /// interface type, owned); `owned` tags the bridge (and its own port) as
     /// portagent's. Bridges portagent creates are owned; a restore brings
     /// back a foreign one as foreign.
-    pub fn create_bridge(&mut self, name: &str, datapath_type: &str, mtu: Option<u32>, owned: bool, ports: &[(PortConfig, String, bool)]) {
+    pub fn create_bridge(
+        &mut self,
+        name: &str,
+        datapath_type: &str,
+        mtu: Option<u32>,
+        owned: bool,
+        ports: &[(PortConfig, String, bool)],
+    ) {
         self.guard_absent(name);
         let own = PortConfig { name: name.into(), ..Default::default() };
         let mut members = vec![self.insert_port(&own, "internal", mtu, owned)];
@@ -387,7 +411,13 @@ impl Txn {
             "mutations": [["ports", "insert", ["set", [p]]]]}));
     }
 
-    pub fn set_bridge_options(&mut self, bridge: &str, stp: Option<bool>, rstp: Option<bool>, fail_mode: Option<Option<FailMode>>) {
+    pub fn set_bridge_options(
+        &mut self,
+        bridge: &str,
+        stp: Option<bool>,
+        rstp: Option<bool>,
+        fail_mode: Option<Option<FailMode>>,
+    ) {
         let mut row = serde_json::Map::new();
         if let Some(stp) = stp {
             row.insert("stp_enable".into(), json!(stp));
@@ -415,7 +445,9 @@ impl Txn {
         } else {
             json!(["external_ids", "delete", ["set", [OWNER_KEY]]])
         };
-        self.ops.push(json!({"op": "mutate", "table": "Bridge", "where": [["name", "==", bridge]], "mutations": [mutation]}));
+        self.ops.push(
+            json!({"op": "mutate", "table": "Bridge", "where": [["name", "==", bridge]], "mutations": [mutation]}),
+        );
     }
 
     pub fn remove_port(&mut self, bridge: &str, port_uuid: &str) {
@@ -448,7 +480,9 @@ impl Txn {
         let root = json!(["uuid", self.root]);
         self.ops.push(json!({"op": "mutate", "table": "Open_vSwitch", "where": [["_uuid", "==", root]],
             "mutations": [["next_cfg", "+=", 1]]}));
-        self.ops.push(json!({"op": "select", "table": "Open_vSwitch", "where": [["_uuid", "==", root]], "columns": ["next_cfg"]}));
+        self.ops.push(
+            json!({"op": "select", "table": "Open_vSwitch", "where": [["_uuid", "==", root]], "columns": ["next_cfg"]}),
+        );
         self.ops.push(json!({"op": "comment", "comment": "portagent net plugin"}));
         let n = self.ops.len();
         let results = ovsdb::transact(&Value::Array(self.ops))?;
@@ -502,7 +536,9 @@ impl Applying {
         let mut links_at = Instant::now() + LINKS_EVERY;
         let mut pause = Duration::from_millis(2);
         loop {
-            let r = ovsdb::transact(&json!([{"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["cur_cfg"]}]))?;
+            let r = ovsdb::transact(
+                &json!([{"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["cur_cfg"]}]),
+            )?;
             let cur = rows(&r[0]).first().and_then(|r| r["cur_cfg"].as_i64()).unwrap_or(0);
             if cur >= target {
                 return Ok(());

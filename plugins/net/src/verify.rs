@@ -42,7 +42,11 @@ fn by_name(networkd: &[LinkState]) -> HashMap<&str, &LinkState> {
 }
 
 /// The links `desired` declares present whose setup state `is`.
-fn declared_in<'a>(desired: &'a NetState, networkd: &[LinkState], is: impl Fn(&Interface, &str) -> bool) -> Vec<&'a str> {
+fn declared_in<'a>(
+    desired: &'a NetState,
+    networkd: &[LinkState],
+    is: impl Fn(&Interface, &str) -> bool,
+) -> Vec<&'a str> {
     let networkd = by_name(networkd);
     desired
         .interfaces
@@ -61,10 +65,8 @@ fn failed<'a>(desired: &'a NetState, networkd: &[LinkState]) -> Vec<&'a str> {
 /// verification waits for it: the ones with something only networkd sets
 /// (the others the kernel shows; see kernel.rs).
 fn busy(desired: &NetState, networkd: &[LinkState]) -> usize {
-    declared_in(desired, networkd, |d, s| {
-        matches!(s, "pending" | "initialized" | "configuring") && !kernel::settles(d)
-    })
-    .len()
+    declared_in(desired, networkd, |d, s| matches!(s, "pending" | "initialized" | "configuring") && !kernel::settles(d))
+        .len()
 }
 
 fn text(v: &Value) -> String {
@@ -180,7 +182,12 @@ pub fn verify(desired: &NetState) -> Result<Vec<Mismatch>, PluginError> {
         let live = Live::read()?;
         let mut found = mismatches(desired, &live, Some(&networkd));
         for (link, what, before, now) in crate::guard::changes(&live) {
-            found.push(Mismatch { resource: link, field: format!("{what} (not in the state file)"), expected: before, actual: now });
+            found.push(Mismatch {
+                resource: link,
+                field: format!("{what} (not in the state file)"),
+                expected: before,
+                actual: now,
+            });
         }
         if found.is_empty() || Instant::now() >= deadline {
             return Ok(found);
@@ -204,14 +211,21 @@ mod tests {
             state("p2", "configuring", ""),
         ];
         let found = mismatches(&desired, &live, Some(&states));
-        let found: Vec<(&str, &str, &str, &str)> =
-            found.iter().map(|m| (m.resource.as_str(), m.field.as_str(), m.expected.as_str(), m.actual.as_str())).collect();
+        let found: Vec<(&str, &str, &str, &str)> = found
+            .iter()
+            .map(|m| (m.resource.as_str(), m.field.as_str(), m.expected.as_str(), m.actual.as_str()))
+            .collect();
         let ours = networkd::path("p1");
         assert_eq!(found, [("p1", "networkd.file", ours.as_str(), "/etc/systemd/network/05-all.network")]);
     }
 
     fn link(name: &str, setup: &str) -> LinkState {
-        LinkState { name: name.into(), operational: "routable".into(), setup: setup.into(), network_file: String::new() }
+        LinkState {
+            name: name.into(),
+            operational: "routable".into(),
+            setup: setup.into(),
+            network_file: String::new(),
+        }
     }
 
     #[test]
@@ -221,7 +235,8 @@ mod tests {
         let mut dhcp = Interface::new("p2", Kind::OvsInterface);
         dhcp.ipv4 = serde_json::from_str(r#"{"dhcp": true}"#).unwrap();
         let desired = NetState { interfaces: vec![Interface::new("ovsbr0", Kind::OvsBridge), gone, dhcp] };
-        let states = [link("ovsbr0", "failed"), link("p1", "failed"), link("p2", "initialized"), link("eth9", "failed")];
+        let states =
+            [link("ovsbr0", "failed"), link("p1", "failed"), link("p2", "initialized"), link("eth9", "failed")];
         assert_eq!(failed(&desired, &states), ["ovsbr0"]);
         assert_eq!(busy(&desired, &states), 1, "networkd has not started on p2");
     }
@@ -229,7 +244,8 @@ mod tests {
     #[test]
     fn configuring_is_busy_only_for_what_networkd_alone_sets() {
         let mut gw = Interface::new("ovsbr0", Kind::OvsBridge);
-        gw.ipv4 = serde_json::from_str(r#"{"address": [{"ip": "10.0.0.1", "prefix": 24}], "gateway": "10.0.0.254"}"#).unwrap();
+        gw.ipv4 = serde_json::from_str(r#"{"address": [{"ip": "10.0.0.1", "prefix": 24}], "gateway": "10.0.0.254"}"#)
+            .unwrap();
         let plain = Interface::new("p0", Kind::OvsInterface);
         let desired = NetState { interfaces: vec![gw, plain] };
         let states = |bridge: &str, port: &str| [link("ovsbr0", bridge), link("p0", port)];

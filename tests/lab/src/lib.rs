@@ -255,9 +255,13 @@ impl Lab {
         run(Command::new("mount").arg("--bind").arg(&d).arg(&d))?;
         run(Command::new("mount").args(["--make-private"]).arg(&d))?;
         fs::write(d.join("mnt"), "")?;
-        run(Command::new("unshare")
-            .arg(format!("--mount={}", d.join("mnt").display()))
-            .args(["--propagation", "private", "sh", "-c", &setup_script(&self.name, &d)]))?;
+        run(Command::new("unshare").arg(format!("--mount={}", d.join("mnt").display())).args([
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &setup_script(&self.name, &d),
+        ]))?;
         self.sh("ip link set lo up")?;
 
         for policy in &options.dbus_policies {
@@ -370,7 +374,12 @@ impl Lab {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
-        let list: String = self.daemons.iter().map(|(n, p)| format!("{n} {p}\n")).chain([format!("spawned {}\n", child.id())]).collect();
+        let list: String = self
+            .daemons
+            .iter()
+            .map(|(n, p)| format!("{n} {p}\n"))
+            .chain([format!("spawned {}\n", child.id())])
+            .collect();
         fs::write(self.dir.join("pids"), list)?;
         Ok(child)
     }
@@ -455,11 +464,18 @@ impl Lab {
         self.peers.push(peer_ns.clone());
         // Created from the peer's side: inside the lab, /run (and so
         // /run/netns) is private, and the root namespace is never used.
-        run(Command::new("ip").args(["netns", "exec", &peer_ns, "sh", "-c", &format!(
-            "ip link add up0 type veth peer name {name} netns {lab} && ip link set lo up && \
+        run(Command::new("ip").args([
+            "netns",
+            "exec",
+            &peer_ns,
+            "sh",
+            "-c",
+            &format!(
+                "ip link add up0 type veth peer name {name} netns {lab} && ip link set lo up && \
              ip addr add {peer_cidr} dev up0 && ip link set up0 up",
-            lab = self.name
-        )]))?;
+                lab = self.name
+            ),
+        ]))?;
         self.sh(&format!("ip link set {name} up"))?;
         Ok(())
     }
@@ -536,7 +552,8 @@ fn teardown_dir(name: &str, dir: &Path, daemons: &[(String, u32)], peers: &[Stri
     // (e.g. portagent's confirm timer, which detaches on purpose).
     for ns in peers.iter().map(String::as_str).chain([name]) {
         let pids = Command::new("ip").args(["netns", "pids", ns]).stderr(Stdio::null()).output();
-        for pid in pids.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().split_whitespace() {
+        for pid in pids.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().split_whitespace()
+        {
             if let Ok(pid) = pid.parse() {
                 kill_pid(pid);
             }

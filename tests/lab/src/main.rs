@@ -63,7 +63,9 @@ fn demo() -> std::io::Result<()> {
     run(&["apply-state", "/etc/ovs-port-agent/network.yaml"])?;
 
     step("A broken change (a port whose NIC does not exist, and a new address): verified, found wrong, rolled back");
-    let broken = GUIDE_STATE.replace("192.168.1.100", "192.168.1.150").replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9");
+    let broken = GUIDE_STATE
+        .replace("192.168.1.100", "192.168.1.150")
+        .replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9");
     assert_ne!(broken, GUIDE_STATE, "the guide's example still has the uplink line");
     lab.write("/etc/ovs-port-agent/broken.yaml", broken.as_bytes())?;
     run(&["apply-state", "/etc/ovs-port-agent/broken.yaml"])?;
@@ -92,7 +94,11 @@ fn demo() -> std::io::Result<()> {
     lab.wait_until(std::time::Duration::from_secs(20), "dev.ovs.PortAgent1 on the bus", || {
         lab.sh("busctl --system list --no-pager").is_ok_and(|l| l.contains("dev.ovs.PortAgent1"))
     })?;
-    let call = |method: &str| format!("dbus-send --system --print-reply --dest=dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1.{method}");
+    let call = |method: &str| {
+        format!(
+            "dbus-send --system --print-reply --dest=dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1.{method}"
+        )
+    };
     show(&lab, &call("ping"))?;
     show(&lab, &call("list_ports"))?;
     show(&lab, &call("verify_blockchain_integrity"))?;
@@ -118,7 +124,11 @@ fn hold() -> std::io::Result<()> {
     lab.write("/etc/ovs-port-agent/config.toml", GUIDE_CONFIG.as_bytes())?;
     lab.write("/etc/ovs-port-agent/network.yaml", GUIDE_STATE.as_bytes())?;
     println!("lab {} is up (logs in {}/logs); eth0's peer is 192.168.1.1", lab.name(), lab.dir().display());
-    println!("run commands in it with:\n  nsenter --net=/run/netns/{} --mount={}/mnt -- sh", lab.name(), lab.dir().display());
+    println!(
+        "run commands in it with:\n  nsenter --net=/run/netns/{} --mount={}/mnt -- sh",
+        lab.name(),
+        lab.dir().display()
+    );
     println!("  e.g. {} apply-state /etc/ovs-port-agent/network.yaml", portagent().display());
     println!("press Enter (or send SIGTERM) to tear it down");
     // SAFETY: restoring default dispositions is async-signal-safe; the

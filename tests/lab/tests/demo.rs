@@ -11,14 +11,14 @@ fn the_demo_runs_to_the_end() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for expected in [
-        "\"type\": \"Create\"",                                          // show-diff
-        "applied; checkpoint chkpt-",                                   // apply-state
-        "nothing to do: the system already matches the state file",     // re-apply
-        "rolled back to checkpoint",                                    // the broken change
-        "ovsbr0           UNKNOWN        192.168.1.120/24",            // applied, unconfirmed...
-        "VALID: 4 entries",                                             // apply, rollback, unconfirmed apply, its rollback
-        "string \"pong\"",                                              // the daemon
-        "net: no changes",                                              // the CLI through it
+        "\"type\": \"Create\"",                                     // show-diff
+        "applied; checkpoint chkpt-",                               // apply-state
+        "nothing to do: the system already matches the state file", // re-apply
+        "rolled back to checkpoint",                                // the broken change
+        "ovsbr0           UNKNOWN        192.168.1.120/24",         // applied, unconfirmed...
+        "VALID: 4 entries",                                         // apply, rollback, unconfirmed apply, its rollback
+        "string \"pong\"",                                          // the daemon
+        "net: no changes",                                          // the CLI through it
         "removed: no namespace, mount or daemon left",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");

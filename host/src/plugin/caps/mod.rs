@@ -33,13 +33,8 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 5] = [
-        Capability::Log,
-        Capability::Ovsdb,
-        Capability::Netlink,
-        Capability::Networkd,
-        Capability::Openflow,
-    ];
+    pub const ALL: [Capability; 5] =
+        [Capability::Log, Capability::Ovsdb, Capability::Netlink, Capability::Networkd, Capability::Openflow];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,12 +52,7 @@ impl Capability {
 
     /// The interface's name in the component's import list.
     pub fn import_name(self) -> String {
-        format!(
-            "{}/{}@{}",
-            super::bindings::WIT_PACKAGE,
-            self.as_str(),
-            super::bindings::WIT_VERSION
-        )
+        format!("{}/{}@{}", super::bindings::WIT_PACKAGE, self.as_str(), super::bindings::WIT_VERSION)
     }
 
     /// Checks that `scope` is meaningful for this capability.
@@ -97,9 +87,25 @@ impl std::fmt::Display for Capability {
 
 /// Tables of the `Open_vSwitch` schema (vswitch.ovsschema).
 pub const OVSDB_TABLES: &[&str] = &[
-    "Open_vSwitch", "Bridge", "Port", "Interface", "Flow_Table", "QoS", "Queue", "Mirror",
-    "Controller", "Manager", "NetFlow", "SSL", "sFlow", "IPFIX", "Flow_Sample_Collector_Set",
-    "AutoAttach", "Datapath", "CT_Zone", "CT_Timeout_Policy",
+    "Open_vSwitch",
+    "Bridge",
+    "Port",
+    "Interface",
+    "Flow_Table",
+    "QoS",
+    "Queue",
+    "Mirror",
+    "Controller",
+    "Manager",
+    "NetFlow",
+    "SSL",
+    "sFlow",
+    "IPFIX",
+    "Flow_Sample_Collector_Set",
+    "AutoAttach",
+    "Datapath",
+    "CT_Zone",
+    "CT_Timeout_Policy",
 ];
 
 /// Whether `name` is an interface name portagent uses: the one rule, the
@@ -120,9 +126,10 @@ impl Grants {
 
     /// The granted scope of `cap`, or why the call is refused.
     pub fn scope(&self, plugin: &str, cap: Capability) -> Result<&[String], CapError> {
-        self.0.get(&cap).map(Vec::as_slice).ok_or_else(|| {
-            CapError::Denied(format!("plugin '{plugin}' was not granted the {cap} capability"))
-        })
+        self.0
+            .get(&cap)
+            .map(Vec::as_slice)
+            .ok_or_else(|| CapError::Denied(format!("plugin '{plugin}' was not granted the {cap} capability")))
     }
 
     /// Refuses unless `item` (or `*`) is in the granted scope of `cap`.
@@ -206,7 +213,11 @@ pub(crate) async fn run_command(cmd: std::process::Command, timeout: std::time::
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(CapError::Failed(format!("{shown} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim())))
+        Err(CapError::Failed(format!(
+            "{shown} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
     }
 }
 
@@ -225,7 +236,9 @@ mod tests {
     fn scope_items_and_wildcards() {
         let g = Grants::of(&[(Capability::Ovsdb, &["Bridge"]), (Capability::Openflow, &["*"])]);
         assert!(g.require("p", Capability::Ovsdb, "Bridge").is_ok());
-        assert!(matches!(g.require("p", Capability::Ovsdb, "Port"), Err(CapError::Denied(m)) if m.contains("\"Port\"")));
+        assert!(
+            matches!(g.require("p", Capability::Ovsdb, "Port"), Err(CapError::Denied(m)) if m.contains("\"Port\""))
+        );
         assert!(g.require("p", Capability::Openflow, "anything").is_ok());
     }
 

@@ -209,9 +209,8 @@ fn parse_cidr(field: &str, text: &str) -> NlResult<(IpAddr, u8)> {
 
 async fn route_message(handle: &Handle, route: &Route) -> NlResult<RouteMessage> {
     let (dest, prefix) = parse_cidr("destination", &route.destination)?;
-    let mut b = RouteMessageBuilder::<IpAddr>::new()
-        .destination_prefix(dest, prefix)
-        .map_err(|e| failed("route", e))?;
+    let mut b =
+        RouteMessageBuilder::<IpAddr>::new().destination_prefix(dest, prefix).map_err(|e| failed("route", e))?;
     if let Some(gw) = &route.gateway {
         b = b.gateway(parse_ip("gateway", gw)?).map_err(|e| failed("route", e))?;
     }
@@ -250,7 +249,10 @@ fn checked_setups(links: Vec<LinkSetup>, index: &HashMap<String, u32>) -> NlResu
                 .iter()
                 .map(|a| {
                     if a.link != s.link {
-                        return Err(CapError::Failed(format!("address {}/{} is for {:?}, not {:?}", a.ip, a.prefix, a.link, s.link)));
+                        return Err(CapError::Failed(format!(
+                            "address {}/{} is for {:?}, not {:?}",
+                            a.ip, a.prefix, a.link, s.link
+                        )));
                     }
                     let ip = parse_ip("ip", &a.ip)?;
                     if !prefix_fits(ip, a.prefix) {
@@ -269,7 +271,9 @@ fn checked_setups(links: Vec<LinkSetup>, index: &HashMap<String, u32>) -> NlResu
 async fn set_up(h: Handle, s: Setup) -> NlResult<()> {
     let fail = |what: String| move |e| failed(&what, e);
     if s.no_link_local {
-        let off = LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)])]);
+        let off = LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(
+            In6AddrGenMode::None,
+        )])]);
         let msg = LinkUnspec::new_with_index(s.index).append_extra_attribute(off).build();
         h.link().set(msg).execute().await.map_err(fail(format!("{}: link-local off", s.link)))?;
     }
@@ -315,7 +319,8 @@ impl Host for HostState {
             let msg = LinkUnspec::new_with_index(index);
             let msg = if up { msg.up() } else { msg.down() }.build();
             h.link().set(msg).execute().await.map_err(|e| failed(&format!("set {link} up={up}"), e))
-        }).await
+        })
+        .await
     }
 
     async fn set_link_mtu(&mut self, link: String, mtu: u32) -> wasmtime::Result<NlResult<()>> {
@@ -323,7 +328,8 @@ impl Host for HostState {
             let index = index_of(&h, &link).await?;
             let msg = LinkUnspec::new_with_index(index).mtu(mtu).build();
             h.link().set(msg).execute().await.map_err(|e| failed(&format!("set {link} mtu {mtu}"), e))
-        }).await
+        })
+        .await
     }
 
     async fn add_address(&mut self, address: Address) -> wasmtime::Result<NlResult<()>> {
@@ -335,7 +341,8 @@ impl Host for HostState {
                 .execute()
                 .await
                 .map_err(|e| failed(&format!("add {}/{} to {}", address.ip, address.prefix, address.link), e))
-        }).await
+        })
+        .await
     }
 
     async fn del_address(&mut self, address: Address) -> wasmtime::Result<NlResult<()>> {
@@ -351,14 +358,16 @@ impl Host for HostState {
                 }
             }
             Err(CapError::Failed(format!("{}/{} is not on {}", address.ip, address.prefix, address.link)))
-        }).await
+        })
+        .await
     }
 
     async fn add_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let msg = route_message(&h, &route).await?;
             h.route().add(msg).execute().await.map_err(|e| failed(&format!("add route {}", route.destination), e))
-        }).await
+        })
+        .await
     }
 
     async fn set_up_links(&mut self, links: Vec<LinkSetup>) -> wasmtime::Result<NlResult<()>> {
@@ -371,14 +380,16 @@ impl Host for HostState {
                 .try_collect::<Vec<()>>()
                 .await
                 .map(drop)
-        }).await
+        })
+        .await
     }
 
     async fn del_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let msg = route_message(&h, &route).await?;
             h.route().del(msg).execute().await.map_err(|e| failed(&format!("delete route {}", route.destination), e))
-        }).await
+        })
+        .await
     }
 }
 
@@ -389,7 +400,10 @@ mod tests {
     fn setup(link: &str, addresses: &[(&str, &str, u8)]) -> LinkSetup {
         LinkSetup {
             link: link.into(),
-            addresses: addresses.iter().map(|(l, ip, p)| Address { link: (*l).into(), ip: (*ip).into(), prefix: *p }).collect(),
+            addresses: addresses
+                .iter()
+                .map(|(l, ip, p)| Address { link: (*l).into(), ip: (*ip).into(), prefix: *p })
+                .collect(),
             no_link_local: true,
         }
     }
@@ -398,7 +412,10 @@ mod tests {
     fn set_up_links_checks_every_entry_first() {
         let index: HashMap<String, u32> = [("p0".to_string(), 7), ("p1".to_string(), 8)].into();
         let ok = checked_setups(vec![setup("p0", &[("p0", "10.0.0.1", 24)]), setup("p1", &[])], &index).unwrap();
-        assert_eq!((ok[0].index, ok[0].addresses.clone(), ok[1].index), (7, vec![("10.0.0.1".parse().unwrap(), 24)], 8));
+        assert_eq!(
+            (ok[0].index, ok[0].addresses.clone(), ok[1].index),
+            (7, vec![("10.0.0.1".parse().unwrap(), 24)], 8)
+        );
         let err = |links| match checked_setups(links, &index) {
             Err(CapError::Failed(m)) => m,
             other => panic!("{:?}", other.map(|v| v.len())),
@@ -413,7 +430,9 @@ mod tests {
     fn cidr_parsing_names_the_field() {
         assert_eq!(parse_cidr("d", "10.0.0.0/8").unwrap(), ("10.0.0.0".parse().unwrap(), 8));
         assert_eq!(parse_cidr("d", "::/0").unwrap().1, 0);
-        assert!(matches!(parse_cidr("destination", "10.0.0.0/33"), Err(CapError::Failed(m)) if m.starts_with("destination:")));
+        assert!(
+            matches!(parse_cidr("destination", "10.0.0.0/33"), Err(CapError::Failed(m)) if m.starts_with("destination:"))
+        );
         assert!(parse_cidr("d", "10.0.0.0").is_err());
         assert!(parse_cidr("d", "banana/3").is_err());
     }

@@ -42,7 +42,11 @@ where
 
 impl HostState {
     /// Checks the `write` grant, then calls `method` with what `body` gives.
-    async fn manager_write<B>(&mut self, method: &'static str, body: impl FnOnce() -> Result<B, CapError>) -> wasmtime::Result<Result<(), CapError>>
+    async fn manager_write<B>(
+        &mut self,
+        method: &'static str,
+        body: impl FnOnce() -> Result<B, CapError>,
+    ) -> wasmtime::Result<Result<(), CapError>>
     where
         B: serde::Serialize + zbus::zvariant::DynamicType + Sync,
     {
@@ -164,11 +168,16 @@ mod tests {
         fs::write(links.join("7"), file).unwrap();
         let mut v = super::read_state_files(&links, &sys).unwrap();
         v.sort_by(|a, b| a.name.cmp(&b.name));
-        let got: Vec<(&str, &str, &str, &str)> =
-            v.iter().map(|l| (l.name.as_str(), l.operational.as_str(), l.setup.as_str(), l.network_file.as_str())).collect();
+        let got: Vec<(&str, &str, &str, &str)> = v
+            .iter()
+            .map(|l| (l.name.as_str(), l.operational.as_str(), l.setup.as_str(), l.network_file.as_str()))
+            .collect();
         assert_eq!(
             got,
-            [("ovsbr0", "routable", "configured", "/etc/systemd/network/10-portagent-ovsbr0.network"), ("p1", "n/a", "pending", "")]
+            [
+                ("ovsbr0", "routable", "configured", "/etc/systemd/network/10-portagent-ovsbr0.network"),
+                ("p1", "n/a", "pending", "")
+            ]
         );
         assert!(super::read_state_files(&dir.join("missing"), &sys).is_none());
         fs::remove_dir_all(&dir).unwrap();
@@ -179,6 +188,9 @@ mod tests {
         let out = "  1 lo         loopback carrier  unmanaged\n  5 ovsbr1     ether    routable configuring\n";
         let v = super::parse_list(out);
         assert_eq!(v.len(), 2);
-        assert_eq!((v[1].name.as_str(), v[1].operational.as_str(), v[1].setup.as_str()), ("ovsbr1", "routable", "configuring"));
+        assert_eq!(
+            (v[1].name.as_str(), v[1].operational.as_str(), v[1].setup.as_str()),
+            ("ovsbr1", "routable", "configuring")
+        );
     }
 }

@@ -50,9 +50,8 @@ pub(crate) fn transact(
     operations: &str,
     timeout: Duration,
 ) -> Result<String, CapError> {
-    let failed = |what: &str, e: &dyn std::fmt::Display| {
-        CapError::Failed(format!("OVSDB at {}: {what}: {e}", socket.display()))
-    };
+    let failed =
+        |what: &str, e: &dyn std::fmt::Display| CapError::Failed(format!("OVSDB at {}: {what}: {e}", socket.display()));
     let ops: Value = serde_json::from_str(operations).map_err(|e| failed("bad operations", &e))?;
     let mut params = vec![json!(database)];
     params.extend(ops.as_array().cloned().unwrap_or_default());
@@ -91,7 +90,6 @@ pub(crate) fn transact(
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,7 +106,9 @@ mod tests {
                 datapath_type: "system".into(),
                 bridge_name: "ovsbr0".into(),
             },
-            clock: crate::plugin::sandbox::CallClock::new(&crate::plugin::sandbox::Limits::from_config(&Default::default())),
+            clock: crate::plugin::sandbox::CallClock::new(&crate::plugin::sandbox::Limits::from_config(
+                &Default::default(),
+            )),
         }
     }
 

@@ -7,7 +7,9 @@
 //! `panic`, `sleep:MS`. `query` returns how many calls this instance has served, which
 //! shows when the host replaced the instance.
 
-use portagent_sdk::{netlink, networkd, openflow, ovsdb, Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
+use portagent_sdk::{
+    Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, netlink, networkd, openflow, ovsdb,
+};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static CALLS: AtomicU32 = AtomicU32::new(0);
@@ -108,7 +110,9 @@ impl Plugin for Probe {
         run.iter()
             .enumerate()
             .map(|(i, c)| match c.as_str() {
-                Some(cmd) => Ok(Action { kind: portagent_sdk::ActionKind::Modify, resource: cmd.into(), body: "{}".into() }),
+                Some(cmd) => {
+                    Ok(Action { kind: portagent_sdk::ActionKind::Modify, resource: cmd.into(), body: "{}".into() })
+                }
                 None => Err(PluginError::invalid(format!("run[{i}]"), "must be a command string")),
             })
             .collect()
