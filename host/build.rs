@@ -1,12 +1,33 @@
-//! Builds the guest components (`plugins/net`, `tests/guests/*`) for
-//! `wasm32-wasip2` with a nested cargo, in `<target>/wasm-guests`, and tells
-//! the host where they are (`PORTAGENT_GUEST_<NAME>` = path of the .wasm).
+//! Builds the guest components for `wasm32-wasip2` with a nested cargo, in
+//! `<target>/wasm-guests`: every plugin under `plugins/` (the built-in
+//! ones: each dir there is one, nothing lists them by hand) and the test
+//! guests under `tests/guests/`. Writes `$OUT_DIR/builtins.rs`, the list
+//! `plugin::builtin` embeds, and tells the tests where each guest is
+//! (`PORTAGENT_GUEST_<NAME>` = path of its .wasm).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Built-in plugins (embedded in the host) and test guests.
-const GUESTS: &[&str] = &["net", "probe", "incompatible"];
+/// The package name of each crate dir under `dir`, sorted.
+fn packages(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("Cargo.toml")).ok())
+        .filter_map(|toml| {
+            let package = toml.split("[package]").nth(1)?;
+            let line = package.lines().find(|l| l.trim_start().starts_with("name"))?;
+            Some(line.split('"').nth(1)?.to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    <sha2::Sha256 as sha2::Digest>::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
 
 fn main() {
     // Read at run time, not baked in with env!(): a shared target dir may
@@ -16,6 +37,8 @@ fn main() {
     for dir in ["wit", "sdk", "tests/guests", "plugins"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
+    let builtins = packages(&root.join("plugins"));
+    let test_guests = packages(&root.join("tests/guests"));
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     // OUT_DIR is <target>/<profile>/build/<pkg>-<hash>/out.
     let target_dir = out_dir.ancestors().nth(4).unwrap().join("wasm-guests");
@@ -25,7 +48,7 @@ fn main() {
         .args(["build", "--release", "--target", "wasm32-wasip2"])
         .arg("--target-dir")
         .arg(&target_dir);
-    for g in GUESTS {
+    for g in builtins.iter().chain(&test_guests) {
         cmd.args(["-p", g]);
     }
     // Guests ship without DWARF (the name section stays, for backtraces).
@@ -39,15 +62,24 @@ fn main() {
         status.success(),
         "building the guest components failed; is the target installed? (rustup target add wasm32-wasip2)"
     );
-    for g in GUESTS {
-        let wasm = target_dir.join("wasm32-wasip2/release").join(format!("{g}.wasm"));
-        assert!(wasm.exists(), "{} was not built", wasm.display());
-        let var = g.to_uppercase().replace('-', "_");
-        println!("cargo:rustc-env=PORTAGENT_GUEST_{var}={}", wasm.display());
+    let wasm_of = |g: &str| target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", g.replace('-', "_")));
+    let mut list = String::from(
+        "/// Every plugin under `plugins/`, built by `host/build.rs`.\npub const BUILTINS: &[Builtin] = &[\n",
+    );
+    for g in &builtins {
+        let wasm = wasm_of(g);
+        let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
         // Hashed here once, not by every process that loads a built-in.
-        let bytes = std::fs::read(&wasm).expect("read the guest");
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        println!("cargo:rustc-env=PORTAGENT_GUEST_{var}_SHA256={hex}");
+        list.push_str(&format!(
+            "    Builtin {{ name: {g:?}, wasm: include_bytes!({:?}), sha256: {:?} }},\n",
+            wasm.display().to_string(),
+            sha256_hex(&bytes)
+        ));
+    }
+    list.push_str("];\n");
+    std::fs::write(out_dir.join("builtins.rs"), list).expect("write builtins.rs");
+    for g in builtins.iter().chain(&test_guests) {
+        let var = g.to_uppercase().replace('-', "_");
+        println!("cargo:rustc-env=PORTAGENT_GUEST_{var}={}", wasm_of(g).display());
     }
 }

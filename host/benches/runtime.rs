@@ -3,7 +3,7 @@
 //!
 //!     ./scripts/bench runtime
 
-use portagent::plugin::bindings::{Action, ActionKind};
+use portagent::plugin::api::{Action, ActionKind};
 use portagent::plugin::{Capability, Grants, Runtime};
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,7 @@ fn main() {
     row("instantiate (the above minus one call)", instantiate_and_call.saturating_sub(call), "");
     row("export call on a live instance (query)", call, "median of 10000");
 
-    let grants = Grants::of(&[(Capability::Log, &[])]);
+    let grants = Grants::of(&[(Capability::LOG, &[])]);
     let mut p = rt.load("probe", &compiled, grants).unwrap();
     let log = vec![Action { kind: ActionKind::Modify, resource: "log".into(), body: "null".into() }];
     log::set_max_level(log::LevelFilter::Off);

@@ -1,11 +1,18 @@
-//! Guest SDK for portagent state plugins written in Rust. Its pure parts
-//! ([`validate`]) are shared with the host, which builds this crate without
-//! the `guest` feature.
+//! The SDK for portagent state plugins written in Rust, and the toolbox
+//! every plugin shares. A plugin implements [`Plugin`] on a type and
+//! registers it with [`export_plugin!`]; `cargo build --target
+//! wasm32-wasip2` then emits a component that `portagent plugin install`
+//! accepts. The WIT in `../wit` is the single source of truth.
 //!
-//! A plugin implements [`Plugin`] on a type and registers it with
-//! [`export_plugin!`]; `cargo build --target wasm32-wasip2` then emits a
-//! component that `portagent plugin install` accepts. The WIT in `../wit` is
-//! the single source of truth; this crate only adds friendlier wrappers.
+//! - [`validate`]: interface names (the one rule, the host's too) and
+//!   parsing a section with bad fields named by path. Built without the
+//!   `guest` feature too: the host uses it.
+//! - [`ovsdb`]: OVSDB transactions with guards, and the wait for
+//!   ovs-vswitchd.
+//! - [`networkd`]: networkd's link states, reload, and a plugin's own
+//!   `.network` files and drop-ins (marker, record, atomic writes).
+//! - [`netlink`], [`openflow`], [`log`], [`settings`]: the other imports.
+//! - [`testing`]: a fake host, to unit-test a plugin's logic natively.
 //!
 //! ```ignore
 //! struct Hello;
@@ -16,6 +23,66 @@
 pub mod validate;
 
 #[cfg(feature = "guest")]
-mod guest;
+pub mod bindings;
+#[cfg(feature = "guest")]
+mod host;
+#[cfg(feature = "guest")]
+pub mod log;
+#[cfg(feature = "guest")]
+pub mod netlink;
+#[cfg(feature = "guest")]
+pub mod networkd;
+#[cfg(feature = "guest")]
+pub mod openflow;
+#[cfg(feature = "guest")]
+pub mod ovsdb;
+#[cfg(feature = "guest")]
+pub mod settings;
+#[cfg(all(feature = "guest", not(target_arch = "wasm32")))]
+pub mod testing;
+
 #[cfg(feature = "guest")]
 pub use guest::*;
+
+#[cfg(feature = "guest")]
+mod guest {
+    pub use crate::bindings::export_plugin;
+    pub use crate::bindings::exports::portagent::plugin::plugin::Guest as Plugin;
+    pub use crate::bindings::portagent::plugin::types::{
+        Action, ActionKind, CapError, CapabilityRequest, FieldError, Mismatch, PluginError, PluginInfo,
+    };
+    pub use crate::networkd::NETWORKD_DIR;
+
+    impl PluginError {
+        /// An invalid-input error naming `field`.
+        pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+            PluginError::Invalid(FieldError { field: field.into(), message: message.into() })
+        }
+    }
+
+    impl From<CapError> for PluginError {
+        fn from(e: CapError) -> Self {
+            match e {
+                CapError::Denied(m) => PluginError::Denied(m),
+                CapError::Failed(m) => PluginError::Failed(m),
+            }
+        }
+    }
+
+    impl From<crate::validate::Invalid> for PluginError {
+        fn from(e: crate::validate::Invalid) -> Self {
+            PluginError::invalid(e.field, e.message)
+        }
+    }
+
+    impl CapabilityRequest {
+        /// A request for capability `name` narrowed to `scope`.
+        pub fn new(name: &str, scope: &[&str], reason: &str) -> Self {
+            CapabilityRequest {
+                name: name.into(),
+                scope: scope.iter().map(|s| s.to_string()).collect(),
+                reason: reason.into(),
+            }
+        }
+    }
+}

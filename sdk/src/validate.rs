@@ -1,5 +1,7 @@
-//! Checks of what a state file names, shared by every plugin and by the
-//! host (its capabilities and the daemon's `add_port` use the same rule).
+//! Checks of what a state file says, shared by every plugin and by the
+//! host (its capabilities and the daemon's `add_port` use the same
+//! interface-name rule): interface names, and parsing a section with the
+//! path of any bad field named.
 
 /// The longest interface name the kernel takes (IFNAMSIZ - 1).
 pub const IFNAME_MAX: usize = 15;
@@ -39,9 +41,61 @@ pub fn is_ifname(name: &str) -> bool {
     ifname(name).is_ok()
 }
 
+/// What is wrong with a section: the path of the field (e.g.
+/// `interfaces[1].ipv4.address[0].prefix`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Invalid {
+        Invalid { field: field.into(), message: message.into() }
+    }
+}
+
+/// Parses a section's JSON into `T`, naming the field of any error by its
+/// path. The message leaves out serde_json's position (`at line 1 column
+/// 24`): that is a place in the JSON the host handed over, not in the
+/// user's file (the host says the file's line itself).
+pub fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Invalid> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        let message = e.into_inner().to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_string(),
+            None => message,
+        };
+        Invalid { field, message }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_names_the_field_without_a_json_position() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct S {
+            items: Vec<Item>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Item {
+            n: u8,
+        }
+        let e = parse::<S>(r#"{"items": [{"n": 1}, {"n": 300}]}"#).unwrap_err();
+        assert_eq!(e.field, "items[1].n");
+        assert!(!e.message.contains("line 1"), "{}", e.message);
+        assert_eq!(parse::<S>(r#"{"items": [{"x": 1}]}"#).unwrap_err().field, "items[0].x");
+    }
 
     #[test]
     fn names_that_could_be_patterns_or_options_are_refused() {

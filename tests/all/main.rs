@@ -20,6 +20,8 @@
 //!   (dbus-send, busctl, python3-dbus), access control, signals.
 //! - `install`: `scripts/install.sh` in a lab; the systemd unit verified.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
+//! - `layout`: the host's module layout (no import circles; the ledger
+//!   independent of the plugin host), read from the source.
 //!
 //! Tests that need root and the lab's packages run by default: they are
 //! the product's proof (see README, "Tests").
@@ -29,6 +31,7 @@ mod dbus;
 mod faults;
 mod install;
 mod lab;
+mod layout;
 mod ledger;
 mod net;
 mod plugin_cli;

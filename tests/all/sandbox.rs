@@ -2,7 +2,7 @@
 //! refused, and misbehaving guests are stopped without harming the host.
 
 use crate::support::{Scratch, probe_wasm};
-use portagent::plugin::bindings::{Action, ActionKind, PluginError};
+use portagent::plugin::api::{Action, ActionKind, PluginError};
 use portagent::plugin::{CallError, Capability, Grants, Plugin, Runtime};
 use portagent_lab::Lab;
 
@@ -37,9 +37,9 @@ fn granted_capabilities_work() {
     let (_rt, mut p) = probe(
         &scratch,
         Grants::of(&[
-            (Capability::Log, &[]),
-            (Capability::Ovsdb, &["Bridge"]),
-            (Capability::Networkd, &["read", "write"]),
+            (Capability::LOG, &[]),
+            (Capability::OVSDB, &["Bridge"]),
+            (Capability::NETWORKD, &["read", "write"]),
         ]),
     );
     let out = apply(&mut p, &["log", "ovsdb:Bridge", "write:10-probe.network"]).unwrap();
@@ -53,7 +53,7 @@ fn granted_capabilities_work() {
 #[test]
 fn ungranted_capabilities_are_refused_and_do_nothing() {
     let scratch = Scratch::new("ovsdb_socket = \"/nonexistent/db.sock\"");
-    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::Log, &[]), (Capability::Ovsdb, &["Bridge"])]));
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::LOG, &[]), (Capability::OVSDB, &["Bridge"])]));
 
     let e = plugin_error(apply(&mut p, &["networkd-reload"]));
     assert!(matches!(&e, PluginError::Denied(m) if m.contains("networkd")), "{e}");
@@ -78,7 +78,7 @@ fn preopen_cannot_be_escaped() {
     std::fs::write(dir.join("ok.network"), "[Match]\n").unwrap();
     std::os::unix::fs::symlink("/etc/passwd", dir.join("evil")).unwrap();
     std::os::unix::fs::symlink("../../../../../../etc", dir.join("up")).unwrap();
-    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::Networkd, &["read"])]));
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::NETWORKD, &["read"])]));
 
     // Control: a file inside the preopen is readable.
     assert_eq!(apply(&mut p, &["read:/etc/systemd/network/ok.network"]).unwrap(), ["read 8 bytes"]);
@@ -135,7 +135,7 @@ fn a_guest_that_keeps_its_capabilities_busy_runs_until_its_hard_limit() {
     // Each capability call moves the deadline on; `call_max_ms` still ends it.
     let scratch =
         Scratch::new("ovsdb_socket = \"/nonexistent/db.sock\"\n[plugins]\ncall_timeout_ms = 300\ncall_max_ms = 1000\n");
-    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::Ovsdb, &["Bridge"])]));
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::OVSDB, &["Bridge"])]));
     let busy: Vec<String> = (0..12).flat_map(|_| ["sleep:200".to_string(), "ovsdb-try:Bridge".to_string()]).collect();
     let busy: Vec<&str> = busy.iter().map(String::as_str).collect();
     let t = std::time::Instant::now();

@@ -58,11 +58,13 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         Ok(None) => {}
         Err(e) => log::error!("at start: {e}; retrying"),
     }
-    let service = service::Service::new(manager.clone());
+    let (announcer, settled) = tokio::sync::mpsc::unbounded_channel();
+    let service = service::Service::new(manager.clone(), announcer.clone());
     let connection =
         zbus::connection::Builder::system()?.name(BUS_NAME)?.serve_at(OBJECT_PATH, service)?.build().await?;
-    settle::watch_pending(&connection, manager.clone()).await;
-    settle::spawn_retry(connection.clone(), manager);
+    tokio::spawn(service::announce_settled_changes(connection.clone(), settled));
+    settle::watch_pending(manager.clone(), announcer.clone());
+    settle::spawn_retry(connection.clone(), manager, announcer);
     log::info!("serving {BUS_NAME} at {OBJECT_PATH}");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

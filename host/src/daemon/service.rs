@@ -14,7 +14,7 @@ use super::access::{self, MANAGE, PLUGINS};
 use super::error::{Error, Result};
 use super::{OBJECT_PATH, networkd, ports, settle};
 use crate::ledger::store;
-use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, StateFile};
+use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, Settled, StateFile};
 use futures::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
@@ -35,6 +35,26 @@ pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + '
 
 pub(super) fn to_json(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).expect("serializable")
+}
+
+/// Says on the bus that a change was settled: `RolledBack` (or, for a
+/// commit, nothing) and the `PendingConfirmation` property.
+async fn announce_settled(conn: &Connection, s: &Settled) {
+    if s.result != "committed"
+        && let Ok(emitter) = SignalEmitter::new(conn, OBJECT_PATH)
+    {
+        let _ = Service::rolled_back(&emitter, &to_json(s)).await;
+    }
+    if let Ok(iface) = conn.object_server().interface::<_, Service>(OBJECT_PATH).await {
+        let _ = iface.get().await.pending_confirmation_changed(iface.signal_emitter()).await;
+    }
+}
+
+/// Announces every change [`settle`] reports settled, until the daemon stops.
+pub async fn announce_settled_changes(conn: Connection, mut settled: tokio::sync::mpsc::UnboundedReceiver<Settled>) {
+    while let Some(s) = settled.recv().await {
+        announce_settled(&conn, &s).await;
+    }
 }
 
 /// Categories that record network state changes (the guide's `network`).
@@ -65,11 +85,12 @@ impl Drop for Reading {
 pub struct Service {
     manager: Arc<Manager>,
     readers: Arc<Readers>,
+    announcer: settle::Announcer,
 }
 
 impl Service {
-    pub fn new(manager: Arc<Manager>) -> Service {
-        Service { manager, readers: Arc::default() }
+    pub fn new(manager: Arc<Manager>, announcer: settle::Announcer) -> Service {
+        Service { manager, readers: Arc::default(), announcer }
     }
 
     /// A slot for one read-only request of the caller, or `Busy`.
@@ -113,7 +134,7 @@ impl Service {
         let report = report??;
         self.announce(conn, &report).await?;
         if let Some(p) = &report.pending_confirmation {
-            settle::spawn_timer(conn.clone(), self.manager.clone(), p.checkpoint.clone());
+            settle::spawn_timer(self.manager.clone(), p.checkpoint.clone(), self.announcer.clone());
         }
         Ok(report)
     }

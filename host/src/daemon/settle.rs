@@ -2,38 +2,27 @@
 //! awaiting confirmation, and a watcher that retries whatever is left
 //! unfinished (a rollback that failed, an outcome not yet recorded, an
 //! expiry that could not be carried out) with backoff, and at once when
-//! OVSDB and networkd answer again after being away.
+//! OVSDB and networkd answer again after being away. What settles is
+//! sent to an [`Announcer`]; the service says it on the bus.
 
-use super::OBJECT_PATH;
-use super::service::{Service, blocking, to_json};
 use crate::state::{Caller, Manager, Settled};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::task::spawn_blocking as blocking;
 use zbus::Connection;
-use zbus::object_server::SignalEmitter;
+
+/// Where settled changes go, to be announced on the bus.
+pub type Announcer = tokio::sync::mpsc::UnboundedSender<Settled>;
 
 /// How often the watcher looks whether anything is unfinished.
 const LOOK: Duration = Duration::from_secs(1);
 /// The longest pause between two retries.
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 
-/// Says on the bus that a change was settled: `RolledBack` (or, for a
-/// commit, nothing) and the `PendingConfirmation` property.
-async fn announce(conn: &Connection, s: &Settled) {
-    if s.result != "committed"
-        && let Ok(emitter) = SignalEmitter::new(conn, OBJECT_PATH)
-    {
-        let _ = Service::rolled_back(&emitter, &to_json(s)).await;
-    }
-    if let Ok(iface) = conn.object_server().interface::<_, Service>(OBJECT_PATH).await {
-        let _ = iface.get().await.pending_confirmation_changed(iface.signal_emitter()).await;
-    }
-}
-
 /// The confirm timer inside the daemon: rolls change `id` back at its
 /// deadline unless it was committed. If that cannot be done now, the
 /// watcher ([`spawn_retry`]) keeps trying.
-pub fn spawn_timer(conn: Connection, manager: Arc<Manager>, id: String) {
+pub fn spawn_timer(manager: Arc<Manager>, id: String, announcer: Announcer) {
     tokio::spawn(async move {
         let m = manager.clone();
         let who = id.clone();
@@ -49,7 +38,7 @@ pub fn spawn_timer(conn: Connection, manager: Arc<Manager>, id: String) {
                 } else {
                     log::warn!("change {} was not confirmed in time: {}", s.checkpoint, s.result);
                 }
-                announce(&conn, &s).await;
+                let _ = announcer.send(s);
             }
             Ok(Ok(None)) => {}
             Ok(Err(e)) => log::error!("confirm timer of change {id}: {e}; retrying"),
@@ -59,9 +48,9 @@ pub fn spawn_timer(conn: Connection, manager: Arc<Manager>, id: String) {
 }
 
 /// At start: a change that awaits confirmation gets its timer here.
-pub async fn watch_pending(conn: &Connection, manager: Arc<Manager>) {
+pub fn watch_pending(manager: Arc<Manager>, announcer: Announcer) {
     if let Ok(Some(j)) = manager.pending() {
-        spawn_timer(conn.clone(), manager, j.id);
+        spawn_timer(manager, j.id, announcer);
     }
 }
 
@@ -79,7 +68,7 @@ async fn backends_answer(conn: &Connection, manager: &Manager) -> bool {
 /// Retries unfinished changes until they are settled: after 1 s, then
 /// twice as long each time up to [`MAX_PAUSE`], and at once when the
 /// backends answer again.
-pub fn spawn_retry(conn: Connection, manager: Arc<Manager>) {
+pub fn spawn_retry(conn: Connection, manager: Arc<Manager>, announcer: Announcer) {
     tokio::spawn(async move {
         let mut pause = LOOK;
         let mut next = Instant::now();
@@ -112,7 +101,7 @@ pub fn spawn_retry(conn: Connection, manager: Arc<Manager>) {
                         log::warn!("change {} settled: {} ({})", s.checkpoint, s.result, s.reason);
                         pause = LOOK;
                     }
-                    announce(&conn, &s).await;
+                    let _ = announcer.send(s);
                 }
                 Ok(Ok(None)) => {}
                 Ok(Err(e)) => {

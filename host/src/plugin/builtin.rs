@@ -1,5 +1,7 @@
-//! Plugins that ship inside the host binary. They need no install step and
-//! are granted exactly what their manifest asks for.
+//! Plugins that ship inside the host binary: every dir under `plugins/`,
+//! found and built by `host/build.rs` (nothing lists them by hand). They
+//! need no install step, are granted exactly what their manifest asks for,
+//! and their names and sections are reserved.
 
 /// A built-in plugin's name, component bytes and their sha256.
 pub struct Builtin {
@@ -9,21 +11,22 @@ pub struct Builtin {
     pub sha256: &'static str,
 }
 
-/// Built by `host/build.rs` from `plugins/*`.
-pub const BUILTINS: &[Builtin] = &[Builtin {
-    name: "net",
-    wasm: include_bytes!(env!("PORTAGENT_GUEST_NET")),
-    sha256: env!("PORTAGENT_GUEST_NET_SHA256"),
-}];
+include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 
 pub fn find(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
+}
+
+/// Whether `name` is a built-in plugin's (no install may take it).
+pub fn reserved(name: &str) -> bool {
+    find(name).is_some()
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn build_time_hashes_match_the_bytes() {
+        assert!(super::find("net").is_some(), "plugins/net is built in");
         for b in super::BUILTINS {
             assert_eq!(crate::util::hash::sha256_hex(b.wasm), b.sha256, "{}", b.name);
         }

@@ -5,10 +5,12 @@
 //! WASI included. A trap, timeout or memory blow-up discards the instance;
 //! the next call gets a fresh one and the host lives on.
 
-use super::bindings::{Action, Mismatch, PluginError, PluginInfo, StatePlugin, StatePluginPre};
+use super::api::{Action, Mismatch, PluginError, PluginInfo};
+use super::bindings::current::{StatePlugin, StatePluginPre};
 use super::caps::{Backends, DeadlineExceeded, Grants};
-use super::runtime::Ticker;
-use super::sandbox::{CallClock, HostState, Limits, Tripped};
+use super::sandbox::{CallClock, Limits, Tripped};
+use super::store::HostState;
+use super::ticker::Ticker;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Store, UpdateDeadline};
@@ -17,7 +19,7 @@ use wasmtime::{Store, UpdateDeadline};
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// The plugin returned an error the user must see.
-    #[error("plugin '{plugin}' {op}: {}", super::bindings::error_message(error))]
+    #[error("plugin '{plugin}' {op}: {error}")]
     Plugin { plugin: String, op: &'static str, error: PluginError },
     #[error("plugin '{plugin}' {op}: stopped after exceeding its CPU limit of {limit:?}")]
     CpuLimit { plugin: String, op: &'static str, limit: Duration },
@@ -75,22 +77,31 @@ enum Out {
     Blob(Vec<u8>),
 }
 
+/// Calls the export of `op`; what it returns, in the host's types.
 async fn dispatch(
     store: &mut Store<HostState>,
     b: &StatePlugin,
     op: &Op<'_>,
 ) -> wasmtime::Result<Result<Out, PluginError>> {
     let p = b.portagent_plugin_plugin();
-    Ok(match op {
-        Op::Describe => Ok(Out::Info(p.call_describe(store).await?)),
+    let out = match op {
+        Op::Describe => Ok(Out::Info(p.call_describe(store).await?.into())),
         Op::Validate(d) => p.call_validate(store, d).await?.map(|()| Out::Unit),
         Op::Query => p.call_query(store).await?.map(Out::Text),
-        Op::Diff(c, d) => p.call_diff(store, c, d).await?.map(Out::Actions),
-        Op::Apply(a) => p.call_apply(store, a).await?.map(Out::Changed),
-        Op::Verify(d) => p.call_verify(store, d).await?.map(Out::Mismatches),
+        Op::Diff(c, d) => {
+            p.call_diff(store, c, d).await?.map(|a| Out::Actions(a.into_iter().map(Into::into).collect()))
+        }
+        Op::Apply(a) => {
+            let actions: Vec<_> = a.iter().map(Into::into).collect();
+            p.call_apply(store, &actions).await?.map(Out::Changed)
+        }
+        Op::Verify(d) => {
+            p.call_verify(store, d).await?.map(|m| Out::Mismatches(m.into_iter().map(Into::into).collect()))
+        }
         Op::Checkpoint => p.call_checkpoint(store).await?.map(Out::Blob),
         Op::Restore(c) => p.call_restore(store, c).await?.map(|()| Out::Unit),
-    })
+    };
+    Ok(out.map_err(Into::into))
 }
 
 /// A plugin ready to be called, with its grant and limits.

@@ -1,7 +1,8 @@
 //! A plugin's manifest: what `describe` says it is and needs, checked against
 //! the imports the component really has and the WIT version it was built for.
 
-use super::bindings::{PluginInfo, WIT_PACKAGE, WIT_VERSION};
+use super::api::{PluginInfo, WIT_PACKAGE};
+use super::bindings::current::WIT_VERSION;
 use super::caps::{Capability, Grants};
 use serde::{Deserialize, Serialize};
 use wasmtime::Engine;
@@ -135,7 +136,7 @@ pub fn from_info(info: PluginInfo, wit_version: &str, imported: &[Capability]) -
 }
 
 fn cap_names() -> String {
-    Capability::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+    Capability::names()
 }
 
 fn valid_plugin_name(name: &str) -> bool {
@@ -194,7 +195,7 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::bindings::CapabilityRequest;
+    use crate::plugin::api::CapabilityRequest;
 
     fn info(caps: &[(&str, &[&str])]) -> PluginInfo {
         PluginInfo {
@@ -224,8 +225,8 @@ mod tests {
 
     #[test]
     fn undeclared_import_is_refused() {
-        let err = from_info(info(&[("log", &[])]), "0.1.0", &[Capability::Log, Capability::Ovsdb]).unwrap_err();
-        assert!(matches!(err, ManifestError::Undeclared(Capability::Ovsdb)));
+        let err = from_info(info(&[("log", &[])]), "0.1.0", &[Capability::LOG, Capability::OVSDB]).unwrap_err();
+        assert!(matches!(err, ManifestError::Undeclared(Capability::OVSDB)));
     }
 
     #[test]
@@ -242,7 +243,7 @@ mod tests {
         let m = from_info(info(&[("ovsdb", &["Bridge", "Port"]), ("log", &[])]), "0.1.0", &[]).unwrap();
         assert_eq!(m.grant_all().0.len(), 2);
         let g = m.grant_some(&["ovsdb=Bridge".into()]).unwrap();
-        assert_eq!(g.0[&Capability::Ovsdb], vec!["Bridge".to_string()]);
+        assert_eq!(g.0[&Capability::OVSDB], vec!["Bridge".to_string()]);
         assert!(matches!(m.grant_some(&["ovsdb=Interface".into()]), Err(GrantError::Scope { .. })));
         assert!(matches!(m.grant_some(&["netlink".into()]), Err(GrantError::NotRequested(_))));
         assert!(matches!(m.grant_some(&["root".into()]), Err(GrantError::Unknown(..))));

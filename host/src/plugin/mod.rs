@@ -1,14 +1,18 @@
 //! The WebAssembly component plugin host. Only this module imports wasmtime.
 //!
 //! - [`builtin`]: plugins embedded in the host (`net`).
-//! - [`bindings`]: the generated types of the WIT world `state-plugin`.
+//! - [`api`]: the host's own types for what crosses the WIT boundary.
+//! - [`bindings`]: the generated types of the WIT world, per version.
 //! - [`caps`]: capabilities, grants and their host implementations.
-//! - [`sandbox`]: per-instance store data, WASI context and limits.
-//! - [`runtime`]: the engine, linker, compile cache and epoch ticker.
+//! - [`sandbox`]: the limits of a call and its wall clock.
+//! - [`store`]: per-instance store data: WASI context, capability view, limits.
+//! - [`runtime`]: the engine, linker and compile cache.
+//! - [`ticker`]: the epoch ticker behind the time limits.
 //! - [`instance`]: a loaded plugin and its typed, limited calls.
 //! - [`manifest`]: what a plugin asks for, checked against its imports.
 //! - [`registry`]: installed plugins on disk.
 
+pub mod api;
 pub mod bindings;
 pub mod builtin;
 pub mod caps;
@@ -17,6 +21,8 @@ pub mod manifest;
 pub mod registry;
 pub mod runtime;
 pub mod sandbox;
+pub mod store;
+pub mod ticker;
 
 pub use caps::{Capability, Grants};
 pub use instance::{CallError, Plugin};

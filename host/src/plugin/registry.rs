@@ -11,10 +11,6 @@ use crate::util::hash::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Names of plugins that ship (or will ship) inside the host; no install
-/// may take them or their sections.
-pub const RESERVED_NAMES: &[&str] = &["net", "netcfg"];
-
 /// What `plugin info` shows about an installed plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Installed {
@@ -93,7 +89,7 @@ impl Registry {
         let imported = manifest::check_interfaces(runtime.engine(), &compiled.component)?;
         let mut plugin = runtime.load("(inspecting)", &compiled, Grants::default())?;
         let info = plugin.describe().map_err(RegistryError::Describe)?;
-        let manifest = manifest::from_info(info, super::bindings::WIT_VERSION, &imported)?;
+        let manifest = manifest::from_info(info, super::bindings::current::WIT_VERSION, &imported)?;
         Ok(Inspection { manifest, sha256: compiled.sha256, size: size as u64 })
     }
 
@@ -106,7 +102,7 @@ impl Registry {
         upgrade: bool,
     ) -> Result<Installed, RegistryError> {
         let name = inspection.manifest.name.clone();
-        if RESERVED_NAMES.contains(&name.as_str()) {
+        if super::builtin::reserved(&name) {
             return Err(RegistryError::Reserved(name));
         }
         let existing = self.list()?;
@@ -115,7 +111,7 @@ impl Registry {
         }
         let section = &inspection.manifest.section;
         let owner = existing.iter().find(|p| p.manifest.name != name && &p.manifest.section == section);
-        if RESERVED_NAMES.contains(&section.as_str()) || owner.is_some() {
+        if super::builtin::reserved(section) || owner.is_some() {
             let owner = owner.map_or(section.clone(), |p| p.manifest.name.clone());
             return Err(RegistryError::SectionTaken { section: section.clone(), owner });
         }

@@ -1,24 +1,19 @@
 //! The component runtime: one wasmtime engine, the linker with WASI and the
-//! capability imports, the compiled-artifact cache, and the epoch ticker
-//! that drives the CPU and wall-clock limits.
+//! capability imports, and the compiled-artifact cache.
 
-use super::bindings::StatePlugin;
 use super::caps::{Backends, Grants};
 use super::instance::Plugin;
-use super::sandbox::{HostState, Limits};
+use super::sandbox::Limits;
+use super::store::HostState;
+use super::ticker::Ticker;
 use crate::util::fs::{create_private_dir, write_atomically};
 use crate::util::hash::sha256_hex;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
-use wasmtime::component::{Component, HasSelf, Linker};
+use std::sync::{Arc, Mutex};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
-
-/// How often the epoch advances while any plugin call runs.
-pub const TICK: Duration = Duration::from_millis(10);
 
 /// Why a component could not be compiled or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +56,7 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(|e| LoadError::Sandbox(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| LoadError::Sandbox(e.to_string()))?;
-        StatePlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| LoadError::Sandbox(e.to_string()))?;
+        super::caps::link(&mut linker).map_err(|e| LoadError::Sandbox(e.to_string()))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_hash = format!("{:016x}", hasher.finish());
@@ -140,7 +134,8 @@ impl Runtime {
     /// and replaced after any fault.
     pub fn load(&self, name: &str, compiled: &Compiled, grants: Grants) -> Result<Plugin, LoadError> {
         let pre = self.linker.instantiate_pre(&compiled.component).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        let pre = super::bindings::StatePluginPre::new(pre).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let pre =
+            super::bindings::current::StatePluginPre::new(pre).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         Ok(Plugin::new(name, pre, grants, self.backends.clone(), self.limits, self.ticker.clone()))
     }
 }
@@ -156,56 +151,6 @@ pub fn check_is_component(wasm: &[u8]) -> Result<(), LoadError> {
             "this is a core WebAssembly module; build for wasm32-wasip2 (or run `wasm-tools component new`)".into(),
         )),
         _ => Err(LoadError::NotAComponent("the file does not start with the WebAssembly magic number".into())),
-    }
-}
-
-/// Advances the engine's epoch every [`TICK`] while at least one plugin
-/// call is running, and sleeps otherwise.
-pub(crate) struct Ticker {
-    active: AtomicUsize,
-    lock: Mutex<()>,
-    wake: Condvar,
-}
-
-/// Marks one running call; the ticker idles when none is left.
-pub(crate) struct Active<'a>(&'a Ticker);
-
-impl Drop for Active<'_> {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Ticker {
-    fn start(engine: Engine) -> Arc<Ticker> {
-        let ticker = Arc::new(Ticker { active: AtomicUsize::new(0), lock: Mutex::new(()), wake: Condvar::new() });
-        let weak = Arc::downgrade(&ticker);
-        std::thread::Builder::new()
-            .name("portagent-epoch".into())
-            .spawn(move || {
-                while let Some(t) = weak.upgrade() {
-                    let guard = t.lock.lock().unwrap();
-                    if t.active.load(Ordering::SeqCst) == 0 {
-                        // `activate` notifies under the same lock: no lost wake-up.
-                        let _ = t.wake.wait_timeout(guard, Duration::from_secs(1)).unwrap();
-                        continue;
-                    }
-                    drop(guard);
-                    drop(t);
-                    std::thread::sleep(TICK);
-                    engine.increment_epoch();
-                }
-            })
-            .expect("spawn epoch ticker");
-        ticker
-    }
-
-    pub(crate) fn activate(&self) -> Active<'_> {
-        if self.active.fetch_add(1, Ordering::SeqCst) == 0 {
-            let _guard = self.lock.lock().unwrap();
-            self.wake.notify_all();
-        }
-        Active(self)
     }
 }
 

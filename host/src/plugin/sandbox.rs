@@ -1,13 +1,9 @@
-//! One plugin instance's sandbox: the store data every host call sees, the
-//! WASI context built from the grant (nothing inherited), and the memory
-//! and time limits.
+//! The limits of a plugin call: memory, guest CPU time, and the wall clock
+//! (`CallClock`) the host races every call against.
 
-use super::caps::{Backends, CapContext, Capability, Grants};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// Where guests see systemd-networkd's config dir when granted `networkd`.
 pub const GUEST_NETWORKD_DIR: &str = "/etc/systemd/network";
@@ -111,104 +107,12 @@ impl CallClock {
     }
 }
 
-/// The `T` of every plugin `Store<T>`.
-pub struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    pub(crate) caps: CapContext,
-    pub(crate) limits: Limits,
-    pub(crate) clock: Arc<CallClock>,
-    /// The calling thread's CPU time when the current call began.
-    pub(crate) cpu_start: Duration,
-    pub(crate) tripped: Option<Tripped>,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl HostState {
-    /// A sandbox for `plugin` with exactly `grants`.
-    pub fn new(
-        plugin: &str,
-        grants: Grants,
-        backends: Backends,
-        limits: Limits,
-        clock: Arc<CallClock>,
-    ) -> std::io::Result<HostState> {
-        let mut wasi = WasiCtxBuilder::new();
-        // Nothing is inherited: no env, args, stdio or network. Sockets are
-        // linked (toolchains like componentize-py always import them) but
-        // the default address check denies every address.
-        wasi.allow_blocking_current_thread(true);
-        if let Ok(scope) = grants.scope(plugin, Capability::Networkd) {
-            let perms = if scope.iter().any(|s| s == "write") { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
-            wasi.preopened_dir(&backends.networkd_dir, GUEST_NETWORKD_DIR, perms)
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", backends.networkd_dir.display())))?;
-        }
-        Ok(HostState {
-            wasi: wasi.build(),
-            table: ResourceTable::new(),
-            caps: CapContext { plugin: plugin.into(), grants, backends, clock: clock.clone() },
-            limits,
-            clock,
-            cpu_start: Duration::ZERO,
-            tripped: None,
-        })
-    }
-
-    /// Starts the clocks of a new call.
-    pub(crate) fn begin_call(&mut self) {
-        self.clock.begin();
-        self.cpu_start = thread_cpu_time();
-        self.tripped = None;
-    }
-
-    /// Called on every epoch tick that finds the guest running: enforces
-    /// both time limits.
-    pub(crate) fn on_tick(&mut self) -> Result<(), Tripped> {
-        let tripped = if Instant::now() >= self.clock.deadline() {
-            Some(Tripped::Wall)
-        } else if thread_cpu_time().saturating_sub(self.cpu_start) > self.limits.cpu {
-            Some(Tripped::Cpu)
-        } else {
-            None
-        };
-        match tripped {
-            Some(t) => {
-                self.tripped = Some(t);
-                Err(t)
-            }
-            None => Ok(()),
-        }
-    }
-}
-
 /// CPU time consumed by the calling thread so far.
-fn thread_cpu_time() -> Duration {
+pub(crate) fn thread_cpu_time() -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-impl wasmtime::ResourceLimiter for HostState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.limits.memory_bytes {
-            self.tripped = Some(Tripped::Memory);
-            return Err(wasmtime::Error::msg(format!(
-                "plugin memory limit of {} MiB reached",
-                self.limits.memory_bytes >> 20
-            )));
-        }
-        Ok(true)
-    }
-
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
-    }
 }
 
 #[cfg(test)]

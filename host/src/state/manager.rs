@@ -11,7 +11,7 @@ use super::lock::{ApplyLock, NotTaken, Wait};
 use super::report::mismatch_text;
 use crate::config::Config;
 use crate::ledger::{Ledger, Options as LedgerOptions};
-use crate::plugin::bindings::PluginError;
+use crate::plugin::api::PluginError;
 use crate::plugin::{CallError, Manifest, Plugin, Registry, Runtime};
 use serde_json::Value;
 use std::collections::BTreeMap;

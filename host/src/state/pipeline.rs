@@ -18,7 +18,7 @@ use super::report::{
 };
 use crate::ledger::Ledger;
 use crate::plugin::Plugin;
-use crate::plugin::bindings::Action;
+use crate::plugin::api::Action;
 use crate::util::time::{rfc3339, unix_secs};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

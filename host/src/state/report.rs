@@ -2,7 +2,7 @@
 //! the deployment guide's shape, and how a change left pending or
 //! interrupted was settled.
 
-use crate::plugin::bindings::{Action, ActionKind, Mismatch};
+use crate::plugin::api::{Action, ActionKind, Mismatch};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

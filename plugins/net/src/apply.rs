@@ -9,7 +9,7 @@ use crate::kernel;
 use crate::live::Live;
 use crate::model::{Interface, Kind, PortConfig};
 use crate::networkd;
-use crate::ovs::Txn;
+use crate::ovs::{BridgeTxn, Txn, WHO};
 use portagent_sdk::{Action, ActionKind, PluginError, networkd as nd};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -127,7 +127,7 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     let mtu_of = |name: &str| target.get(name).and_then(|i| i.mtu);
 
     // --- OVS: one transaction for everything.
-    let mut txn = Txn::new(&live.ovs.root);
+    let mut txn = Txn::new(&live.ovs.root, WHO);
     let mut detached: Vec<(String, String)> = Vec::new(); // (port, bridge)
     for name in &created {
         let Some(b) = target.get(*name).filter(|i| i.kind == Kind::OvsBridge) else { continue };
@@ -310,6 +310,49 @@ mod tests {
         assert!(changes_ip(&modify(json!({"ipv4.address": [], "ipv4.enabled": true}))));
         assert!(changes_ip(&modify(json!({"ipv6.dhcp": true}))));
         assert!(!changes_ip(&modify(json!({"ports": ["eth0"], "stp": true}))));
+    }
+
+    /// OVSDB with one owned bridge `br0` (its internal port only), as the
+    /// fake host answers it.
+    fn one_bridge(ops: &serde_json::Value) -> Result<serde_json::Value, portagent_sdk::CapError> {
+        let owned = json!(["map", [["portagent", "owned"]]]);
+        let none = json!(["set", []]);
+        Ok(serde_json::Value::Array(
+            ops.as_array()
+                .unwrap()
+                .iter()
+                .map(|op| match (op["op"].as_str(), op["table"].as_str()) {
+                    (Some("select"), Some("Open_vSwitch")) => {
+                        json!({"rows": [{"_uuid": ["uuid", "root"], "cur_cfg": 1, "next_cfg": 1}]})
+                    }
+                    (Some("select"), Some("Bridge")) => json!({"rows": [{"_uuid": ["uuid", "b1"], "name": "br0",
+                        "ports": ["uuid", "p1"], "datapath_type": "netdev", "external_ids": owned, "stp_enable": false,
+                        "rstp_enable": false, "fail_mode": none}]}),
+                    (Some("select"), Some("Port")) => json!({"rows": [{"_uuid": ["uuid", "p1"], "name": "br0",
+                        "interfaces": ["uuid", "i1"], "tag": none, "trunks": none, "vlan_mode": none, "bond_mode": none,
+                        "external_ids": owned}]}),
+                    (Some("select"), Some("Interface")) => json!({"rows": [{"_uuid": ["uuid", "i1"], "name": "br0",
+                        "type": "internal", "mtu_request": none, "error": none, "ofport": 1, "options": ["map", []]}]}),
+                    _ => json!({}),
+                })
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn an_address_change_writes_the_file_reloads_and_sets_the_link_up_at_once() {
+        let fake = portagent_sdk::testing::Fake::new().with_link("br0", true).with_ovsdb(one_bridge);
+        let action = Action {
+            kind: ActionKind::Modify,
+            resource: "br0".into(),
+            body: json!({"ipv4.address": [{"ip": "10.0.0.1", "prefix": 24}], "ipv4.enabled": true}).to_string(),
+        };
+        let (result, fake) = portagent_sdk::testing::run(fake, || apply(&[action]));
+        assert_eq!(result.unwrap(), ["br0"]);
+        let file = std::fs::read_to_string(fake.networkd_dir().join("10-portagent-br0.network")).unwrap();
+        assert!(file.contains("[Match]\nName=br0\n") && file.contains("Address=10.0.0.1/24\n"), "{file}");
+        assert_eq!(fake.calls, ["networkd.reload", "netlink.set-up-link br0"], "one reload, then the kernel at once");
+        assert!(fake.addresses.iter().any(|a| a.link == "br0" && a.ip == "10.0.0.1" && a.prefix == 24));
     }
 
     #[test]

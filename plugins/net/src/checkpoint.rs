@@ -6,7 +6,7 @@
 use crate::live::Live;
 use crate::model::{FailMode, NetState, PortConfig};
 use crate::networkd;
-use crate::ovs::Txn;
+use crate::ovs::{BridgeTxn, Txn, WHO};
 use portagent_sdk::{PluginError, netlink, networkd as nd};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,7 +69,8 @@ fn addresses(live: &Live) -> Vec<String> {
 pub fn take() -> Result<Checkpoint, PluginError> {
     let live = Live::read()?;
     let backend = Backend {
-        systemd_files: networkd::read_lookalikes()?
+        systemd_files: networkd::FILES
+            .read_lookalikes()?
             .into_iter()
             .map(|(n, content)| (networkd::path(&n), content))
             .collect(),
@@ -112,7 +113,7 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     let live = Live::read()?;
 
     // OVS: owned bridges created since go; saved bridges get their ports back.
-    let mut txn = Txn::new(&live.ovs.root);
+    let mut txn = Txn::new(&live.ovs.root, WHO);
     for b in &live.ovs.bridges {
         if b.owned && !saved.ovs_database.iter().any(|s| s.name == b.name) {
             txn.delete_bridge(&b.uuid);
@@ -170,7 +171,7 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     for (path, content) in &saved.systemd_files {
         let name = path.rsplit('/').next().unwrap_or_default();
         let Some(name) = name.strip_prefix("10-portagent-").and_then(|n| n.strip_suffix(".network")) else { continue };
-        if networkd::write_raw(name, content)? {
+        if networkd::FILES.write_raw(name, content)? {
             changed.insert(name.to_string());
         }
     }

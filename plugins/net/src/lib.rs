@@ -24,13 +24,9 @@ pub mod verify;
 
 use portagent_sdk::{Action, ActionKind, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
 
-fn invalid(e: model::Invalid) -> PluginError {
-    PluginError::invalid(e.field, e.message)
-}
-
 fn parse_valid(json: &str) -> Result<model::NetState, PluginError> {
-    let state = model::parse(json).map_err(invalid)?;
-    state.validate().map_err(invalid)?;
+    let state = model::parse(json).map_err(PluginError::from)?;
+    state.validate().map_err(PluginError::from)?;
     Ok(state)
 }
 
@@ -80,11 +76,12 @@ impl Plugin for Net {
         let ovs = ovs::read()?;
         let owned =
             |name: &str| ovs.bridge(name).is_some_and(|b| b.owned) || ovs.bridge_of(name).is_some_and(|b| b.owned);
-        let actions = diff::diff(&current, &desired, &default_dp, &owned).map_err(invalid)?;
+        let actions = diff::diff(&current, &desired, &default_dp, &owned).map_err(PluginError::from)?;
         // A file named like portagent's but not its own is never written.
         for a in actions.iter().filter(|a| a.kind != ActionKind::Delete) {
             if let Some(path) = networkd::foreign(&a.resource) {
-                return Err(PluginError::invalid(desired.field_naming(&a.resource), networkd::foreign_message(&path)));
+                let why = portagent_sdk::networkd::foreign_message(std::path::Path::new(&path));
+                return Err(PluginError::invalid(desired.field_naming(&a.resource), why));
             }
         }
         Ok(actions)

@@ -294,24 +294,15 @@ impl Address {
 }
 
 /// A validation failure: the field path and what is wrong with it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Invalid {
-    pub field: String,
-    pub message: String,
-}
+pub use portagent_sdk::validate::Invalid;
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
-    Invalid { field: field.into(), message: message.into() }
+    Invalid::new(field, message)
 }
 
 /// Parses the section's JSON text, naming the field of any type error.
 pub fn parse(json: &str) -> Result<NetState, Invalid> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        invalid(field, e.into_inner().to_string())
-    })
+    portagent_sdk::validate::parse(json)
 }
 
 fn check_ip(field: &str, text: &str, v6: bool) -> Result<IpAddr, Invalid> {

@@ -5,45 +5,33 @@
 //! editing these files.
 
 use crate::model::{Interface, IpConfig, Kind, State};
-use portagent_sdk::{NETWORKD_DIR, PluginError};
+use portagent_sdk::PluginError;
+use portagent_sdk::networkd::{Managed, ManagedFiles, NETWORKD_DIR};
 use std::collections::BTreeMap;
 
 pub const MARKER: &str = "# Managed by portagent (net plugin): edits are overwritten.";
-const RECORD: &str = "# portagent: ";
 
-/// One of portagent's files.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ManagedFile {
-    pub content: String,
-    /// The interface as declared (header record): what the file renders.
-    /// The kernel cannot tell DHCP intent or DNS servers; this can.
-    pub declared: Option<Interface>,
-}
+/// `net`'s files: `10-portagent-NAME.network`, one per interface.
+pub const FILES: ManagedFiles = ManagedFiles { prefix: "10-portagent-", suffix: ".network", marker: MARKER };
+
+/// One of portagent's files; `declared` is the interface as declared (the
+/// header record): the kernel cannot tell DHCP intent or DNS servers;
+/// this can.
+pub type ManagedFile = Managed<Interface>;
 
 pub fn file_name(iface: &str) -> String {
-    format!("10-portagent-{iface}.network")
+    FILES.file_name(iface)
 }
 
+/// The file's path as networkd reports it.
 pub fn path(iface: &str) -> String {
-    format!("{NETWORKD_DIR}/{}", file_name(iface))
-}
-
-fn io_failed(what: &str, e: std::io::Error) -> PluginError {
-    PluginError::Failed(format!("{what}: {e}"))
+    format!("{NETWORKD_DIR}/{}", FILES.file_name(iface))
 }
 
 /// portagent's files in the config dir, by interface name (look-alikes
 /// without the marker are someone else's and left out).
 pub fn read_all() -> Result<BTreeMap<String, ManagedFile>, PluginError> {
-    Ok(read_lookalikes()?
-        .into_iter()
-        .filter(|(_, content)| content.starts_with(MARKER))
-        .map(|(name, content)| {
-            let declared =
-                content.lines().find_map(|l| l.strip_prefix(RECORD)).and_then(|j| serde_json::from_str(j).ok());
-            (name, ManagedFile { content, declared })
-        })
-        .collect())
+    FILES.read_all()
 }
 
 fn dhcp_value(v4: bool, v6: bool) -> &'static str {
@@ -81,11 +69,7 @@ pub fn render(iface: &Interface) -> String {
     for c in [&iface.ipv4, &iface.ipv6].into_iter().flatten() {
         dns.extend(c.dns.iter().flatten().cloned());
     }
-    let mut f = format!(
-        "{MARKER}\n{RECORD}{}\n\n[Match]\nName={}\n",
-        serde_json::to_string(&record).expect("interface serializes"),
-        iface.name
-    );
+    let mut f = format!("{}\n[Match]\nName={}\n", FILES.header(&record), iface.name);
     let mut link = String::new();
     if iface.state == Some(State::Down) {
         link.push_str("ActivationPolicy=down\n");
@@ -135,68 +119,20 @@ pub fn render(iface: &Interface) -> String {
 }
 
 /// The file named like portagent's for `iface` if one is there without
-/// portagent's marker: someone else's, which portagent never writes.
+/// portagent's marker (someone else's, never written), as networkd names it.
 pub fn foreign(iface: &str) -> Option<String> {
-    let p = path(iface);
-    let content = std::fs::read(&p).ok()?;
-    (!content.starts_with(MARKER.as_bytes())).then_some(p)
-}
-
-/// What is said of a look-alike file portagent refuses to touch.
-pub fn foreign_message(path: &str) -> String {
-    format!(
-        "{path} exists and is not portagent's (it lacks the marker line); portagent never overwrites it: move it away, or rename it"
-    )
+    FILES.foreign(iface).map(|_| path(iface))
 }
 
 /// Writes `content` as the file for `iface` if it differs; true if written.
 /// A look-alike file without the marker is refused, never written.
 pub fn write(iface: &str, content: &str) -> Result<bool, PluginError> {
-    if let Some(p) = foreign(iface) {
-        return Err(PluginError::Failed(foreign_message(&p)));
-    }
-    write_raw(iface, content)
+    FILES.write(iface, content)
 }
 
-/// Writes the file for `iface` as given, whoever's it was (a restore puts
-/// back exactly what it saw).
-pub fn write_raw(iface: &str, content: &str) -> Result<bool, PluginError> {
-    let p = path(iface);
-    if std::fs::read_to_string(&p).ok().as_deref() == Some(content) {
-        return Ok(false);
-    }
-    let tmp = format!("{NETWORKD_DIR}/.{}.tmp", file_name(iface));
-    std::fs::write(&tmp, content).map_err(|e| io_failed(&tmp, e))?;
-    std::fs::rename(&tmp, &p).map_err(|e| io_failed(&p, e))?;
-    Ok(true)
-}
-
-/// Removes portagent's file for `iface`; true if there was one. A
-/// look-alike without the marker is left alone.
+/// Removes portagent's file for `iface`; true if there was one.
 pub fn remove(iface: &str) -> Result<bool, PluginError> {
-    if foreign(iface).is_some() {
-        return Ok(false);
-    }
-    match std::fs::remove_file(path(iface)) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(io_failed(&path(iface), e)),
-    }
-}
-
-/// Every file named like portagent's, with or without the marker, by
-/// interface name, exactly as it is (what a checkpoint keeps).
-pub fn read_lookalikes() -> Result<BTreeMap<String, String>, PluginError> {
-    let entries = std::fs::read_dir(NETWORKD_DIR).map_err(|e| io_failed(NETWORKD_DIR, e))?;
-    let mut out = BTreeMap::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| io_failed(NETWORKD_DIR, e))?;
-        let fname = entry.file_name().to_string_lossy().into_owned();
-        let Some(name) = fname.strip_prefix("10-portagent-").and_then(|n| n.strip_suffix(".network")) else { continue };
-        let content = std::fs::read_to_string(entry.path()).map_err(|e| io_failed(&fname, e))?;
-        out.insert(name.to_string(), content);
-    }
-    Ok(out)
+    FILES.remove(iface)
 }
 
 #[cfg(test)]
@@ -274,7 +210,7 @@ mod tests {
         );
         assert!(f.contains("\"controller\":\"ovsbr0\""), "{f}");
         // The header round-trips to the declared interface.
-        let header = f.lines().find_map(|l| l.strip_prefix(RECORD)).unwrap();
+        let header = f.lines().find_map(|l| l.strip_prefix(portagent_sdk::networkd::RECORD)).unwrap();
         assert_eq!(serde_json::from_str::<Interface>(header).unwrap(), e);
     }
 }

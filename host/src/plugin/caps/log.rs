@@ -1,15 +1,14 @@
 //! `log`: guest messages into the host's log, tagged with the plugin name.
 
-use super::Capability;
-use crate::plugin::bindings::portagent::plugin::log::{Host, Level};
-use crate::plugin::sandbox::HostState;
+use super::{CapContext, Capability, Spec};
+use crate::plugin::bindings::current::portagent::plugin::log::{Host, Level};
 
 /// Longest message kept; a plugin cannot flood the journal with one call.
 const MAX_MESSAGE: usize = 4096;
 
-impl Host for HostState {
+impl Host for CapContext {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        if self.caps.grants.scope(&self.caps.plugin, Capability::Log).is_err() {
+        if self.grants.scope(&self.plugin, Capability::LOG).is_err() {
             // Not granted: dropped, as a log call has no error to return.
             return Ok(());
         }
@@ -24,7 +23,17 @@ impl Host for HostState {
         while !message.is_char_boundary(end) {
             end -= 1;
         }
-        log::log!(target: "plugin", level, "[{}] {}", self.caps.plugin, &message[..end]);
+        log::log!(target: "plugin", level, "[{}] {}", self.plugin, &message[..end]);
         Ok(())
     }
 }
+
+/// `log`: messages into the host's log; no scope.
+pub const CAPABILITY: Capability = Capability("log");
+
+pub static SPEC: Spec = Spec {
+    capability: CAPABILITY,
+    scope_item: |_| false,
+    scope_expected: || "no scope".into(),
+    empty_scope_grants: true,
+};

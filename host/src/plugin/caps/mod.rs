@@ -1,79 +1,111 @@
 //! Capabilities: what a plugin may reach, what it asked for, what the admin
 //! granted, and the checks every host implementation makes before acting.
 //!
-//! One file per capability interface of the WIT world implements its host
-//! trait on [`HostState`](super::sandbox::HostState); each starts by asking
-//! [`CapContext`] whether the call is inside the grant.
+//! Each capability is one unit in one file, named as its WIT interface:
+//! its [`Capability`] name, its [`Spec`] (what its scope may say), and its
+//! host trait implemented on [`CapContext`] (the narrow view of a plugin's
+//! store a capability sees: not the WASI context). Every call starts by
+//! asking `CapContext` whether it is inside the grant. The
+//! `capabilities!` line below declares them and links them; adding one
+//! is a new file here, one entry in that line, and its WIT interface.
 
-mod log;
-mod netlink;
-mod networkd;
-mod openflow;
-mod ovsdb;
 mod settings;
 
-use super::bindings::CapError;
+use super::bindings::current::CapError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use wasmtime::component::{HasSelf, Linker};
 
-/// The `types` interface has no functions; the linker still asks for it.
-impl super::bindings::portagent::plugin::types::Host for super::sandbox::HostState {}
+/// Declares the capability modules (each named as its WIT interface),
+/// their [`Capability`] constants, [`ALL`], and the linking of every one
+/// onto the store's [`CapContext`].
+macro_rules! capabilities {
+    ($($cap:ident => $constant:ident),+ $(,)?) => {
+        $(mod $cap;)+
 
-/// A capability interface of the `state-plugin` world.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Capability {
-    Log,
-    Ovsdb,
-    Netlink,
-    Networkd,
-    Openflow,
+        impl Capability {
+            $(pub const $constant: Capability = $cap::CAPABILITY;)+
+        }
+
+        /// Every capability the host can grant.
+        pub static ALL: &[&Spec] = &[$(&$cap::SPEC),+];
+
+        fn link_capabilities<T: Caps>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+            use super::bindings::current::portagent::plugin as wit;
+            $(wit::$cap::add_to_linker::<T, HasSelf<CapContext>>(linker, T::caps)?;)+
+            Ok(())
+        }
+    };
 }
 
-impl Capability {
-    pub const ALL: [Capability; 5] =
-        [Capability::Log, Capability::Ovsdb, Capability::Netlink, Capability::Networkd, Capability::Openflow];
+capabilities!(log => LOG, ovsdb => OVSDB, netlink => NETLINK, networkd => NETWORKD, openflow => OPENFLOW);
 
+/// One capability: its WIT interface's name and what a scope of it may say.
+pub struct Spec {
+    pub capability: Capability,
+    /// Whether an item may stand in a scope of it.
+    pub scope_item: fn(&str) -> bool,
+    /// What a scope may say, for the error that refuses one.
+    pub scope_expected: fn() -> String,
+    /// Whether an empty scope still grants something (`log` has none).
+    pub empty_scope_grants: bool,
+}
+
+/// A store whose data gives capabilities their narrow view.
+pub trait Caps: Send + 'static {
+    fn caps(&mut self) -> &mut CapContext;
+}
+
+/// The `types` interface has no functions; the linker still asks for it.
+impl super::bindings::current::portagent::plugin::types::Host for CapContext {}
+
+/// Links every capability, and the interfaces every plugin may use
+/// (`types`, `settings`), onto the store's [`CapContext`].
+pub fn link<T: Caps>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    use super::bindings::current::portagent::plugin as wit;
+    wit::types::add_to_linker::<T, HasSelf<CapContext>>(linker, T::caps)?;
+    wit::settings::add_to_linker::<T, HasSelf<CapContext>>(linker, T::caps)?;
+    link_capabilities(linker)
+}
+
+/// A capability interface of the `state-plugin` world, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Capability(&'static str);
+
+impl Capability {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Capability::Log => "log",
-            Capability::Ovsdb => "ovsdb",
-            Capability::Netlink => "netlink",
-            Capability::Networkd => "networkd",
-            Capability::Openflow => "openflow",
-        }
+        self.0
     }
 
+    /// The capability named `name`, if the host has it.
     pub fn parse(name: &str) -> Option<Capability> {
-        Capability::ALL.into_iter().find(|c| c.as_str() == name)
+        ALL.iter().map(|s| s.capability).find(|c| c.0 == name)
+    }
+
+    /// Every capability's name, for messages.
+    pub fn names() -> String {
+        ALL.iter().map(|s| s.capability.0).collect::<Vec<_>>().join(", ")
+    }
+
+    fn spec(self) -> &'static Spec {
+        ALL.iter().find(|s| s.capability == self).expect("a Capability is one of ALL")
     }
 
     /// The interface's name in the component's import list.
     pub fn import_name(self) -> String {
-        format!("{}/{}@{}", super::bindings::WIT_PACKAGE, self.as_str(), super::bindings::WIT_VERSION)
+        format!("{}/{}@{}", super::api::WIT_PACKAGE, self.0, super::bindings::current::WIT_VERSION)
     }
 
     /// Checks that `scope` is meaningful for this capability.
     pub fn check_scope(self, scope: &[String]) -> Result<(), String> {
-        let allowed: &dyn Fn(&str) -> bool = match self {
-            Capability::Log => &|_| false,
-            Capability::Ovsdb => &|s| s == "*" || OVSDB_TABLES.contains(&s),
-            Capability::Netlink | Capability::Networkd => &|s| s == "read" || s == "write",
-            Capability::Openflow => &|s| s == "*" || valid_ifname(s),
-        };
-        if let Some(bad) = scope.iter().find(|s| !allowed(s)) {
-            let expected = match self {
-                Capability::Log => "no scope".to_string(),
-                Capability::Ovsdb => format!("`*` or tables of Open_vSwitch ({})", OVSDB_TABLES.join(", ")),
-                Capability::Netlink | Capability::Networkd => "`read` and/or `write`".into(),
-                Capability::Openflow => "`*` or bridge names (at most 15 bytes)".into(),
-            };
-            return Err(format!("{}: scope {bad:?} cannot be granted; expected {expected}", self.as_str()));
+        let spec = self.spec();
+        if let Some(bad) = scope.iter().find(|s| !(spec.scope_item)(s)) {
+            return Err(format!("{}: scope {bad:?} cannot be granted; expected {}", self.0, (spec.scope_expected)()));
         }
-        if self != Capability::Log && scope.is_empty() {
-            return Err(format!("{}: an empty scope grants nothing", self.as_str()));
+        if !spec.empty_scope_grants && scope.is_empty() {
+            return Err(format!("{}: an empty scope grants nothing", self.0));
         }
         Ok(())
     }
@@ -81,7 +113,22 @@ impl Capability {
 
 impl std::fmt::Display for Capability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for Capability {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Capability {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Capability, D::Error> {
+        let name = String::deserialize(d)?;
+        Capability::parse(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!("{name:?} is not a capability this host has ({})", Capability::names()))
+        })
     }
 }
 
@@ -119,7 +166,7 @@ pub use portagent_sdk::validate::is_ifname as valid_ifname;
 pub struct Grants(pub BTreeMap<Capability, Vec<String>>);
 
 impl Grants {
-    /// Grants from literal pairs, e.g. `Grants::of(&[(Capability::Ovsdb, &["Bridge"])])`.
+    /// Grants from literal pairs, e.g. `Grants::of(&[(Capability::OVSDB, &["Bridge"])])`.
     pub fn of(pairs: &[(Capability, &[&str])]) -> Grants {
         Grants(pairs.iter().map(|(c, s)| (*c, s.iter().map(|x| x.to_string()).collect())).collect())
     }
@@ -169,8 +216,9 @@ impl Backends {
     }
 }
 
-/// Per-store capability context: who is calling, what it may do, where the
-/// backends are, and when the current call must be over.
+/// What a capability sees of a plugin's store (its narrow view): who is
+/// calling, what it may do, where the backends are, and when the current
+/// call must be over.
 pub struct CapContext {
     pub plugin: String,
     pub grants: Grants,
@@ -227,31 +275,31 @@ mod tests {
 
     #[test]
     fn ungranted_capability_is_denied_by_name() {
-        let g = Grants::of(&[(Capability::Log, &[])]);
-        let err = g.scope("p", Capability::Ovsdb).unwrap_err();
+        let g = Grants::of(&[(Capability::LOG, &[])]);
+        let err = g.scope("p", Capability::OVSDB).unwrap_err();
         assert!(matches!(err, CapError::Denied(m) if m.contains("ovsdb") && m.contains("'p'")));
     }
 
     #[test]
     fn scope_items_and_wildcards() {
-        let g = Grants::of(&[(Capability::Ovsdb, &["Bridge"]), (Capability::Openflow, &["*"])]);
-        assert!(g.require("p", Capability::Ovsdb, "Bridge").is_ok());
+        let g = Grants::of(&[(Capability::OVSDB, &["Bridge"]), (Capability::OPENFLOW, &["*"])]);
+        assert!(g.require("p", Capability::OVSDB, "Bridge").is_ok());
         assert!(
-            matches!(g.require("p", Capability::Ovsdb, "Port"), Err(CapError::Denied(m)) if m.contains("\"Port\""))
+            matches!(g.require("p", Capability::OVSDB, "Port"), Err(CapError::Denied(m)) if m.contains("\"Port\""))
         );
-        assert!(g.require("p", Capability::Openflow, "anything").is_ok());
+        assert!(g.require("p", Capability::OPENFLOW, "anything").is_ok());
     }
 
     #[test]
     fn scopes_that_cannot_be_granted() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(Capability::Ovsdb.check_scope(&s(&["Bridge", "Port"])).is_ok());
-        assert!(Capability::Ovsdb.check_scope(&s(&["Passwords"])).unwrap_err().contains("\"Passwords\""));
-        assert!(Capability::Netlink.check_scope(&s(&["admin"])).is_err());
-        assert!(Capability::Networkd.check_scope(&s(&[])).is_err());
-        assert!(Capability::Openflow.check_scope(&s(&["a-very-long-bridge-name"])).is_err());
-        assert!(Capability::Log.check_scope(&s(&[])).is_ok());
-        assert!(Capability::Log.check_scope(&s(&["x"])).is_err());
+        assert!(Capability::OVSDB.check_scope(&s(&["Bridge", "Port"])).is_ok());
+        assert!(Capability::OVSDB.check_scope(&s(&["Passwords"])).unwrap_err().contains("\"Passwords\""));
+        assert!(Capability::NETLINK.check_scope(&s(&["admin"])).is_err());
+        assert!(Capability::NETWORKD.check_scope(&s(&[])).is_err());
+        assert!(Capability::OPENFLOW.check_scope(&s(&["a-very-long-bridge-name"])).is_err());
+        assert!(Capability::LOG.check_scope(&s(&[])).is_ok());
+        assert!(Capability::LOG.check_scope(&s(&["x"])).is_err());
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! its own netlink socket, on the plugin call's own runtime (so a plugin
 //! call never blocks the daemon's).
 
+use super::{CapContext, Spec};
 use super::Capability;
-use crate::plugin::bindings::CapError;
-use crate::plugin::bindings::portagent::plugin::netlink::{Address, Host, Link, LinkSetup, Route};
-use crate::plugin::sandbox::HostState;
+use crate::plugin::bindings::current::CapError;
+use crate::plugin::bindings::current::portagent::plugin::netlink::{
+    Address, Host, Link, LinkSetup, Route,
+};
 use futures::{StreamExt, TryStreamExt};
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{
@@ -285,22 +287,22 @@ async fn set_up(h: Handle, s: Setup) -> NlResult<()> {
     h.link().set(msg).execute().await.map_err(fail(format!("set {} up", s.link)))
 }
 
-impl HostState {
+impl CapContext {
     /// Checks the scope, then runs `f` against the kernel.
     async fn netlink<T, F, Fut>(&mut self, scope: &str, f: F) -> wasmtime::Result<NlResult<T>>
     where
         F: FnOnce(Handle) -> Fut,
         Fut: std::future::Future<Output = NlResult<T>>,
     {
-        if let Err(e) = self.caps.grants.require(&self.caps.plugin, Capability::Netlink, scope) {
+        if let Err(e) = self.grants.require(&self.plugin, Capability::NETLINK, scope) {
             return Ok(Err(e));
         }
-        let timeout = self.caps.remaining(Capability::Netlink)?;
+        let timeout = self.remaining(Capability::NETLINK)?;
         Ok(with_handle(timeout, f).await)
     }
 }
 
-impl Host for HostState {
+impl Host for CapContext {
     async fn list_links(&mut self) -> wasmtime::Result<NlResult<Vec<Link>>> {
         self.netlink("read", |h| async move { links(&h).await }).await
     }
@@ -392,6 +394,16 @@ impl Host for HostState {
         .await
     }
 }
+
+/// `netlink`: kernel links, addresses and routes: `read`, `write`.
+pub const CAPABILITY: Capability = Capability("netlink");
+
+pub static SPEC: Spec = Spec {
+    capability: CAPABILITY,
+    scope_item: |item| item == "read" || item == "write",
+    scope_expected: || "`read` and/or `write`".into(),
+    empty_scope_grants: false,
+};
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,10 @@
 //! `networkctl`. The config dir itself is a WASI preopen, set up in
 //! [`sandbox`](crate::plugin::sandbox).
 
+use super::{CapContext, Spec};
 use super::{Capability, run_command, valid_ifname};
-use crate::plugin::bindings::CapError;
-use crate::plugin::bindings::portagent::plugin::networkd::{Host, LinkState};
-use crate::plugin::sandbox::HostState;
+use crate::plugin::bindings::current::CapError;
+use crate::plugin::bindings::current::portagent::plugin::networkd::{Host, LinkState};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -40,7 +40,7 @@ where
     }
 }
 
-impl HostState {
+impl CapContext {
     /// Checks the `write` grant, then calls `method` with what `body` gives.
     async fn manager_write<B>(
         &mut self,
@@ -50,10 +50,10 @@ impl HostState {
     where
         B: serde::Serialize + zbus::zvariant::DynamicType + Sync,
     {
-        if let Err(e) = self.caps.grants.require(&self.caps.plugin, Capability::Networkd, "write") {
+        if let Err(e) = self.grants.require(&self.plugin, Capability::NETWORKD, "write") {
             return Ok(Err(e));
         }
-        let timeout = self.caps.remaining(Capability::Networkd)?;
+        let timeout = self.remaining(Capability::NETWORKD)?;
         Ok(match body() {
             Ok(b) => call_manager(method, &b, timeout).await,
             Err(e) => Err(e),
@@ -117,15 +117,15 @@ fn read_state_files(links_dir: &Path, sys_net: &Path) -> Option<Vec<LinkState>> 
     Some(out)
 }
 
-impl Host for HostState {
+impl Host for CapContext {
     async fn link_states(&mut self) -> wasmtime::Result<Result<Vec<LinkState>, CapError>> {
-        if let Err(e) = self.caps.grants.require(&self.caps.plugin, Capability::Networkd, "read") {
+        if let Err(e) = self.grants.require(&self.plugin, Capability::NETWORKD, "read") {
             return Ok(Err(e));
         }
         if let Some(states) = read_state_files(Path::new(NETIF_LINKS), Path::new(SYS_CLASS_NET)) {
             return Ok(Ok(states));
         }
-        let timeout = self.caps.remaining(Capability::Networkd)?;
+        let timeout = self.remaining(Capability::NETWORKD)?;
         let mut cmd = Command::new("networkctl");
         cmd.args(["list", "--no-pager", "--no-legend"]);
         Ok(run_command(cmd, timeout).await.map(|out| parse_list(&out)))
@@ -139,6 +139,16 @@ impl Host for HostState {
         self.manager_write("ReconfigureLink", || ifindex(&link)).await
     }
 }
+
+/// `networkd`: its config dir (a WASI preopen), reload and reconfigure, link states.
+pub const CAPABILITY: Capability = Capability("networkd");
+
+pub static SPEC: Spec = Spec {
+    capability: CAPABILITY,
+    scope_item: |item| item == "read" || item == "write",
+    scope_expected: || "`read` and/or `write`".into(),
+    empty_scope_grants: false,
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,29 +1,29 @@
 //! `openflow`: dump and atomically replace a granted bridge's flow table
 //! with `ovs-ofctl` (flows are not in OVSDB).
 
+use super::{CapContext, Spec};
 use super::{Capability, run_command, valid_ifname};
-use crate::plugin::bindings::CapError;
-use crate::plugin::bindings::portagent::plugin::openflow::Host;
-use crate::plugin::sandbox::HostState;
+use crate::plugin::bindings::current::CapError;
+use crate::plugin::bindings::current::portagent::plugin::openflow::{Host};
 use std::io::Write;
 use std::process::Command;
 
-impl HostState {
+impl CapContext {
     fn ofctl(&self, bridge: &str) -> wasmtime::Result<Result<(Command, std::time::Duration), CapError>> {
-        if let Err(e) = self.caps.grants.require(&self.caps.plugin, Capability::Openflow, bridge) {
+        if let Err(e) = self.grants.require(&self.plugin, Capability::OPENFLOW, bridge) {
             return Ok(Err(e));
         }
         if !valid_ifname(bridge) {
             return Ok(Err(CapError::Failed(format!("{bridge:?} is not a bridge name"))));
         }
-        let timeout = self.caps.remaining(Capability::Openflow)?;
+        let timeout = self.remaining(Capability::OPENFLOW)?;
         let mut cmd = Command::new("ovs-ofctl");
-        cmd.env("OVS_RUNDIR", &self.caps.backends.ovs_rundir);
+        cmd.env("OVS_RUNDIR", &self.backends.ovs_rundir);
         Ok(Ok((cmd, timeout)))
     }
 }
 
-impl Host for HostState {
+impl Host for CapContext {
     async fn dump_flows(&mut self, bridge: String) -> wasmtime::Result<Result<Vec<String>, CapError>> {
         let (mut cmd, timeout) = match self.ofctl(&bridge)? {
             Ok(c) => c,
@@ -57,6 +57,16 @@ impl Host for HostState {
         Ok(result)
     }
 }
+
+/// `openflow`: the flow tables of the bridges the scope names (or `*`).
+pub const CAPABILITY: Capability = Capability("openflow");
+
+pub static SPEC: Spec = Spec {
+    capability: CAPABILITY,
+    scope_item: |item| item == "*" || valid_ifname(item),
+    scope_expected: || "`*` or bridge names (at most 15 bytes)".into(),
+    empty_scope_grants: false,
+};
 
 /// A private file for `replace-flows`; removed by the caller.
 fn tempfile_in_tmp() -> std::io::Result<(std::path::PathBuf, std::fs::File)> {

@@ -1,10 +1,9 @@
 //! `ovsdb`: RFC 7047 `transact` against the OVSDB server's unix socket,
 //! allowed only on the tables the plugin was granted.
 
-use super::{CapContext, Capability};
-use crate::plugin::bindings::CapError;
-use crate::plugin::bindings::portagent::plugin::ovsdb::Host;
-use crate::plugin::sandbox::HostState;
+use super::{CapContext, Capability, Spec};
+use crate::plugin::bindings::current::CapError;
+use crate::plugin::bindings::current::portagent::plugin::ovsdb::{Host};
 use serde_json::{Value, json};
 use std::io::{BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -13,20 +12,20 @@ use std::time::Duration;
 /// Operations that name no table and read or write nothing.
 const TABLELESS_OPS: &[&str] = &["commit", "abort", "comment", "assert"];
 
-impl Host for HostState {
+impl Host for CapContext {
     async fn transact(&mut self, database: String, operations: String) -> wasmtime::Result<Result<String, CapError>> {
-        let caps = &self.caps;
+        let caps = &*self;
         if let Err(e) = check(caps, &database, &operations) {
             return Ok(Err(e));
         }
-        let timeout = caps.remaining(Capability::Ovsdb)?;
+        let timeout = caps.remaining(Capability::OVSDB)?;
         Ok(transact(&caps.backends.ovsdb_socket, &database, &operations, timeout))
     }
 }
 
 /// Refuses a transaction outside the grant before anything is sent.
 fn check(caps: &CapContext, database: &str, operations: &str) -> Result<(), CapError> {
-    caps.grants.scope(&caps.plugin, Capability::Ovsdb)?;
+    caps.grants.scope(&caps.plugin, Capability::OVSDB)?;
     if database != "Open_vSwitch" {
         return Err(CapError::Denied(format!("only the Open_vSwitch database is proxied, not {database:?}")));
     }
@@ -35,7 +34,7 @@ fn check(caps: &CapContext, database: &str, operations: &str) -> Result<(), CapE
     for (i, op) in ops.iter().enumerate() {
         let name = op.get("op").and_then(Value::as_str).unwrap_or("");
         match op.get("table").and_then(Value::as_str) {
-            Some(table) => caps.grants.require(&caps.plugin, Capability::Ovsdb, table)?,
+            Some(table) => caps.grants.require(&caps.plugin, Capability::OVSDB, table)?,
             None if TABLELESS_OPS.contains(&name) => {}
             None => return Err(CapError::Failed(format!("operation {i} ({name:?}) has no table"))),
         }
@@ -90,6 +89,16 @@ pub(crate) fn transact(
     }
 }
 
+/// `ovsdb`: RFC 7047 `transact` on the tables the scope names (or `*`).
+pub const CAPABILITY: Capability = Capability("ovsdb");
+
+pub static SPEC: Spec = Spec {
+    capability: CAPABILITY,
+    scope_item: |item| item == "*" || super::OVSDB_TABLES.contains(&item),
+    scope_expected: || format!("`*` or tables of Open_vSwitch ({})", super::OVSDB_TABLES.join(", ")),
+    empty_scope_grants: false,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,7 +107,7 @@ mod tests {
     fn ctx(tables: &[&str]) -> CapContext {
         CapContext {
             plugin: "p".into(),
-            grants: Grants::of(&[(Capability::Ovsdb, tables)]),
+            grants: Grants::of(&[(Capability::OVSDB, tables)]),
             backends: Backends {
                 ovsdb_socket: "/nonexistent".into(),
                 ovs_rundir: "/nonexistent".into(),

@@ -1,0 +1,110 @@
+//! The host a plugin calls: its capability imports, behind one trait. In
+//! a component (wasm32) that is the real imports; natively it is the fake
+//! host a test installed ([`crate::testing`]), so a plugin's logic is
+//! unit-testable without a lab. Every capability function of this crate
+//! goes through [`with`].
+
+use crate::CapError;
+use crate::bindings::portagent::plugin::log::Level;
+use crate::netlink::{Address, Link, LinkSetup, Route};
+use crate::networkd::LinkState;
+
+/// Every capability import of the `state-plugin` world, and `settings`.
+pub trait Host {
+    fn log(&mut self, level: Level, message: &str);
+    fn setting(&mut self, key: &str) -> Option<String>;
+    fn ovsdb_transact(&mut self, database: &str, operations: &str) -> Result<String, CapError>;
+    fn list_links(&mut self) -> Result<Vec<Link>, CapError>;
+    fn list_addresses(&mut self) -> Result<Vec<Address>, CapError>;
+    fn list_routes(&mut self) -> Result<Vec<Route>, CapError>;
+    fn set_link_up(&mut self, link: &str, up: bool) -> Result<(), CapError>;
+    fn set_link_mtu(&mut self, link: &str, mtu: u32) -> Result<(), CapError>;
+    fn add_address(&mut self, address: &Address) -> Result<(), CapError>;
+    fn del_address(&mut self, address: &Address) -> Result<(), CapError>;
+    fn add_route(&mut self, route: &Route) -> Result<(), CapError>;
+    fn del_route(&mut self, route: &Route) -> Result<(), CapError>;
+    fn set_up_links(&mut self, links: &[LinkSetup]) -> Result<(), CapError>;
+    fn link_states(&mut self) -> Result<Vec<LinkState>, CapError>;
+    fn networkd_reload(&mut self) -> Result<(), CapError>;
+    fn networkd_reconfigure(&mut self, link: &str) -> Result<(), CapError>;
+    fn dump_flows(&mut self, bridge: &str) -> Result<Vec<String>, CapError>;
+    fn replace_flows(&mut self, bridge: &str, flows: &[String]) -> Result<(), CapError>;
+}
+
+/// The real imports.
+#[cfg(target_arch = "wasm32")]
+mod real {
+    use super::*;
+    use crate::bindings::portagent::plugin as wit;
+
+    pub struct Imports;
+
+    impl Host for Imports {
+        fn log(&mut self, level: Level, message: &str) {
+            wit::log::log(level, message)
+        }
+        fn setting(&mut self, key: &str) -> Option<String> {
+            wit::settings::get(key)
+        }
+        fn ovsdb_transact(&mut self, database: &str, operations: &str) -> Result<String, CapError> {
+            wit::ovsdb::transact(database, operations)
+        }
+        fn list_links(&mut self) -> Result<Vec<Link>, CapError> {
+            wit::netlink::list_links()
+        }
+        fn list_addresses(&mut self) -> Result<Vec<Address>, CapError> {
+            wit::netlink::list_addresses()
+        }
+        fn list_routes(&mut self) -> Result<Vec<Route>, CapError> {
+            wit::netlink::list_routes()
+        }
+        fn set_link_up(&mut self, link: &str, up: bool) -> Result<(), CapError> {
+            wit::netlink::set_link_up(link, up)
+        }
+        fn set_link_mtu(&mut self, link: &str, mtu: u32) -> Result<(), CapError> {
+            wit::netlink::set_link_mtu(link, mtu)
+        }
+        fn add_address(&mut self, address: &Address) -> Result<(), CapError> {
+            wit::netlink::add_address(address)
+        }
+        fn del_address(&mut self, address: &Address) -> Result<(), CapError> {
+            wit::netlink::del_address(address)
+        }
+        fn add_route(&mut self, route: &Route) -> Result<(), CapError> {
+            wit::netlink::add_route(route)
+        }
+        fn del_route(&mut self, route: &Route) -> Result<(), CapError> {
+            wit::netlink::del_route(route)
+        }
+        fn set_up_links(&mut self, links: &[LinkSetup]) -> Result<(), CapError> {
+            wit::netlink::set_up_links(links)
+        }
+        fn link_states(&mut self) -> Result<Vec<LinkState>, CapError> {
+            wit::networkd::link_states()
+        }
+        fn networkd_reload(&mut self) -> Result<(), CapError> {
+            wit::networkd::reload()
+        }
+        fn networkd_reconfigure(&mut self, link: &str) -> Result<(), CapError> {
+            wit::networkd::reconfigure(link)
+        }
+        fn dump_flows(&mut self, bridge: &str) -> Result<Vec<String>, CapError> {
+            wit::openflow::dump_flows(bridge)
+        }
+        fn replace_flows(&mut self, bridge: &str, flows: &[String]) -> Result<(), CapError> {
+            wit::openflow::replace_flows(bridge, flows)
+        }
+    }
+}
+
+/// Runs `f` with the host: the real imports in a component.
+#[cfg(target_arch = "wasm32")]
+pub fn with<R>(f: impl FnOnce(&mut dyn Host) -> R) -> R {
+    f(&mut real::Imports)
+}
+
+/// Runs `f` with the host: natively, the fake a test installed.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn with<R>(f: impl FnOnce(&mut dyn Host) -> R) -> R {
+    crate::testing::with_host(f)
+}

@@ -1,0 +1,278 @@
+//! A fake host for unit tests of a plugin's logic, natively (`cargo test`,
+//! no lab, no component): links, addresses, routes, networkd's link states
+//! and flows held in memory, OVSDB answered by a closure the test gives,
+//! networkd's config dir a fresh temporary dir, and every call recorded.
+//!
+//! ```ignore
+//! let fake = portagent_sdk::testing::Fake::new().with_link("ovsbr0", true);
+//! let (result, fake) = portagent_sdk::testing::run(fake, || my_plugin::apply(&actions));
+//! assert_eq!(fake.calls, ["networkd.reload"]);
+//! ```
+
+use crate::CapError;
+use crate::bindings::portagent::plugin::log::Level;
+use crate::host::Host;
+use crate::netlink::{Address, Link, LinkSetup, Route};
+use crate::networkd::LinkState;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+type Ovsdb = Box<dyn FnMut(&Value) -> Result<Value, CapError>>;
+
+/// The fake host's state; everything is public for a test to set up and
+/// look at.
+pub struct Fake {
+    pub links: Vec<Link>,
+    pub addresses: Vec<Address>,
+    pub routes: Vec<Route>,
+    pub link_states: Vec<LinkState>,
+    /// Flows by bridge, as `dump-flows` prints them.
+    pub flows: BTreeMap<String, Vec<String>>,
+    pub settings: BTreeMap<String, String>,
+    /// Every log message, `LEVEL message`.
+    pub logs: Vec<String>,
+    /// Every capability call that changes something, e.g.
+    /// `netlink.add-address ovsbr0 10.0.0.1/24`, `networkd.reload`.
+    pub calls: Vec<String>,
+    ovsdb: Option<Ovsdb>,
+    dir: PathBuf,
+}
+
+impl Default for Fake {
+    fn default() -> Self {
+        Fake::new()
+    }
+}
+
+impl Fake {
+    /// An empty host with a fresh networkd dir of its own.
+    pub fn new() -> Fake {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "portagent-sdk-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary networkd dir");
+        Fake {
+            links: vec![],
+            addresses: vec![],
+            routes: vec![],
+            link_states: vec![],
+            flows: BTreeMap::new(),
+            settings: BTreeMap::new(),
+            logs: vec![],
+            calls: vec![],
+            ovsdb: None,
+            dir,
+        }
+    }
+
+    /// OVSDB answered by `f`: the operations (a JSON array) in, the
+    /// results out.
+    pub fn with_ovsdb(mut self, f: impl FnMut(&Value) -> Result<Value, CapError> + 'static) -> Fake {
+        self.ovsdb = Some(Box::new(f));
+        self
+    }
+
+    /// A link named `name` (index in order of adding), up or not.
+    pub fn with_link(mut self, name: &str, up: bool) -> Fake {
+        let index = self.links.len() as u32 + 1;
+        self.links.push(Link {
+            index,
+            name: name.into(),
+            kind: String::new(),
+            mtu: 1500,
+            up,
+            oper_state: if up { "up" } else { "down" }.into(),
+            mac: String::new(),
+        });
+        self
+    }
+
+    /// A setting, as `config.toml` would give it.
+    pub fn with_setting(mut self, key: &str, value: &str) -> Fake {
+        self.settings.insert(key.into(), value.into());
+        self
+    }
+
+    /// The fake networkd config dir.
+    pub fn networkd_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn link(&mut self, name: &str) -> Result<&mut Link, CapError> {
+        self.links
+            .iter_mut()
+            .find(|l| l.name == name)
+            .ok_or_else(|| CapError::Failed(format!("no link named {name:?}")))
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn same_route(a: &Route, b: &Route) -> bool {
+    a.destination == b.destination
+        && a.table == b.table
+        && a.gateway == b.gateway
+        && a.link == b.link
+        && a.metric == b.metric
+}
+
+impl Host for Fake {
+    fn log(&mut self, level: Level, message: &str) {
+        self.logs.push(format!("{level:?} {message}"));
+    }
+
+    fn setting(&mut self, key: &str) -> Option<String> {
+        self.settings.get(key).cloned()
+    }
+
+    fn ovsdb_transact(&mut self, _database: &str, operations: &str) -> Result<String, CapError> {
+        let ops: Value = serde_json::from_str(operations).map_err(|e| CapError::Failed(e.to_string()))?;
+        let f = self
+            .ovsdb
+            .as_mut()
+            .ok_or_else(|| CapError::Denied("the fake host has no OVSDB (Fake::with_ovsdb)".into()))?;
+        f(&ops).map(|v| v.to_string())
+    }
+
+    fn list_links(&mut self) -> Result<Vec<Link>, CapError> {
+        Ok(self.links.clone())
+    }
+
+    fn list_addresses(&mut self) -> Result<Vec<Address>, CapError> {
+        Ok(self.addresses.clone())
+    }
+
+    fn list_routes(&mut self) -> Result<Vec<Route>, CapError> {
+        Ok(self.routes.clone())
+    }
+
+    fn set_link_up(&mut self, link: &str, up: bool) -> Result<(), CapError> {
+        self.calls.push(format!("netlink.set-link-up {link} {up}"));
+        self.link(link)?.up = up;
+        Ok(())
+    }
+
+    fn set_link_mtu(&mut self, link: &str, mtu: u32) -> Result<(), CapError> {
+        self.calls.push(format!("netlink.set-link-mtu {link} {mtu}"));
+        self.link(link)?.mtu = mtu;
+        Ok(())
+    }
+
+    fn add_address(&mut self, a: &Address) -> Result<(), CapError> {
+        self.calls.push(format!("netlink.add-address {} {}/{}", a.link, a.ip, a.prefix));
+        self.link(&a.link)?;
+        if self.addresses.iter().any(|x| x.link == a.link && x.ip == a.ip && x.prefix == a.prefix) {
+            return Err(CapError::Failed(format!("{}/{} is on {} already", a.ip, a.prefix, a.link)));
+        }
+        self.addresses.push(a.clone());
+        Ok(())
+    }
+
+    fn del_address(&mut self, a: &Address) -> Result<(), CapError> {
+        self.calls.push(format!("netlink.del-address {} {}/{}", a.link, a.ip, a.prefix));
+        let at = self
+            .addresses
+            .iter()
+            .position(|x| x.link == a.link && x.ip == a.ip && x.prefix == a.prefix)
+            .ok_or_else(|| CapError::Failed(format!("{}/{} is not on {}", a.ip, a.prefix, a.link)))?;
+        self.addresses.remove(at);
+        Ok(())
+    }
+
+    fn add_route(&mut self, r: &Route) -> Result<(), CapError> {
+        self.calls.push(format!("netlink.add-route {} table {}", r.destination, r.table));
+        if self.routes.iter().any(|x| same_route(x, r)) {
+            return Err(CapError::Failed(format!("route {} exists", r.destination)));
+        }
+        self.routes.push(r.clone());
+        Ok(())
+    }
+
+    fn del_route(&mut self, r: &Route) -> Result<(), CapError> {
+        self.calls.push(format!("netlink.del-route {} table {}", r.destination, r.table));
+        let at = self
+            .routes
+            .iter()
+            .position(|x| same_route(x, r))
+            .ok_or_else(|| CapError::Failed(format!("no route {}", r.destination)))?;
+        self.routes.remove(at);
+        Ok(())
+    }
+
+    fn set_up_links(&mut self, links: &[LinkSetup]) -> Result<(), CapError> {
+        for s in links {
+            self.calls.push(format!("netlink.set-up-link {}", s.link));
+            self.link(&s.link)?.up = true;
+            for a in &s.addresses {
+                if !self.addresses.iter().any(|x| x.link == a.link && x.ip == a.ip && x.prefix == a.prefix) {
+                    self.addresses.push(a.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn link_states(&mut self) -> Result<Vec<LinkState>, CapError> {
+        Ok(self.link_states.clone())
+    }
+
+    fn networkd_reload(&mut self) -> Result<(), CapError> {
+        self.calls.push("networkd.reload".into());
+        Ok(())
+    }
+
+    fn networkd_reconfigure(&mut self, link: &str) -> Result<(), CapError> {
+        self.calls.push(format!("networkd.reconfigure {link}"));
+        Ok(())
+    }
+
+    fn dump_flows(&mut self, bridge: &str) -> Result<Vec<String>, CapError> {
+        Ok(self.flows.get(bridge).cloned().unwrap_or_default())
+    }
+
+    fn replace_flows(&mut self, bridge: &str, flows: &[String]) -> Result<(), CapError> {
+        self.calls.push(format!("openflow.replace-flows {bridge} ({} flows)", flows.len()));
+        self.flows.insert(bridge.into(), flows.to_vec());
+        Ok(())
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Fake>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `fake` as the host of this thread (every capability call
+/// of this crate goes to it); returns what `f` returned and the fake, to
+/// look at what was called.
+pub fn run<R>(fake: Fake, f: impl FnOnce() -> R) -> (R, Fake) {
+    CURRENT.with(|c| *c.borrow_mut() = Some(fake));
+    let result = f();
+    let fake = CURRENT.with(|c| c.borrow_mut().take()).expect("the fake host is still there");
+    (result, fake)
+}
+
+/// Runs `f` with the fake host of this thread (see [`run`]).
+pub(crate) fn with_host<R>(f: impl FnOnce(&mut dyn Host) -> R) -> R {
+    CURRENT.with(|c| {
+        let mut fake = c.borrow_mut();
+        let host = fake.as_mut().expect("no host: natively, run the plugin's code inside portagent_sdk::testing::run");
+        f(host)
+    })
+}
+
+/// The fake host's networkd dir (see [`crate::networkd::dir`]).
+pub(crate) fn networkd_dir() -> PathBuf {
+    CURRENT
+        .with(|c| c.borrow().as_ref().map(|f| f.dir.clone()))
+        .expect("no host: run inside portagent_sdk::testing::run")
+}
