@@ -59,14 +59,7 @@ impl Remote {
 fn failure(e: zbus::Error) -> Failure {
     match e {
         zbus::Error::MethodError(name, message, _) => {
-            let kind = name.as_str().rsplit('.').next().unwrap_or("").to_string();
-            let code = match kind.as_str() {
-                "InvalidState" => exit::INVALID,
-                "Busy" => exit::BUSY,
-                "RolledBack" => exit::ROLLED_BACK,
-                "RollbackFailed" => exit::ROLLBACK_FAILED,
-                _ => exit::FAILED,
-            };
+            let code = exit::of(crate::daemon::error::kind_of(name.as_str()));
             let message = message.unwrap_or_default();
             Failure { code, error: anyhow::anyhow!("{message} (from the daemon: {name})") }
         }

@@ -39,6 +39,31 @@ impl From<StateError> for Error {
     }
 }
 
+impl Error {
+    /// The error name a kind is sent as.
+    fn name_of(kind: ErrorKind) -> &'static str {
+        match kind {
+            ErrorKind::Invalid => "InvalidState",
+            ErrorKind::Busy => "Busy",
+            ErrorKind::RolledBack => "RolledBack",
+            ErrorKind::RollbackFailed => "RollbackFailed",
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::Failed => "Failed",
+        }
+    }
+}
+
+/// The kind of a `dev.ovs.PortAgent1.Error.*` a client received: the
+/// inverse of `From<StateError>`, for the CLI's exit codes. Any other
+/// error (access denied, the bus's own) is a failure.
+pub fn kind_of(name: &str) -> ErrorKind {
+    let short = name.strip_prefix("dev.ovs.PortAgent1.Error.").unwrap_or("");
+    [ErrorKind::Invalid, ErrorKind::Busy, ErrorKind::RolledBack, ErrorKind::RollbackFailed, ErrorKind::NotFound]
+        .into_iter()
+        .find(|k| Error::name_of(*k) == short)
+        .unwrap_or(ErrorKind::Failed)
+}
+
 impl From<crate::ledger::LedgerError> for Error {
     fn from(e: crate::ledger::LedgerError) -> Error {
         Error::Failed(format!("ledger: {e}"))
@@ -46,3 +71,35 @@ impl From<crate::ledger::LedgerError> for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zbus::DBusError;
+
+    #[test]
+    fn every_kind_comes_back_from_its_name() {
+        let kinds = [
+            ErrorKind::Invalid,
+            ErrorKind::Busy,
+            ErrorKind::RolledBack,
+            ErrorKind::RollbackFailed,
+            ErrorKind::NotFound,
+            ErrorKind::Failed,
+        ];
+        for kind in kinds {
+            let sent = match kind {
+                ErrorKind::Invalid => Error::InvalidState(String::new()),
+                ErrorKind::Busy => Error::Busy(String::new()),
+                ErrorKind::RolledBack => Error::RolledBack(String::new()),
+                ErrorKind::RollbackFailed => Error::RollbackFailed(String::new()),
+                ErrorKind::NotFound => Error::NotFound(String::new()),
+                ErrorKind::Failed => Error::Failed(String::new()),
+            };
+            assert_eq!(sent.name().as_str(), format!("dev.ovs.PortAgent1.Error.{}", Error::name_of(kind)));
+            assert_eq!(kind_of(sent.name().as_str()), kind);
+        }
+        assert_eq!(kind_of("dev.ovs.PortAgent1.Error.AccessDenied"), ErrorKind::Failed);
+        assert_eq!(kind_of("org.freedesktop.DBus.Error.ServiceUnknown"), ErrorKind::Failed);
+    }
+}
