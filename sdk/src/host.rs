@@ -6,11 +6,19 @@
 
 use crate::CapError;
 use crate::bindings::portagent::plugin::log::Level;
-use crate::netlink::{Address, Link, LinkSetup, Route};
-use crate::networkd::LinkState;
+use crate::bindings::portagent::plugin::netlink::{Address, Link, LinkSetup, Route};
+use crate::bindings::portagent::plugin::networkd::LinkState;
+use std::path::PathBuf;
 
-/// Every capability import of the `state-plugin` world, and `settings`.
-pub trait Host {
+/// Where a component sees systemd-networkd's config dir when granted
+/// `networkd` (a WASI preopen).
+pub const NETWORKD_DIR: &str = "/etc/systemd/network";
+
+/// Every capability import of the `state-plugin` world, `settings`, and
+/// where the networkd dir is.
+pub trait Host: std::any::Any {
+    /// networkd's config dir as the plugin sees it.
+    fn networkd_dir(&self) -> PathBuf;
     fn log(&mut self, level: Level, message: &str);
     fn setting(&mut self, key: &str) -> Option<String>;
     fn ovsdb_transact(&mut self, database: &str, operations: &str) -> Result<String, CapError>;
@@ -40,6 +48,9 @@ mod real {
     pub struct Imports;
 
     impl Host for Imports {
+        fn networkd_dir(&self) -> PathBuf {
+            PathBuf::from(NETWORKD_DIR)
+        }
         fn log(&mut self, level: Level, message: &str) {
             wit::log::log(level, message)
         }
@@ -103,8 +114,25 @@ pub fn with<R>(f: impl FnOnce(&mut dyn Host) -> R) -> R {
     f(&mut real::Imports)
 }
 
-/// Runs `f` with the host: natively, the fake a test installed.
+#[cfg(not(target_arch = "wasm32"))]
+std::thread_local! {
+    /// Natively: the host a test installed on this thread.
+    static CURRENT: std::cell::RefCell<Option<Box<dyn Host>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with the host: natively, the one a test installed
+/// ([`crate::testing::run`]).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn with<R>(f: impl FnOnce(&mut dyn Host) -> R) -> R {
-    crate::testing::with_host(f)
+    CURRENT.with(|c| {
+        let mut host = c.borrow_mut();
+        let host = host.as_mut().expect("no host: natively, run the plugin's code inside portagent_sdk::testing::run");
+        f(host.as_mut())
+    })
+}
+
+/// Natively: makes `host` this thread's host, returning the one before.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn install(host: Option<Box<dyn Host>>) -> Option<Box<dyn Host>> {
+    CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), host))
 }

@@ -13,9 +13,7 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Where the host preopens systemd-networkd's config dir for plugins granted
-/// the `networkd` capability.
-pub const NETWORKD_DIR: &str = "/etc/systemd/network";
+pub use crate::host::NETWORKD_DIR;
 
 /// The line after the marker that records what was declared (JSON).
 pub const RECORD: &str = "# portagent: ";
@@ -23,10 +21,7 @@ pub const RECORD: &str = "# portagent: ";
 /// networkd's config dir as this plugin sees it: the preopen in a
 /// component, the fake host's dir in a native test.
 pub fn dir() -> PathBuf {
-    #[cfg(target_arch = "wasm32")]
-    return PathBuf::from(NETWORKD_DIR);
-    #[cfg(not(target_arch = "wasm32"))]
-    return crate::testing::networkd_dir();
+    host::with(|h| h.networkd_dir())
 }
 
 /// Every link networkd knows, with its states (needs `read`).

@@ -11,11 +11,10 @@
 
 use crate::CapError;
 use crate::bindings::portagent::plugin::log::Level;
-use crate::host::Host;
-use crate::netlink::{Address, Link, LinkSetup, Route};
-use crate::networkd::LinkState;
+use crate::bindings::portagent::plugin::netlink::{Address, Link, LinkSetup, Route};
+use crate::bindings::portagent::plugin::networkd::LinkState;
+use crate::host::{self, Host};
 use serde_json::Value;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -127,6 +126,10 @@ fn same_route(a: &Route, b: &Route) -> bool {
 }
 
 impl Host for Fake {
+    fn networkd_dir(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
     fn log(&mut self, level: Level, message: &str) {
         self.logs.push(format!("{level:?} {message}"));
     }
@@ -247,32 +250,13 @@ impl Host for Fake {
     }
 }
 
-thread_local! {
-    static CURRENT: RefCell<Option<Fake>> = const { RefCell::new(None) };
-}
-
 /// Runs `f` with `fake` as the host of this thread (every capability call
 /// of this crate goes to it); returns what `f` returned and the fake, to
 /// look at what was called.
 pub fn run<R>(fake: Fake, f: impl FnOnce() -> R) -> (R, Fake) {
-    CURRENT.with(|c| *c.borrow_mut() = Some(fake));
+    let before = host::install(Some(Box::new(fake)));
     let result = f();
-    let fake = CURRENT.with(|c| c.borrow_mut().take()).expect("the fake host is still there");
-    (result, fake)
-}
-
-/// Runs `f` with the fake host of this thread (see [`run`]).
-pub(crate) fn with_host<R>(f: impl FnOnce(&mut dyn Host) -> R) -> R {
-    CURRENT.with(|c| {
-        let mut fake = c.borrow_mut();
-        let host = fake.as_mut().expect("no host: natively, run the plugin's code inside portagent_sdk::testing::run");
-        f(host)
-    })
-}
-
-/// The fake host's networkd dir (see [`crate::networkd::dir`]).
-pub(crate) fn networkd_dir() -> PathBuf {
-    CURRENT
-        .with(|c| c.borrow().as_ref().map(|f| f.dir.clone()))
-        .expect("no host: run inside portagent_sdk::testing::run")
+    let fake = host::install(before).expect("the fake host is still there");
+    let fake = (fake as Box<dyn std::any::Any>).downcast::<Fake>().expect("the host installed is the fake");
+    (result, *fake)
 }

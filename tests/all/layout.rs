@@ -1,5 +1,6 @@
-//! The host's module layout: no two files import each other, and the
-//! ledger does not depend on the plugin host. Reads `host/src` as text.
+//! The module layout of the host, the SDK and the plugins: no two files
+//! import each other (in no circle at all), and the host's ledger does
+//! not depend on its plugin host. Reads the sources as text.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -7,12 +8,24 @@ use std::path::{Path, PathBuf};
 /// A module path inside the `portagent` library, e.g. `["plugin", "caps"]`.
 type Module = Vec<String>;
 
-fn src() -> PathBuf {
+/// The host's library sources.
+fn host() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// Every library source file and the module it is.
-fn modules() -> BTreeMap<Module, PathBuf> {
+/// The crates checked: the host, the SDK, every plugin.
+fn crates() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut out = vec![host(), root.join("sdk/src")];
+    let mut plugins: Vec<PathBuf> =
+        std::fs::read_dir(root.join("plugins")).unwrap().map(|e| e.unwrap().path().join("src")).collect();
+    plugins.sort();
+    out.extend(plugins.into_iter().filter(|p| p.is_dir()));
+    out
+}
+
+/// Every library source file under `root` and the module it is.
+fn modules(root: &Path) -> BTreeMap<Module, PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -23,12 +36,11 @@ fn modules() -> BTreeMap<Module, PathBuf> {
             }
         }
     }
-    let root = src();
     let mut files = Vec::new();
-    walk(&root, &mut files);
+    walk(root, &mut files);
     let mut out = BTreeMap::new();
     for f in files {
-        let rel = f.strip_prefix(&root).unwrap();
+        let rel = f.strip_prefix(root).unwrap();
         // `main.rs` and `bin/` are crates of their own that use the library.
         if rel == Path::new("main.rs") || rel.starts_with("bin") {
             continue;
@@ -42,13 +54,19 @@ fn modules() -> BTreeMap<Module, PathBuf> {
     out
 }
 
-/// The code of a file without comments and its unit-test module.
+/// The code of a file without comments and its unit-test module (a
+/// `mod` under a `#[cfg(...test...)]`, which comes last).
 fn code(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &text[..i],
-        None => text,
-    };
-    text.lines()
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .windows(2)
+        .position(|w| {
+            let attr = w[0].trim();
+            attr.starts_with("#[cfg(") && attr.contains("test") && w[1].trim_start().contains("mod ")
+        })
+        .unwrap_or(lines.len());
+    lines[..end]
+        .iter()
         .map(|l| match l.find("//") {
             Some(i) => &l[..i],
             None => l,
@@ -142,9 +160,9 @@ fn resolve(from: &Module, path: &str, known: &BTreeMap<Module, PathBuf>) -> Opti
     Some(m)
 }
 
-/// Which library modules each library file uses.
-fn imports() -> BTreeMap<Module, BTreeSet<Module>> {
-    let known = modules();
+/// Which modules of its crate each file under `root` uses.
+fn imports(root: &Path) -> BTreeMap<Module, BTreeSet<Module>> {
+    let known = modules(root);
     let mut graph = BTreeMap::new();
     for (m, file) in &known {
         let text = std::fs::read_to_string(file).unwrap();
@@ -161,10 +179,18 @@ fn name(m: &Module) -> String {
 
 #[test]
 fn no_two_files_import_each_other() {
-    let graph = imports();
-    assert!(graph.len() > 30, "the scan found the library's files");
+    assert!(imports(&host()).len() > 30, "the scan found the host's files");
     let mut circles = Vec::new();
-    for (a, uses) in &graph {
+    for root in crates() {
+        let graph = imports(&root);
+        circles.extend(two_file_circles(&graph).into_iter().map(|c| format!("{}: {c}", root.display())));
+    }
+    assert!(circles.is_empty(), "files that import each other: {circles:#?}");
+}
+
+fn two_file_circles(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<String> {
+    let mut circles = Vec::new();
+    for (a, uses) in graph {
         for b in uses {
             // A module and its own submodules (`mod.rs` re-exporting a
             // child that uses its parent's items) are one unit.
@@ -176,12 +202,12 @@ fn no_two_files_import_each_other() {
             }
         }
     }
-    assert!(circles.is_empty(), "files that import each other: {circles:#?}");
+    circles
 }
 
 #[test]
 fn the_ledger_does_not_depend_on_the_plugin_host() {
-    let graph = imports();
+    let graph = imports(&host());
     let wrong: Vec<String> = graph
         .iter()
         .filter(|(m, _)| m.first().is_some_and(|s| s == "ledger"))
@@ -202,14 +228,25 @@ fn the_scanner_sees_use_trees_and_inline_paths() {
     let p = paths("use crate::x::{y, z};\nfn f() { crate::w::g(); let _ = super::v::V; }\n");
     assert!(p.contains(&"crate::x::y".to_string()) && p.contains(&"crate::w::g".to_string()), "{p:?}");
     assert!(p.contains(&"super::v::V".to_string()), "{p:?}");
-    let graph = imports();
+    let c = code(
+        "use crate::a::X; // crate::z\n#[cfg(all(test, unix))]\npub(crate) mod tests {\n    use crate::b::Y;\n}\n",
+    );
+    assert!(c.contains("crate::a") && !c.contains("crate::b") && !c.contains("crate::z"), "{c}");
+    let graph = imports(&host());
     let caps = graph.get(&vec!["plugin".to_string(), "caps".to_string()]).unwrap();
     assert!(caps.contains(&vec!["plugin".to_string(), "bindings".to_string()]), "{caps:?}");
 }
 
 #[test]
 fn no_circles_of_any_length() {
-    let graph = imports();
+    let mut circles = Vec::new();
+    for root in crates() {
+        circles.extend(circles_in(&imports(&root)).into_iter().map(|c| format!("{}: {c}", root.display())));
+    }
+    assert!(circles.is_empty(), "{circles:#?}");
+}
+
+fn circles_in(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<String> {
     // Edges between modules that are not one another's ancestors.
     let edges = |a: &Module| -> Vec<Module> {
         graph[a].iter().filter(|b| !a.starts_with(b) && !b.starts_with(a) && graph.contains_key(*b)).cloned().collect()
@@ -243,5 +280,5 @@ fn no_circles_of_any_length() {
             circles.push(path.iter().map(name).collect::<Vec<_>>().join(" -> "));
         }
     }
-    assert!(circles.is_empty(), "{circles:#?}");
+    circles
 }
