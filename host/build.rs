@@ -60,7 +60,7 @@ fn main() {
     let status = cmd.status().expect("run cargo for the wasm32-wasip2 guests");
     assert!(
         status.success(),
-        "building the guest components failed; is the target installed? (rustup target add wasm32-wasip2)"
+        "building the guest components failed: see the errors above (a missing target: rustup target add wasm32-wasip2)"
     );
     let wasm_of = |g: &str| target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", g.replace('-', "_")));
     let mut list = String::from(

@@ -10,21 +10,9 @@
 
 mod common;
 
-use common::{addr, lab, state_file};
+use common::{addr, lab, run, state_file, timed};
 use portagent_lab::Lab;
 use std::time::{Duration, Instant};
-
-fn run(lab: &Lab, args: &[&str]) -> (Duration, String) {
-    let t = Instant::now();
-    let out = lab.command(env!("CARGO_BIN_EXE_portagent")).args(args).output().unwrap();
-    let d = t.elapsed();
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (d, String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn timed(lab: &Lab, args: &[&str]) -> Duration {
-    run(lab, args).0
-}
 
 /// The floor: one ovs-vsctl transaction (it waits for ovs-vswitchd) plus
 /// one `ip -batch` for the addresses.

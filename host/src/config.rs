@@ -46,6 +46,9 @@ pub struct Config {
     pub ovs_rundir: PathBuf,
     /// systemd-networkd's config dir.
     pub networkd_dir: PathBuf,
+    /// The static hostname, written by the `hostname` capability where
+    /// hostnamed does not run (where it runs, it writes its own).
+    pub hostname_file: PathBuf,
     /// The largest state file read, from a file, stdin or D-Bus.
     pub max_state_bytes: u64,
     pub plugins: PluginLimits,
@@ -91,6 +94,7 @@ impl Default for Config {
             ovsdb_socket: "/run/openvswitch/db.sock".into(),
             ovs_rundir: "/run/openvswitch".into(),
             networkd_dir: "/etc/systemd/network".into(),
+            hostname_file: "/etc/hostname".into(),
             max_state_bytes: 8 << 20,
             plugins: PluginLimits::default(),
         }

@@ -5,8 +5,9 @@
 //! goes through [`with`].
 
 use crate::CapError;
+use crate::bindings::portagent::plugin::hostname::Hostnames;
 use crate::bindings::portagent::plugin::log::Level;
-use crate::bindings::portagent::plugin::netlink::{Address, Link, LinkSetup, Route};
+use crate::bindings::portagent::plugin::netlink::{Address, Link, LinkSetup, Route, Rule};
 use crate::bindings::portagent::plugin::networkd::LinkState;
 use std::path::PathBuf;
 
@@ -31,12 +32,23 @@ pub trait Host: std::any::Any {
     fn del_address(&mut self, address: &Address) -> Result<(), CapError>;
     fn add_route(&mut self, route: &Route) -> Result<(), CapError>;
     fn del_route(&mut self, route: &Route) -> Result<(), CapError>;
+    fn change_routes(&mut self, delete: &[Route], add: &[Route]) -> Result<(), CapError>;
+    fn list_rules(&mut self) -> Result<Vec<Rule>, CapError>;
+    fn change_rules(&mut self, delete: &[Rule], add: &[Rule]) -> Result<(), CapError>;
     fn set_up_links(&mut self, links: &[LinkSetup]) -> Result<(), CapError>;
     fn link_states(&mut self) -> Result<Vec<LinkState>, CapError>;
     fn networkd_reload(&mut self) -> Result<(), CapError>;
     fn networkd_reconfigure(&mut self, link: &str) -> Result<(), CapError>;
+    fn set_link_dns(&mut self, link: &str, servers: &[String], domains: &[String]) -> Result<(), CapError>;
+    fn revert_link_dns(&mut self, link: &str) -> Result<(), CapError>;
     fn dump_flows(&mut self, bridge: &str) -> Result<Vec<String>, CapError>;
+    fn list_bridges(&mut self) -> Result<Vec<String>, CapError>;
+    fn flow_cookie(&mut self) -> u64;
+    fn own_flows(&mut self, bridge: &str) -> Result<Vec<String>, CapError>;
     fn replace_flows(&mut self, bridge: &str, flows: &[String]) -> Result<(), CapError>;
+    fn normalize_flows(&mut self, flows: &[String]) -> Result<Vec<String>, CapError>;
+    fn hostname_get(&mut self) -> Result<Hostnames, CapError>;
+    fn hostname_set(&mut self, name: &str) -> Result<(), CapError>;
 }
 
 /// The real imports.
@@ -87,6 +99,15 @@ mod real {
         fn del_route(&mut self, route: &Route) -> Result<(), CapError> {
             wit::netlink::del_route(route)
         }
+        fn change_routes(&mut self, delete: &[Route], add: &[Route]) -> Result<(), CapError> {
+            wit::netlink::change_routes(delete, add)
+        }
+        fn list_rules(&mut self) -> Result<Vec<Rule>, CapError> {
+            wit::netlink::list_rules()
+        }
+        fn change_rules(&mut self, delete: &[Rule], add: &[Rule]) -> Result<(), CapError> {
+            wit::netlink::change_rules(delete, add)
+        }
         fn set_up_links(&mut self, links: &[LinkSetup]) -> Result<(), CapError> {
             wit::netlink::set_up_links(links)
         }
@@ -99,11 +120,35 @@ mod real {
         fn networkd_reconfigure(&mut self, link: &str) -> Result<(), CapError> {
             wit::networkd::reconfigure(link)
         }
+        fn set_link_dns(&mut self, link: &str, servers: &[String], domains: &[String]) -> Result<(), CapError> {
+            wit::networkd::set_link_dns(link, servers, domains)
+        }
+        fn revert_link_dns(&mut self, link: &str) -> Result<(), CapError> {
+            wit::networkd::revert_link_dns(link)
+        }
         fn dump_flows(&mut self, bridge: &str) -> Result<Vec<String>, CapError> {
             wit::openflow::dump_flows(bridge)
         }
+        fn list_bridges(&mut self) -> Result<Vec<String>, CapError> {
+            wit::openflow::list_bridges()
+        }
+        fn flow_cookie(&mut self) -> u64 {
+            wit::openflow::cookie()
+        }
+        fn own_flows(&mut self, bridge: &str) -> Result<Vec<String>, CapError> {
+            wit::openflow::own_flows(bridge)
+        }
         fn replace_flows(&mut self, bridge: &str, flows: &[String]) -> Result<(), CapError> {
             wit::openflow::replace_flows(bridge, flows)
+        }
+        fn normalize_flows(&mut self, flows: &[String]) -> Result<Vec<String>, CapError> {
+            wit::openflow::normalize(flows)
+        }
+        fn hostname_get(&mut self) -> Result<Hostnames, CapError> {
+            wit::hostname::get()
+        }
+        fn hostname_set(&mut self, name: &str) -> Result<(), CapError> {
+            wit::hostname::set(name)
         }
     }
 }

@@ -11,7 +11,11 @@
 //!   ovs-vswitchd.
 //! - [`networkd`]: networkd's link states, reload, and a plugin's own
 //!   `.network` files and drop-ins (marker, record, atomic writes).
-//! - [`netlink`], [`openflow`], [`log`], [`settings`]: the other imports.
+//! - [`openflow`]: a plugin's own flows, replaced in one bundle, and OVS's
+//!   normal form of flows.
+//! - [`netlink`], [`hostname`], [`log`], [`settings`]: the other imports.
+//! - [`section`]: the JSON of sections and checkpoints, as every plugin
+//!   reads and writes it.
 //! - [`testing`]: a fake host, to unit-test a plugin's logic natively.
 //!
 //! ```ignore
@@ -27,6 +31,8 @@ pub mod bindings;
 #[cfg(feature = "guest")]
 mod host;
 #[cfg(feature = "guest")]
+pub mod hostname;
+#[cfg(feature = "guest")]
 pub mod log;
 #[cfg(feature = "guest")]
 pub mod netlink;
@@ -36,6 +42,8 @@ pub mod networkd;
 pub mod openflow;
 #[cfg(feature = "guest")]
 pub mod ovsdb;
+#[cfg(feature = "guest")]
+pub mod section;
 #[cfg(feature = "guest")]
 pub mod settings;
 #[cfg(all(feature = "guest", not(target_arch = "wasm32")))]

@@ -1,7 +1,7 @@
-//! Kernel links, addresses and routes (the `netlink` capability: `read`
-//! for the lists, `write` for changes).
+//! Kernel links, addresses, routes and routing policy rules (the
+//! `netlink` capability: `read` for the lists, `write` for changes).
 
-pub use crate::bindings::portagent::plugin::netlink::{Address, Link, LinkSetup, Route};
+pub use crate::bindings::portagent::plugin::netlink::{Address, Link, LinkSetup, Route, RouteKind, Rule};
 use crate::{CapError, host};
 
 pub fn list_links() -> Result<Vec<Link>, CapError> {
@@ -35,4 +35,18 @@ pub fn del_route(route: &Route) -> Result<(), CapError> {
 /// flight together); every entry is checked before anything changes.
 pub fn set_up_links(links: &[LinkSetup]) -> Result<(), CapError> {
     host::with(|h| h.set_up_links(links))
+}
+/// Deletes `delete` then adds (or replaces) `add`, in one call: one socket
+/// on the host, the requests in flight together, every entry checked
+/// before anything changes; a route already gone, or already there, is
+/// no error.
+pub fn change_routes(delete: &[Route], add: &[Route]) -> Result<(), CapError> {
+    host::with(|h| h.change_routes(delete, add))
+}
+pub fn list_rules() -> Result<Vec<Rule>, CapError> {
+    host::with(|h| h.list_rules())
+}
+/// Deletes then adds rules, as [`change_routes`] does routes.
+pub fn change_rules(delete: &[Rule], add: &[Rule]) -> Result<(), CapError> {
+    host::with(|h| h.change_rules(delete, add))
 }

@@ -40,6 +40,18 @@ pub fn reconfigure(link: &str) -> Result<(), CapError> {
     host::with(|h| h.networkd_reconfigure(link))
 }
 
+/// Sets a link's DNS servers and search domains at run time, without
+/// reconfiguring it; they stand until networkd restarts or
+/// [`revert_link_dns`] (needs `write`).
+pub fn set_link_dns(link: &str, servers: &[String], domains: &[String]) -> Result<(), CapError> {
+    host::with(|h| h.set_link_dns(link, servers, domains))
+}
+
+/// Drops a link's run-time DNS settings: its files decide again.
+pub fn revert_link_dns(link: &str) -> Result<(), CapError> {
+    host::with(|h| h.revert_link_dns(link))
+}
+
 fn io_failed(what: &Path, e: std::io::Error) -> PluginError {
     PluginError::Failed(format!("{}: {e}", what.display()))
 }

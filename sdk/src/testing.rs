@@ -10,8 +10,9 @@
 //! ```
 
 use crate::CapError;
+use crate::bindings::portagent::plugin::hostname::Hostnames;
 use crate::bindings::portagent::plugin::log::Level;
-use crate::bindings::portagent::plugin::netlink::{Address, Link, LinkSetup, Route};
+use crate::bindings::portagent::plugin::netlink::{Address, Link, LinkSetup, Route, Rule};
 use crate::bindings::portagent::plugin::networkd::LinkState;
 use crate::host::{self, Host};
 use serde_json::Value;
@@ -26,9 +27,18 @@ pub struct Fake {
     pub links: Vec<Link>,
     pub addresses: Vec<Address>,
     pub routes: Vec<Route>,
+    pub rules: Vec<Rule>,
     pub link_states: Vec<LinkState>,
-    /// Flows by bridge, as `dump-flows` prints them.
+    /// Other flows by bridge, as `dump-flows` prints them.
     pub flows: BTreeMap<String, Vec<String>>,
+    /// The OVS bridges there are.
+    pub bridges: Vec<String>,
+    /// The plugin's own flows by bridge. The fake's normal form is the
+    /// flow as given, trimmed (OVS's own is richer).
+    pub own_flows: BTreeMap<String, Vec<String>>,
+    /// `normalize` and `replace-flows` refuse a flow containing this.
+    pub refused_flow: Option<String>,
+    pub hostnames: Hostnames,
     pub settings: BTreeMap<String, String>,
     /// Every log message, `LEVEL message`.
     pub logs: Vec<String>,
@@ -60,8 +70,13 @@ impl Fake {
             links: vec![],
             addresses: vec![],
             routes: vec![],
+            rules: vec![],
             link_states: vec![],
             flows: BTreeMap::new(),
+            bridges: vec![],
+            own_flows: BTreeMap::new(),
+            refused_flow: None,
+            hostnames: Hostnames { transient: "localhost".into(), configured: String::new() },
             settings: BTreeMap::new(),
             logs: vec![],
             calls: vec![],
@@ -123,6 +138,31 @@ fn same_route(a: &Route, b: &Route) -> bool {
         && a.gateway == b.gateway
         && a.link == b.link
         && a.metric == b.metric
+}
+
+/// The kernel's key of a route: another with the same one replaces it.
+fn same_route_key(a: &Route, b: &Route) -> bool {
+    a.destination == b.destination && a.table == b.table && a.metric == b.metric
+}
+
+fn same_rule(a: &Rule, b: &Rule) -> bool {
+    a.ipv6 == b.ipv6
+        && a.from == b.from
+        && a.to == b.to
+        && a.iif == b.iif
+        && a.fwmark == b.fwmark
+        && a.table == b.table
+        && (a.priority.is_none() || b.priority.is_none() || a.priority == b.priority)
+}
+
+impl Fake {
+    fn check_flows(&self, flows: &[String]) -> Result<(), CapError> {
+        match (&self.refused_flow, flows.iter().position(|f| self.refused_flow.as_ref().is_some_and(|r| f.contains(r))))
+        {
+            (Some(r), Some(i)) => Err(CapError::Failed(format!("flow {i}: OVS refused it: unknown action {r}"))),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Host for Fake {
@@ -212,6 +252,45 @@ impl Host for Fake {
         Ok(())
     }
 
+    fn change_routes(&mut self, delete: &[Route], add: &[Route]) -> Result<(), CapError> {
+        self.calls.push(format!("netlink.change-routes -{} +{}", delete.len(), add.len()));
+        for r in delete {
+            self.routes.retain(|x| !same_route_key(x, r));
+        }
+        for r in add {
+            if let Some(link) = &r.link {
+                self.link(link)?;
+            }
+            self.routes.retain(|x| !same_route_key(x, r));
+            let mut r = r.clone();
+            r.protocol = "static".into();
+            if r.table == 0 {
+                r.table = 254;
+            }
+            self.routes.push(r);
+        }
+        Ok(())
+    }
+
+    fn list_rules(&mut self) -> Result<Vec<Rule>, CapError> {
+        Ok(self.rules.clone())
+    }
+
+    fn change_rules(&mut self, delete: &[Rule], add: &[Rule]) -> Result<(), CapError> {
+        self.calls.push(format!("netlink.change-rules -{} +{}", delete.len(), add.len()));
+        for r in delete {
+            self.rules.retain(|x| !same_rule(x, r));
+        }
+        for r in add {
+            if !self.rules.iter().any(|x| same_rule(x, r)) {
+                let mut r = r.clone();
+                r.protocol = "static".into();
+                self.rules.push(r);
+            }
+        }
+        Ok(())
+    }
+
     fn set_up_links(&mut self, links: &[LinkSetup]) -> Result<(), CapError> {
         for s in links {
             self.calls.push(format!("netlink.set-up-link {}", s.link));
@@ -239,13 +318,64 @@ impl Host for Fake {
         Ok(())
     }
 
+    fn set_link_dns(&mut self, link: &str, servers: &[String], domains: &[String]) -> Result<(), CapError> {
+        self.calls.push(format!("networkd.set-link-dns {link} [{}] [{}]", servers.join(" "), domains.join(" ")));
+        let state = self
+            .link_states
+            .iter_mut()
+            .find(|s| s.name == link)
+            .ok_or_else(|| CapError::Failed(format!("networkd knows no link {link:?}")))?;
+        state.dns = servers.to_vec();
+        state.domains = domains.to_vec();
+        Ok(())
+    }
+
+    fn revert_link_dns(&mut self, link: &str) -> Result<(), CapError> {
+        self.calls.push(format!("networkd.revert-link-dns {link}"));
+        Ok(())
+    }
+
     fn dump_flows(&mut self, bridge: &str) -> Result<Vec<String>, CapError> {
-        Ok(self.flows.get(bridge).cloned().unwrap_or_default())
+        let cookie = self.flow_cookie();
+        let own = self.own_flows.get(bridge).into_iter().flatten().map(|f| format!("cookie={cookie:#x}, {f}"));
+        Ok(self.flows.get(bridge).cloned().unwrap_or_default().into_iter().chain(own).collect())
+    }
+
+    fn list_bridges(&mut self) -> Result<Vec<String>, CapError> {
+        Ok(self.bridges.clone())
+    }
+
+    fn flow_cookie(&mut self) -> u64 {
+        0x706f_7274_0000_0001
+    }
+
+    fn own_flows(&mut self, bridge: &str) -> Result<Vec<String>, CapError> {
+        Ok(self.own_flows.get(bridge).cloned().unwrap_or_default())
     }
 
     fn replace_flows(&mut self, bridge: &str, flows: &[String]) -> Result<(), CapError> {
         self.calls.push(format!("openflow.replace-flows {bridge} ({} flows)", flows.len()));
-        self.flows.insert(bridge.into(), flows.to_vec());
+        if !self.bridges.iter().any(|b| b == bridge) {
+            return Err(CapError::Failed(format!("{bridge} is not a bridge")));
+        }
+        self.check_flows(flows)?;
+        self.own_flows.insert(bridge.into(), flows.iter().map(|f| f.trim().to_string()).collect());
+        Ok(())
+    }
+
+    fn normalize_flows(&mut self, flows: &[String]) -> Result<Vec<String>, CapError> {
+        self.check_flows(flows)?;
+        Ok(flows.iter().map(|f| f.trim().to_string()).collect())
+    }
+
+    fn hostname_get(&mut self) -> Result<Hostnames, CapError> {
+        Ok(self.hostnames.clone())
+    }
+
+    fn hostname_set(&mut self, name: &str) -> Result<(), CapError> {
+        self.calls.push(format!("hostname.set {name}"));
+        crate::validate::hostname(name).map_err(CapError::Failed)?;
+        self.hostnames = Hostnames { transient: name.into(), configured: name.into() };
         Ok(())
     }
 }

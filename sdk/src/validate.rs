@@ -41,6 +41,37 @@ pub fn is_ifname(name: &str) -> bool {
     ifname(name).is_ok()
 }
 
+/// The longest hostname Linux takes (HOST_NAME_MAX).
+pub const HOSTNAME_MAX: usize = 64;
+
+/// Whether `name` is a hostname portagent will set, or why not: one or
+/// more DNS labels (letters, digits and `-`, not at either end, 1 to 63
+/// bytes) joined by `.`, at most 64 bytes in all. The host's `hostname`
+/// capability and the plugins check the same rule.
+pub fn hostname(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a hostname cannot be empty".into());
+    }
+    if name.len() > HOSTNAME_MAX {
+        return Err(format!("{name:?} is longer than {HOSTNAME_MAX} bytes (the kernel's limit)"));
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err(format!("{name:?} has an empty label (a leading, trailing or double '.')"));
+        }
+        if label.len() > 63 {
+            return Err(format!("{name:?}: the label {label:?} is longer than 63 bytes"));
+        }
+        if let Some(bad) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+            return Err(format!("{name:?} has {bad:?}: a DNS label is letters, digits and '-'"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("{name:?}: the label {label:?} starts or ends with '-'"));
+        }
+    }
+    Ok(())
+}
+
 /// What is wrong with a section: the path of the field (e.g.
 /// `interfaces[1].ipv4.address[0].prefix`) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +126,18 @@ mod tests {
         assert_eq!(e.field, "items[1].n");
         assert!(!e.message.contains("line 1"), "{}", e.message);
         assert_eq!(parse::<S>(r#"{"items": [{"x": 1}]}"#).unwrap_err().field, "items[0].x");
+    }
+
+    #[test]
+    fn hostnames_are_dns_labels_of_at_most_64_bytes() {
+        for ok in ["netmaker-server", "a", "host1.example.com", "0x", &"a".repeat(63)] {
+            hostname(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let long = format!("{}.{}", "a".repeat(32), "b".repeat(32));
+        for bad in ["", "-a", "a-", "a..b", ".a", "a.", "a_b", "a b", "höst", &"a".repeat(64), &long] {
+            assert!(hostname(bad).is_err(), "{bad:?}");
+        }
+        assert!(hostname(&"a".repeat(65)).unwrap_err().contains("64 bytes"));
     }
 
     #[test]

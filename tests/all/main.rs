@@ -5,6 +5,8 @@
 //! - `plugin_cli`: `portagent plugin install | list | info | remove`
 //!   through the real binary.
 //! - `net`: the built-in net plugin through the real binary, in labs.
+//! - `netcfg`: the built-in netcfg plugin (routes, rules, hostname, DNS,
+//!   flows) after the guide's net example, faults and rollbacks included.
 //! - `state`: the state manager: idempotence, serialized concurrent applies,
 //!   a second plugin's failure undoing the first.
 //! - `safety`: confirm-or-revert, the connectivity probe, and recovery
@@ -34,6 +36,7 @@ mod lab;
 mod layout;
 mod ledger;
 mod net;
+mod netcfg;
 mod plugin_cli;
 mod safety;
 mod sandbox;

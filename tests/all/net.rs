@@ -371,7 +371,10 @@ fn invalid_input_is_refused_and_changes_nothing() {
     let files = [
         ("version: 1\nplugins:\n  net: [\n", "line 3"),
         ("version: 2\nplugins:\n  net: {}\n", "version: 2 is not supported"),
-        ("version: 1\nplugins:\n  firewall: {}\n", "plugins.firewall: no plugin owns this section (available: net)"),
+        (
+            "version: 1\nplugins:\n  firewall: {}\n",
+            "plugins.firewall: no plugin owns this section (available: net, netcfg)",
+        ),
     ];
     for (i, (yaml, expected)) in files.iter().enumerate() {
         let out = apply(&lab, &format!("file{i}"), yaml);

@@ -9,7 +9,7 @@ fn install_list_info_remove_round_trip() {
     let out = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
-    assert!(shown.contains("plugin probe 1.2.3 (portagent:plugin@0.1.0)"), "{shown}");
+    assert!(shown.contains("plugin probe 1.2.3 (portagent:plugin@0.2.0)"), "{shown}");
     assert!(shown.contains("ovsdb     [Bridge, Open_vSwitch]  to read bridges"), "{shown}");
 
     let list = text(&s.portagent(&["plugin", "list"]).stdout);
@@ -20,7 +20,7 @@ fn install_list_info_remove_round_trip() {
     let wasm = std::fs::read(&probe).unwrap();
     assert_eq!(v["sha256"], portagent::util::hash::sha256_hex(&wasm));
     assert_eq!(v["size"], wasm.len());
-    assert_eq!(v["wit_version"], "0.1.0");
+    assert_eq!(v["wit_version"], "0.2.0");
     assert_eq!(v["granted"]["ovsdb"], serde_json::json!(["Bridge", "Open_vSwitch"]));
 
     let again = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]);
@@ -65,7 +65,7 @@ fn refused_installs_change_nothing() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec![incompatible_wasm_path().to_str().unwrap().into(), "--yes".into()],
-            "built against portagent:plugin@1.0.0; this host supports portagent:plugin@0.1.0",
+            "built against portagent:plugin@1.0.0; this host supports portagent:plugin@0.2.0",
         ),
         (vec![p("truncated.wasm"), "--yes".into()], "invalid component"),
         (vec![p("text.wasm"), "--yes".into()], "does not start with the WebAssembly magic number"),

@@ -1,7 +1,11 @@
-//! Shared by the lab benchmarks (`net`, `state`): the sizes to run, a lab
-//! set up for OVS's userspace datapath, and the N-port state file.
+//! Shared by the lab benchmarks (`net`, `netcfg`, `state`): the sizes to run, a lab
+//! set up for OVS's userspace datapath, the N-port state file, the CLI run.
+
+// Each bench uses part of this.
+#![allow(dead_code)]
 
 use portagent_lab::Lab;
+use std::time::{Duration, Instant};
 
 /// `PORTAGENT_BENCH_SIZES` (space-separated port counts), else `default`.
 pub fn sizes(default: &str) -> Vec<usize> {
@@ -36,4 +40,18 @@ pub fn state_file(n: usize, ip: impl Fn(usize) -> String) -> String {
         ));
     }
     y
+}
+
+/// Runs the CLI in the lab; its wall time and stdout. Panics on failure.
+pub fn run(lab: &Lab, args: &[&str]) -> (Duration, String) {
+    let t = Instant::now();
+    let out = lab.command(env!("CARGO_BIN_EXE_portagent")).args(args).output().unwrap();
+    let d = t.elapsed();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (d, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs the CLI in the lab; its wall time.
+pub fn timed(lab: &Lab, args: &[&str]) -> Duration {
+    run(lab, args).0
 }

@@ -1,7 +1,7 @@
 //! The plugin API as the host sees it: its own types for what crosses the
 //! WIT boundary (actions, mismatches, errors, a plugin's manifest), so the
 //! state manager never sees generated bindings. Each supported WIT version
-//! has its bindings module (`bindings/v0_1.rs`, ...) that converts to and
+//! has its bindings module (`bindings/v0_2.rs`, ...) that converts to and
 //! from these at the edge.
 
 /// The WIT package plugins are built against.

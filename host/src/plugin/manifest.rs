@@ -216,31 +216,32 @@ mod tests {
 
     #[test]
     fn wit_versions() {
-        assert!(compatible("0.1.0"));
-        assert!(compatible("0.1.7"));
-        assert!(!compatible("0.2.0"));
+        assert!(compatible("0.2.0"));
+        assert!(compatible("0.2.7"));
+        assert!(!compatible("0.1.0"));
+        assert!(!compatible("0.3.0"));
         assert!(!compatible("1.0.0"));
         assert!(!compatible("garbage"));
     }
 
     #[test]
     fn undeclared_import_is_refused() {
-        let err = from_info(info(&[("log", &[])]), "0.1.0", &[Capability::LOG, Capability::OVSDB]).unwrap_err();
+        let err = from_info(info(&[("log", &[])]), "0.2.0", &[Capability::LOG, Capability::OVSDB]).unwrap_err();
         assert!(matches!(err, ManifestError::Undeclared(Capability::OVSDB)));
     }
 
     #[test]
     fn bad_fields_are_named() {
-        let err = from_info(info(&[("filesystem", &["/"])]), "0.1.0", &[]).unwrap_err().to_string();
+        let err = from_info(info(&[("filesystem", &["/"])]), "0.2.0", &[]).unwrap_err().to_string();
         assert!(err.contains("capabilities[0]") && err.contains("filesystem"), "{err}");
         let mut i = info(&[]);
         i.name = "Bad Name".into();
-        assert!(from_info(i, "0.1.0", &[]).unwrap_err().to_string().contains("describe(): name"));
+        assert!(from_info(i, "0.2.0", &[]).unwrap_err().to_string().contains("describe(): name"));
     }
 
     #[test]
     fn grants_never_exceed_the_request() {
-        let m = from_info(info(&[("ovsdb", &["Bridge", "Port"]), ("log", &[])]), "0.1.0", &[]).unwrap();
+        let m = from_info(info(&[("ovsdb", &["Bridge", "Port"]), ("log", &[])]), "0.2.0", &[]).unwrap();
         assert_eq!(m.grant_all().0.len(), 2);
         let g = m.grant_some(&["ovsdb=Bridge".into()]).unwrap();
         assert_eq!(g.0[&Capability::OVSDB], vec!["Bridge".to_string()]);

@@ -278,7 +278,7 @@ mod tests {
         Manifest {
             name: name.into(),
             version: "1".into(),
-            wit_version: "0.1.0".into(),
+            wit_version: "0.2.0".into(),
             section: name.into(),
             after: after.iter().map(|a| a.to_string()).collect(),
             requests: vec![],

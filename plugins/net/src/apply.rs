@@ -281,6 +281,13 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     if !changed_links.is_empty() {
         nd::reload()?;
     }
+    // A link that another plugin gave DNS settings at run time (netcfg
+    // does, to spare the link a reconfigure) takes them from its files
+    // again: networkd has just read those, drop-ins included, and a
+    // run-time setting would hide a change of this file's `DNS=`.
+    for link in changed_links.iter().filter(|l| live.link(l).is_some() && networkd::has_drop_ins(l)) {
+        nd::revert_link_dns(link)?;
+    }
     // The links that need nothing but being up with static addresses get
     // them now (see kernel.rs). After the reload: by then networkd has
     // taken the links and counts these addresses as asked for by their

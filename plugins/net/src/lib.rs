@@ -61,17 +61,12 @@ impl Plugin for Net {
     }
 
     fn query() -> Result<String, PluginError> {
-        let state = live::Live::read()?.state();
-        Ok(serde_json::to_string(&state).expect("state serializes"))
+        Ok(portagent_sdk::section::to_json(&live::Live::read()?.state()))
     }
 
     fn diff(current: String, desired: String) -> Result<Vec<Action>, PluginError> {
         let desired = parse_valid(&desired)?;
-        // `current` is what query() returned, not the user's file: a fault
-        // in it is not invalid input.
-        let current = model::parse(&current).map_err(|e| {
-            PluginError::Failed(format!("the live state read back does not parse: {}: {}", e.field, e.message))
-        })?;
+        let current: model::NetState = portagent_sdk::section::read_back(&current)?;
         let default_dp = portagent_sdk::settings::get("datapath_type").unwrap_or_else(|| "system".into());
         let ovs = ovs::read()?;
         let owned =
@@ -98,13 +93,11 @@ impl Plugin for Net {
     }
 
     fn checkpoint() -> Result<Vec<u8>, PluginError> {
-        Ok(serde_json::to_vec(&checkpoint::take()?).expect("checkpoint serializes"))
+        Ok(portagent_sdk::section::encode(&checkpoint::take()?))
     }
 
     fn restore(blob: Vec<u8>) -> Result<(), PluginError> {
-        let cp: checkpoint::Checkpoint =
-            serde_json::from_slice(&blob).map_err(|e| PluginError::Failed(format!("not a net checkpoint: {e}")))?;
-        checkpoint::restore(&cp)
+        checkpoint::restore(&portagent_sdk::section::decode("net", &blob)?)
     }
 }
 

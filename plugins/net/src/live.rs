@@ -224,6 +224,8 @@ pub(crate) mod tests {
             metric: None,
             table,
             protocol: "kernel".into(),
+            kind: portagent_sdk::netlink::RouteKind::Unicast,
+            source: None,
         };
         let mut files = BTreeMap::new();
         for (i, name) in names.iter().enumerate() {

@@ -118,6 +118,13 @@ pub fn render(iface: &Interface) -> String {
     f
 }
 
+/// Whether another plugin adds to `iface`'s file with drop-ins
+/// (`<file>.d/*.conf`).
+pub fn has_drop_ins(iface: &str) -> bool {
+    let dir = portagent_sdk::networkd::dir().join(format!("{}.d", file_name(iface)));
+    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().ends_with(".conf"))
+}
+
 /// The file named like portagent's for `iface` if one is there without
 /// portagent's marker (someone else's, never written), as networkd names it.
 pub fn foreign(iface: &str) -> Option<String> {

@@ -225,6 +225,8 @@ mod tests {
             operational: "routable".into(),
             setup: setup.into(),
             network_file: String::new(),
+            dns: vec![],
+            domains: vec![],
         }
     }
 

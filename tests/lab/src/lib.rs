@@ -1,5 +1,5 @@
 //! A throwaway network lab for tests and demos: a network namespace plus a
-//! private mount namespace running a system dbus-daemon, Open vSwitch
+//! private mount namespace and UTS namespace (its own hostname) running a system dbus-daemon, Open vSwitch
 //! (userspace datapath) and systemd-networkd.
 //!
 //! Inside the lab, `/etc`, `/var/lib` and `/var/log` are overlays whose
@@ -7,8 +7,10 @@
 //! product's default paths (`/run/openvswitch/db.sock`,
 //! `/etc/systemd/network`, `/etc/ovs-port-agent/`,
 //! `/var/lib/ovs-port-agent/`, `/var/log/ovs-port-agent/`, the system bus
-//! socket) all point into the lab and the product runs unchanged. Nothing
-//! touches the root network namespace.
+//! socket) all point into the lab and the product runs unchanged. The lab
+//! has its own hostname (the lab's name, also in its `/etc/hostname`), so
+//! setting one never changes the machine's. Nothing touches the root
+//! network namespace.
 //!
 //! Teardown always happens: on drop (so on test failure and panic too), and
 //! for labs whose owning process died (`kill -9`, a crash), at the start of
@@ -84,6 +86,37 @@ plugins:
           address:
             - ip: 10.0.100.1
               prefix: 24
+"#;
+
+    /// The "Netcfg Plugin" state file example, verbatim.
+    pub const NETCFG_STATE: &str = r#"version: 1
+plugins:
+  netcfg:
+    routing:
+      # Static route for VPN network
+      - destination: 10.0.0.0/8
+        gateway: 192.168.1.254
+        interface: ovsbr0
+        metric: 100
+    
+    dns:
+      hostname: netmaker-server
+      search_domains:
+        - vpn.internal
+        - example.com
+    
+    ovs_flows:
+      # Allow VPN traffic
+      - bridge: ovsbr0
+        priority: 200
+        match_rule: "ip,nw_dst=10.0.0.0/8"
+        actions: "normal"
+      
+      # Drop specific traffic
+      - bridge: ovsbr0
+        priority: 100
+        match_rule: "ip,nw_src=192.168.100.0/24"
+        actions: "drop"
 "#;
 
     /// The "Initial Configuration" config.toml, plus the userspace
@@ -217,6 +250,8 @@ chown -R systemd-network:systemd-network /run/systemd/netif
 rm -rf /etc/systemd/network /etc/ovs-port-agent /var/lib/ovs-port-agent /var/log/ovs-port-agent /etc/network/interfaces.d
 mkdir -p /etc/systemd/network /etc/ovs-port-agent /var/lib/ovs-port-agent /etc/network
 : > /etc/network/interfaces
+hostname {name}
+echo {name} > /etc/hostname
 "#
     )
 }
@@ -255,13 +290,11 @@ impl Lab {
         run(Command::new("mount").arg("--bind").arg(&d).arg(&d))?;
         run(Command::new("mount").args(["--make-private"]).arg(&d))?;
         fs::write(d.join("mnt"), "")?;
-        run(Command::new("unshare").arg(format!("--mount={}", d.join("mnt").display())).args([
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            &setup_script(&self.name, &d),
-        ]))?;
+        fs::write(d.join("uts"), "")?;
+        run(Command::new("unshare")
+            .arg(format!("--mount={}", d.join("mnt").display()))
+            .arg(format!("--uts={}", d.join("uts").display()))
+            .args(["--propagation", "private", "sh", "-c", &setup_script(&self.name, &d)]))?;
         self.sh("ip link set lo up")?;
 
         for policy in &options.dbus_policies {
@@ -399,6 +432,7 @@ impl Lab {
         let mut cmd = Command::new("nsenter");
         cmd.arg(format!("--net=/run/netns/{}", self.name))
             .arg(format!("--mount={}", self.dir.join("mnt").display()))
+            .arg(format!("--uts={}", self.dir.join("uts").display()))
             .arg("--")
             .arg(program);
         cmd
@@ -563,6 +597,7 @@ fn teardown_dir(name: &str, dir: &Path, daemons: &[(String, u32)], peers: &[Stri
         let _ = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
     }
     let _ = Command::new("umount").arg(dir.join("mnt")).stderr(Stdio::null()).status();
+    let _ = Command::new("umount").arg(dir.join("uts")).stderr(Stdio::null()).status();
     let _ = Command::new("umount").arg("-l").arg(dir).stderr(Stdio::null()).status();
     let _ = fs::remove_dir_all(dir);
 }

@@ -125,8 +125,9 @@ fn hold() -> std::io::Result<()> {
     lab.write("/etc/ovs-port-agent/network.yaml", GUIDE_STATE.as_bytes())?;
     println!("lab {} is up (logs in {}/logs); eth0's peer is 192.168.1.1", lab.name(), lab.dir().display());
     println!(
-        "run commands in it with:\n  nsenter --net=/run/netns/{} --mount={}/mnt -- sh",
+        "run commands in it with:\n  nsenter --net=/run/netns/{} --mount={}/mnt --uts={}/uts -- sh",
         lab.name(),
+        lab.dir().display(),
         lab.dir().display()
     );
     println!("  e.g. {} apply-state /etc/ovs-port-agent/network.yaml", portagent().display());

@@ -40,7 +40,14 @@ macro_rules! capabilities {
     };
 }
 
-capabilities!(log => LOG, ovsdb => OVSDB, netlink => NETLINK, networkd => NETWORKD, openflow => OPENFLOW);
+capabilities!(
+    log => LOG,
+    ovsdb => OVSDB,
+    netlink => NETLINK,
+    networkd => NETWORKD,
+    openflow => OPENFLOW,
+    hostname => HOSTNAME,
+);
 
 /// One capability: its WIT interface's name and what a scope of it may say.
 pub struct Spec {
@@ -51,6 +58,18 @@ pub struct Spec {
     pub scope_expected: fn() -> String,
     /// Whether an empty scope still grants something (`log` has none).
     pub empty_scope_grants: bool,
+}
+
+impl Spec {
+    /// A capability whose scope is `read` and/or `write`.
+    pub const fn read_write(capability: Capability) -> Spec {
+        Spec {
+            capability,
+            scope_item: |item| item == "read" || item == "write",
+            scope_expected: || "`read` and/or `write`".into(),
+            empty_scope_grants: false,
+        }
+    }
 }
 
 /// A store whose data gives capabilities their narrow view.
@@ -199,6 +218,7 @@ pub struct Backends {
     pub ovsdb_socket: PathBuf,
     pub ovs_rundir: PathBuf,
     pub networkd_dir: PathBuf,
+    pub hostname_file: PathBuf,
     /// Settings plugins may read (see the WIT `settings` interface).
     pub datapath_type: String,
     pub bridge_name: String,
@@ -210,6 +230,7 @@ impl Backends {
             ovsdb_socket: config.ovsdb_socket.clone(),
             ovs_rundir: config.ovs_rundir.clone(),
             networkd_dir: config.networkd_dir.clone(),
+            hostname_file: config.hostname_file.clone(),
             datapath_type: config.datapath_type.clone(),
             bridge_name: config.bridge_name.clone(),
         }

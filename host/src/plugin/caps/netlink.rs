@@ -1,23 +1,26 @@
-//! `netlink`: typed reads and changes of kernel links, addresses and routes
-//! through rtnetlink, in the network namespace the host runs in.
+//! `netlink`: typed reads and changes of kernel links, addresses, routes
+//! and routing policy rules through rtnetlink, in the network namespace the host runs in.
 //!
 //! Reads need the `read` scope, changes the `write` scope. Each call opens
 //! its own netlink socket, on the plugin call's own runtime (so a plugin
 //! call never blocks the daemon's).
 
-use super::{CapContext, Spec};
-use super::Capability;
+use super::{CapContext, Capability, Spec, valid_ifname};
 use crate::plugin::bindings::current::CapError;
 use crate::plugin::bindings::current::portagent::plugin::netlink::{
-    Address, Host, Link, LinkSetup, Route,
+    Address, Host, Link, LinkSetup, Route, RouteKind, Rule,
 };
 use futures::{StreamExt, TryStreamExt};
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{
     AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoKind, LinkAttribute, LinkFlags, LinkInfo, State,
 };
-use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol};
-use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
+use rtnetlink::packet_route::AddressFamily;
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
+use rtnetlink::{Handle, IpVersion, LinkUnspec, RouteMessageBuilder};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
@@ -158,6 +161,14 @@ fn route_of(msg: &RouteMessage, names: &HashMap<u32, String>) -> Route {
         metric: None,
         table: u32::from(msg.header.table),
         protocol: protocol_name(msg.header.protocol),
+        kind: match msg.header.kind {
+            RouteType::Unicast => RouteKind::Unicast,
+            RouteType::BlackHole => RouteKind::Blackhole,
+            RouteType::Unreachable => RouteKind::Unreachable,
+            RouteType::Prohibit => RouteKind::Prohibit,
+            _ => RouteKind::Other,
+        },
+        source: None,
     };
     for attr in &msg.attributes {
         match attr {
@@ -170,6 +181,7 @@ fn route_of(msg: &RouteMessage, names: &HashMap<u32, String>) -> Route {
             RouteAttribute::Oif(i) => route.link = names.get(i).cloned(),
             RouteAttribute::Priority(p) => route.metric = Some(*p),
             RouteAttribute::Table(t) => route.table = *t,
+            RouteAttribute::PrefSource(a) => route.source = ip(a).map(|i| i.to_string()),
             _ => {}
         }
     }
@@ -225,7 +237,190 @@ async fn route_message(handle: &Handle, route: &Route) -> NlResult<RouteMessage>
     if route.table != 0 {
         b = b.table_id(route.table);
     }
+    if let Some(src) = &route.source {
+        b = b.pref_source(parse_ip("source", src)?).map_err(|e| failed("route", e))?;
+    }
+    b = match route.kind {
+        // No gateway: the destination is on the link (what `ip route` does).
+        RouteKind::Unicast if route.gateway.is_none() => b.scope(RouteScope::Link),
+        RouteKind::Unicast => b,
+        RouteKind::Blackhole => b.kind(RouteType::BlackHole),
+        RouteKind::Unreachable => b.kind(RouteType::Unreachable),
+        RouteKind::Prohibit => b.kind(RouteType::Prohibit),
+        RouteKind::Other => return Err(CapError::Failed(format!("route {}: kind `other` cannot be added", route.destination))),
+    };
     Ok(b.build())
+}
+
+/// A route message as a delete request: any protocol matches (a route
+/// added by hand is `boot`, by networkd `static`).
+fn delete_message(mut msg: RouteMessage) -> RouteMessage {
+    msg.header.protocol = RouteProtocol::Unspec;
+    msg
+}
+
+/// Whether a netlink request failed with `errno`.
+fn is_errno(e: &rtnetlink::Error, errno: i32) -> bool {
+    matches!(e, rtnetlink::Error::NetlinkError(m) if m.raw_code() == -errno)
+}
+
+/// How many requests `change-routes` and `change-rules` keep in flight.
+const CHANGES_IN_FLIGHT: usize = 64;
+
+/// Deletes `delete` (a route already gone is fine), then adds or replaces
+/// `add`; every message is built (so checked) before anything changes.
+async fn change_routes(h: Handle, delete: Vec<Route>, add: Vec<Route>) -> NlResult<()> {
+    let mut dels = Vec::with_capacity(delete.len());
+    for r in &delete {
+        dels.push((r.destination.clone(), delete_message(route_message(&h, r).await?)));
+    }
+    let mut adds = Vec::with_capacity(add.len());
+    for r in &add {
+        adds.push((r.destination.clone(), route_message(&h, r).await?));
+    }
+    futures::stream::iter(dels)
+        .map(|(dest, msg)| {
+            let h = h.clone();
+            async move {
+                match h.route().del(msg).execute().await {
+                    Err(e) if is_errno(&e, libc::ESRCH) || is_errno(&e, libc::ENOENT) => Ok(()),
+                    other => other.map_err(|e| failed(&format!("delete route {dest}"), e)),
+                }
+            }
+        })
+        .buffer_unordered(CHANGES_IN_FLIGHT)
+        .try_collect::<Vec<()>>()
+        .await?;
+    futures::stream::iter(adds)
+        .map(|(dest, msg)| {
+            let h = h.clone();
+            async move { h.route().add(msg).replace().execute().await.map_err(|e| failed(&format!("add route {dest}"), e)) }
+        })
+        .buffer_unordered(CHANGES_IN_FLIGHT)
+        .try_collect::<Vec<()>>()
+        .await
+        .map(drop)
+}
+
+/// `A.B.C.D/N` of a rule's prefix, checked against the rule's family.
+fn rule_prefix(field: &str, text: &str, ipv6: bool) -> NlResult<(IpAddr, u8)> {
+    let (ip, prefix) = parse_cidr(field, text)?;
+    if ip.is_ipv6() != ipv6 {
+        return Err(CapError::Failed(format!("{field}: {text} is not an IPv{} prefix", if ipv6 { 6 } else { 4 })));
+    }
+    Ok((ip, prefix))
+}
+
+/// The kernel's message for `rule` (a lookup in its table).
+fn rule_message(rule: &Rule) -> NlResult<RuleMessage> {
+    let mut msg = RuleMessage::default();
+    msg.header.family = if rule.ipv6 { AddressFamily::Inet6 } else { AddressFamily::Inet };
+    msg.header.action = RuleAction::ToTable;
+    let table = if rule.table == 0 { 254 } else { rule.table };
+    msg.header.table = u8::try_from(table).unwrap_or(0);
+    msg.attributes.push(RuleAttribute::Table(table));
+    if let Some(from) = &rule.from {
+        let (ip, len) = rule_prefix("from", from, rule.ipv6)?;
+        msg.header.src_len = len;
+        msg.attributes.push(RuleAttribute::Source(ip));
+    }
+    if let Some(to) = &rule.to {
+        let (ip, len) = rule_prefix("to", to, rule.ipv6)?;
+        msg.header.dst_len = len;
+        msg.attributes.push(RuleAttribute::Destination(ip));
+    }
+    if let Some(iif) = &rule.iif {
+        if !valid_ifname(iif) {
+            return Err(CapError::Failed(format!("iif: {iif:?} is not an interface name")));
+        }
+        msg.attributes.push(RuleAttribute::Iifname(iif.clone()));
+    }
+    if let Some(mark) = rule.fwmark {
+        msg.attributes.push(RuleAttribute::FwMark(mark));
+    }
+    if let Some(p) = rule.priority {
+        msg.attributes.push(RuleAttribute::Priority(p));
+    }
+    msg.attributes.push(RuleAttribute::Protocol(RouteProtocol::Static));
+    Ok(msg)
+}
+
+fn rule_of(msg: &RuleMessage) -> Rule {
+    let ipv6 = msg.header.family == AddressFamily::Inet6;
+    let mut rule = Rule {
+        priority: None,
+        from: None,
+        to: None,
+        iif: None,
+        fwmark: None,
+        table: u32::from(msg.header.table),
+        ipv6,
+        protocol: "unspec".into(),
+    };
+    for attr in &msg.attributes {
+        match attr {
+            RuleAttribute::Priority(p) => rule.priority = Some(*p),
+            RuleAttribute::Source(ip) => rule.from = Some(format!("{ip}/{}", msg.header.src_len)),
+            RuleAttribute::Destination(ip) => rule.to = Some(format!("{ip}/{}", msg.header.dst_len)),
+            RuleAttribute::Iifname(n) => rule.iif = Some(n.clone()),
+            RuleAttribute::FwMark(m) => rule.fwmark = Some(*m),
+            RuleAttribute::Table(t) => rule.table = *t,
+            RuleAttribute::Protocol(p) => rule.protocol = protocol_name(*p),
+            _ => {}
+        }
+    }
+    rule
+}
+
+async fn rules(h: &Handle) -> NlResult<Vec<Rule>> {
+    let mut out = Vec::new();
+    for version in [IpVersion::V4, IpVersion::V6] {
+        let mut stream = h.rule().get(version).execute();
+        while let Some(msg) = stream.try_next().await.map_err(|e| failed("list rules", e))? {
+            if msg.header.action == RuleAction::ToTable {
+                out.push(rule_of(&msg));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes then adds rules, as [`change_routes`] does routes. A rule to
+/// delete is matched whole against the kernel's (priority, prefixes,
+/// iif, fwmark, table).
+async fn change_rules(h: Handle, delete: Vec<Rule>, add: Vec<Rule>) -> NlResult<()> {
+    let dels = delete.iter().map(rule_message).collect::<NlResult<Vec<_>>>()?;
+    let adds = add.iter().map(rule_message).collect::<NlResult<Vec<_>>>()?;
+    if !dels.is_empty() {
+        let live = rules(&h).await?;
+        for (want, msg) in delete.iter().zip(dels) {
+            let same = |r: &Rule| {
+                r.ipv6 == want.ipv6
+                    && r.from == want.from
+                    && r.to == want.to
+                    && r.iif == want.iif
+                    && r.fwmark == want.fwmark
+                    && r.table == if want.table == 0 { 254 } else { want.table }
+                    && (want.priority.is_none() || r.priority == want.priority)
+            };
+            if !live.iter().any(same) {
+                continue;
+            }
+            match h.rule().del(msg).execute().await {
+                Err(e) if is_errno(&e, libc::ENOENT) || is_errno(&e, libc::ESRCH) => {}
+                other => other.map_err(|e| failed("delete rule", e))?,
+            }
+        }
+    }
+    for msg in adds {
+        let mut req = h.rule().add();
+        *req.message_mut() = msg;
+        match req.execute().await {
+            Err(e) if is_errno(&e, libc::EEXIST) => {}
+            other => other.map_err(|e| failed("add rule", e))?,
+        }
+    }
+    Ok(())
 }
 
 /// How many links `set-up-links` works on at once.
@@ -386,9 +581,21 @@ impl Host for CapContext {
         .await
     }
 
+    async fn change_routes(&mut self, delete: Vec<Route>, add: Vec<Route>) -> wasmtime::Result<NlResult<()>> {
+        self.netlink("write", |h| change_routes(h, delete, add)).await
+    }
+
+    async fn list_rules(&mut self) -> wasmtime::Result<NlResult<Vec<Rule>>> {
+        self.netlink("read", |h| async move { rules(&h).await }).await
+    }
+
+    async fn change_rules(&mut self, delete: Vec<Rule>, add: Vec<Rule>) -> wasmtime::Result<NlResult<()>> {
+        self.netlink("write", |h| change_rules(h, delete, add)).await
+    }
+
     async fn del_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
-            let msg = route_message(&h, &route).await?;
+            let msg = delete_message(route_message(&h, &route).await?);
             h.route().del(msg).execute().await.map_err(|e| failed(&format!("delete route {}", route.destination), e))
         })
         .await
@@ -398,12 +605,7 @@ impl Host for CapContext {
 /// `netlink`: kernel links, addresses and routes: `read`, `write`.
 pub const CAPABILITY: Capability = Capability("netlink");
 
-pub static SPEC: Spec = Spec {
-    capability: CAPABILITY,
-    scope_item: |item| item == "read" || item == "write",
-    scope_expected: || "`read` and/or `write`".into(),
-    empty_scope_grants: false,
-};
+pub static SPEC: Spec = Spec::read_write(CAPABILITY);
 
 #[cfg(test)]
 mod tests {

@@ -82,6 +82,8 @@ fn parse_list(out: &str) -> Vec<LinkState> {
                 operational: cols[3].into(),
                 setup: cols[4].into(),
                 network_file: String::new(),
+                dns: vec![],
+                domains: vec![],
             })
         })
         .collect()
@@ -90,6 +92,29 @@ fn parse_list(out: &str) -> Vec<LinkState> {
 /// The value of `KEY=` in a state file.
 fn state_value<'a>(file: &'a str, key: &str) -> Option<&'a str> {
     file.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+}
+
+fn words(value: Option<&str>) -> Vec<String> {
+    value.unwrap_or_default().split_whitespace().map(String::from).collect()
+}
+
+/// A DNS server as networkd's `SetLinkDNS` takes it: (family, bytes).
+fn dns_server(text: &str) -> Result<(i32, Vec<u8>), CapError> {
+    match text.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => Ok((libc::AF_INET, v4.octets().to_vec())),
+        Ok(std::net::IpAddr::V6(v6)) => Ok((libc::AF_INET6, v6.octets().to_vec())),
+        Err(_) => Err(CapError::Failed(format!("DNS server {text:?} is not an IP address"))),
+    }
+}
+
+/// A search domain as `SetLinkDomains` takes it: (domain, routing only).
+fn search_domain(text: &str) -> Result<(String, bool), CapError> {
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && text.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if ok { Ok((text.to_string(), false)) } else { Err(CapError::Failed(format!("{text:?} is not a domain name"))) }
 }
 
 /// Every kernel link with networkd's states from its state file (what
@@ -111,6 +136,8 @@ fn read_state_files(links_dir: &Path, sys_net: &Path) -> Option<Vec<LinkState>> 
             operational: state_value(&file, "OPER_STATE").unwrap_or("n/a").into(),
             setup: state_value(&file, "ADMIN_STATE").unwrap_or("pending").into(),
             network_file: state_value(&file, "NETWORK_FILE").unwrap_or_default().into(),
+            dns: words(state_value(&file, "DNS")),
+            domains: words(state_value(&file, "DOMAINS")),
             name,
         });
     }
@@ -138,17 +165,36 @@ impl Host for CapContext {
     async fn reconfigure(&mut self, link: String) -> wasmtime::Result<Result<(), CapError>> {
         self.manager_write("ReconfigureLink", || ifindex(&link)).await
     }
+
+    async fn set_link_dns(
+        &mut self,
+        link: String,
+        servers: Vec<String>,
+        domains: Vec<String>,
+    ) -> wasmtime::Result<Result<(), CapError>> {
+        let servers = match servers.iter().map(|s| dns_server(s)).collect::<Result<Vec<_>, _>>() {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        let domains = match domains.iter().map(|d| search_domain(d)).collect::<Result<Vec<_>, _>>() {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = self.manager_write("SetLinkDNS", || Ok((ifindex(&link)?, servers))).await? {
+            return Ok(Err(e));
+        }
+        self.manager_write("SetLinkDomains", || Ok((ifindex(&link)?, domains))).await
+    }
+
+    async fn revert_link_dns(&mut self, link: String) -> wasmtime::Result<Result<(), CapError>> {
+        self.manager_write("RevertLinkDNS", || ifindex(&link)).await
+    }
 }
 
 /// `networkd`: its config dir (a WASI preopen), reload and reconfigure, link states.
 pub const CAPABILITY: Capability = Capability("networkd");
 
-pub static SPEC: Spec = Spec {
-    capability: CAPABILITY,
-    scope_item: |item| item == "read" || item == "write",
-    scope_expected: || "`read` and/or `write`".into(),
-    empty_scope_grants: false,
-};
+pub static SPEC: Spec = Spec::read_write(CAPABILITY);
 
 #[cfg(test)]
 mod tests {
@@ -174,7 +220,8 @@ mod tests {
         }
         fs::create_dir_all(&links).unwrap();
         let file = "# This is private data. Do not parse.\nADMIN_STATE=configured\nOPER_STATE=routable\n\
-                    NETWORK_FILE=/etc/systemd/network/10-portagent-ovsbr0.network\n";
+                    NETWORK_FILE=/etc/systemd/network/10-portagent-ovsbr0.network\n\
+                    DNS=8.8.8.8 9.9.9.9\nDOMAINS=vpn.internal example.com\n";
         fs::write(links.join("7"), file).unwrap();
         let mut v = super::read_state_files(&links, &sys).unwrap();
         v.sort_by(|a, b| a.name.cmp(&b.name));
@@ -189,8 +236,22 @@ mod tests {
                 ("p1", "n/a", "pending", "")
             ]
         );
+        assert_eq!(v[0].dns, ["8.8.8.8", "9.9.9.9"]);
+        assert_eq!(v[0].domains, ["vpn.internal", "example.com"]);
+        assert!(v[1].dns.is_empty());
         assert!(super::read_state_files(&dir.join("missing"), &sys).is_none());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn dns_settings_are_checked_before_they_are_sent() {
+        assert_eq!(super::dns_server("9.9.9.9").unwrap(), (libc::AF_INET, vec![9, 9, 9, 9]));
+        assert_eq!(super::dns_server("::1").unwrap().0, libc::AF_INET6);
+        assert!(super::dns_server("nine").is_err());
+        assert!(super::search_domain("vpn.internal").is_ok());
+        for bad in ["", "a..b", "a b", "-;x"] {
+            assert!(super::search_domain(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! `openflow`: dump and atomically replace a granted bridge's flow table
-//! with `ovs-ofctl` (flows are not in OVSDB).
+//! `openflow`: dump a granted bridge's flows, and replace the calling
+//! plugin's own (those with its cookie) atomically in one bundle, with
+//! `ovs-ofctl` (flows are not in OVSDB); flows in OVS's normal form.
 
 use super::{CapContext, Spec};
 use super::{Capability, run_command, valid_ifname};
 use crate::plugin::bindings::current::CapError;
-use crate::plugin::bindings::current::portagent::plugin::openflow::{Host};
+use crate::plugin::bindings::current::portagent::plugin::openflow::Host;
 use std::io::Write;
 use std::process::Command;
 
@@ -23,6 +24,82 @@ impl CapContext {
     }
 }
 
+/// The cookie of `plugin`'s flows: `port` in the high 32 bits, a hash
+/// of the plugin's name (FNV-1a) in the low 32, so every plugin has its
+/// own and an admin can tell portagent's flows at a glance.
+pub fn cookie_of(plugin: &str) -> u64 {
+    let hash = plugin.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    0x706f_7274_0000_0000 | u64::from(hash)
+}
+
+/// A dumped flow without its `cookie=0x..., ` (and the leading space
+/// `--no-stats` leaves).
+fn without_cookie(line: &str) -> &str {
+    let line = line.trim();
+    match line.strip_prefix("cookie=") {
+        Some(rest) => rest.split_once(", ").map_or(rest, |(_, flow)| flow),
+        None => line,
+    }
+}
+
+/// A line of `ovs-ofctl parse-flows` (`OFPT_FLOW_MOD (OF1.4) (xid=0x1):
+/// ADD table:1 priority=5,... actions=...`) in the form `dump-flows`
+/// prints (`table=1, priority=5,... actions=...`).
+fn parsed_as_dumped(line: &str) -> Option<String> {
+    let flow = line.split_once("): ADD ")?.1.trim();
+    Some(match flow.strip_prefix("table:").and_then(|t| t.split_once(' ')) {
+        Some(("0", rest)) => rest.to_string(),
+        Some((table, rest)) => format!("table={table}, {rest}"),
+        None => flow.to_string(),
+    })
+}
+
+/// Flows as `ovs-ofctl` reads them from a file: one a line, none naming
+/// its own cookie (the host sets it).
+fn check_flows(flows: &[String]) -> Result<(), CapError> {
+    for (i, f) in flows.iter().enumerate() {
+        if f.contains('\n') || f.contains('\r') {
+            return Err(CapError::Failed(format!("flow {i}: {f:?} spans lines")));
+        }
+        if f.to_ascii_lowercase().contains("cookie") {
+            return Err(CapError::Failed(format!("flow {i}: {f:?} sets a cookie; the host sets the plugin's own")));
+        }
+        if f.trim().is_empty() {
+            return Err(CapError::Failed(format!("flow {i} is empty")));
+        }
+    }
+    Ok(())
+}
+
+/// `ovs-ofctl: FILE:N: message` as `flow N-1: message`.
+fn name_the_flow(e: CapError, file: &std::path::Path) -> CapError {
+    match e {
+        CapError::Failed(m) => {
+            let at = format!("{}:", file.display());
+            match m.split_once(&at).and_then(|(_, rest)| rest.split_once(": ")) {
+                Some((line, why)) if line.parse::<usize>().is_ok() => {
+                    let n: usize = line.parse().unwrap_or(1);
+                    CapError::Failed(format!("flow {}: OVS refused it: {}", n.saturating_sub(1), why.trim()))
+                }
+                _ => CapError::Failed(m),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Writes `lines` to a private temporary file for `ovs-ofctl`.
+fn flow_file(lines: impl Iterator<Item = String>) -> Result<std::path::PathBuf, CapError> {
+    let (path, mut file) =
+        tempfile_in_tmp().map_err(|e| CapError::Failed(format!("temporary flow file: {e}")))?;
+    let written = lines.into_iter().try_for_each(|l| writeln!(file, "{l}")).and_then(|_| file.flush());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&path);
+        return Err(CapError::Failed(format!("temporary flow file: {e}")));
+    }
+    Ok(path)
+}
+
 impl Host for CapContext {
     async fn dump_flows(&mut self, bridge: String) -> wasmtime::Result<Result<Vec<String>, CapError>> {
         let (mut cmd, timeout) = match self.ofctl(&bridge)? {
@@ -35,26 +112,109 @@ impl Host for CapContext {
             .map(|out| out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()))
     }
 
+    async fn list_bridges(&mut self) -> wasmtime::Result<Result<Vec<String>, CapError>> {
+        let scope = match self.grants.scope(&self.plugin, Capability::OPENFLOW) {
+            Ok(s) => s.to_vec(),
+            Err(e) => return Ok(Err(e)),
+        };
+        let timeout = self.remaining(Capability::OPENFLOW)?;
+        // Straight from OVSDB: an `ovs-vsctl list-br` costs a process.
+        let select = r#"[{"op": "select", "table": "Bridge", "where": [], "columns": ["name"]}]"#;
+        let reply = super::ovsdb::transact(&self.backends.ovsdb_socket, "Open_vSwitch", select, timeout);
+        Ok(reply.map(|text| {
+            let reply: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let mut names: Vec<String> = reply[0]["rows"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|row| row["name"].as_str())
+                .filter(|b| scope.iter().any(|s| s == "*" || s == b))
+                .map(String::from)
+                .collect();
+            names.sort();
+            names
+        }))
+    }
+
+    async fn cookie(&mut self) -> wasmtime::Result<u64> {
+        Ok(cookie_of(&self.plugin))
+    }
+
+    async fn own_flows(&mut self, bridge: String) -> wasmtime::Result<Result<Vec<String>, CapError>> {
+        let (mut cmd, timeout) = match self.ofctl(&bridge)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        cmd.args(["--no-stats", "dump-flows", &bridge, &format!("cookie={:#x}/-1", cookie_of(&self.plugin))]);
+        Ok(run_command(cmd, timeout).await.map(|out| {
+            out.lines().map(without_cookie).filter(|l| !l.is_empty()).map(String::from).collect()
+        }))
+    }
+
     async fn replace_flows(&mut self, bridge: String, flows: Vec<String>) -> wasmtime::Result<Result<(), CapError>> {
         let (mut cmd, timeout) = match self.ofctl(&bridge)? {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
-        if let Some(bad) = flows.iter().find(|f| f.contains('\n')) {
-            return Ok(Err(CapError::Failed(format!("flow {bad:?} spans lines"))));
+        if let Err(e) = check_flows(&flows) {
+            return Ok(Err(e));
         }
-        let mut file = match tempfile_in_tmp() {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(CapError::Failed(format!("temporary flow file: {e}")))),
+        let cookie = cookie_of(&self.plugin);
+        let lines = std::iter::once(format!("delete cookie={cookie:#x}/-1"))
+            .chain(flows.iter().map(|f| format!("add cookie={cookie:#x},{}", f.trim())));
+        let path = match flow_file(lines) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
         };
-        let written = flows.iter().try_for_each(|f| writeln!(file.1, "{f}")).and_then(|_| file.1.flush());
-        if let Err(e) = written {
-            return Ok(Err(CapError::Failed(format!("temporary flow file: {e}"))));
-        }
-        cmd.args(["--bundle", "replace-flows", &bridge]).arg(&file.0);
-        let result = run_command(cmd, timeout).await.map(drop);
-        let _ = std::fs::remove_file(&file.0);
+        cmd.args(["-O", "OpenFlow14", "--bundle", "add-flows", &bridge]).arg(&path);
+        // Line 1 is the delete: a refused flow `i` is on line i + 2.
+        let result = run_command(cmd, timeout).await.map(drop).map_err(|e| match name_the_flow(e, &path) {
+            CapError::Failed(m) => CapError::Failed(shift_flow_number(&m)),
+            other => other,
+        });
+        let _ = std::fs::remove_file(&path);
         Ok(result)
+    }
+
+    async fn normalize(&mut self, flows: Vec<String>) -> wasmtime::Result<Result<Vec<String>, CapError>> {
+        if let Err(e) = self.grants.scope(&self.plugin, Capability::OPENFLOW) {
+            return Ok(Err(e));
+        }
+        if let Err(e) = check_flows(&flows) {
+            return Ok(Err(e));
+        }
+        if flows.is_empty() {
+            return Ok(Ok(vec![]));
+        }
+        let timeout = self.remaining(Capability::OPENFLOW)?;
+        let path = match flow_file(flows.iter().map(|f| f.trim().to_string())) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut cmd = Command::new("ovs-ofctl");
+        cmd.args(["-O", "OpenFlow14", "parse-flows"]).arg(&path);
+        let result = run_command(cmd, timeout).await.map_err(|e| name_the_flow(e, &path)).and_then(|out| {
+            let parsed: Vec<String> = out.lines().filter_map(parsed_as_dumped).collect();
+            if parsed.len() == flows.len() {
+                Ok(parsed)
+            } else {
+                Err(CapError::Failed(format!("ovs-ofctl parse-flows gave {} flows for {}", parsed.len(), flows.len())))
+            }
+        });
+        let _ = std::fs::remove_file(&path);
+        Ok(result)
+    }
+}
+
+/// `flow N` counted from the bundle's first line (the delete) to the
+/// caller's flow index.
+fn shift_flow_number(message: &str) -> String {
+    match message.strip_prefix("flow ").and_then(|r| r.split_once(':')) {
+        Some((n, rest)) => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => format!("flow {}:{rest}", n - 1),
+            _ => message.to_string(),
+        },
+        None => message.to_string(),
     }
 }
 
@@ -68,7 +228,7 @@ pub static SPEC: Spec = Spec {
     empty_scope_grants: false,
 };
 
-/// A private file for `replace-flows`; removed by the caller.
+/// A private file for `ovs-ofctl`; removed by the caller.
 fn tempfile_in_tmp() -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
     use std::os::unix::fs::OpenOptionsExt;
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -76,4 +236,52 @@ fn tempfile_in_tmp() -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
     let path = std::env::temp_dir().join(format!("portagent-flows-{}-{n}", std::process::id()));
     let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
     Ok((path, file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_plugin_has_its_own_cookie() {
+        assert_eq!(cookie_of("netcfg") >> 32, 0x706f_7274);
+        assert_ne!(cookie_of("netcfg"), cookie_of("net"));
+        assert_eq!(cookie_of("netcfg"), cookie_of("netcfg"));
+    }
+
+    #[test]
+    fn dumped_and_parsed_flows_come_to_one_form() {
+        assert_eq!(
+            without_cookie(" cookie=0x706f727400000001, table=1, priority=5,in_port=2 actions=resubmit(,2)"),
+            "table=1, priority=5,in_port=2 actions=resubmit(,2)"
+        );
+        assert_eq!(without_cookie(" priority=0 actions=NORMAL"), "priority=0 actions=NORMAL");
+        assert_eq!(
+            parsed_as_dumped("OFPT_FLOW_MOD (OF1.4) (xid=0x1): ADD table:1 priority=5,in_port=2 actions=resubmit(,2)")
+                .unwrap(),
+            "table=1, priority=5,in_port=2 actions=resubmit(,2)"
+        );
+        assert_eq!(
+            parsed_as_dumped("OFPT_FLOW_MOD (OF1.4) (xid=0x2): ADD priority=7,arp actions=NORMAL").unwrap(),
+            "priority=7,arp actions=NORMAL"
+        );
+        assert!(parsed_as_dumped("usable protocols: any").is_none());
+    }
+
+    #[test]
+    fn flows_that_set_a_cookie_or_span_lines_are_refused() {
+        assert!(check_flows(&["priority=1,actions=drop".into()]).is_ok());
+        assert!(check_flows(&["cookie=0x1,priority=1,actions=drop".into()]).is_err());
+        assert!(check_flows(&["priority=1,actions=drop\ndelete".into()]).is_err());
+        assert!(check_flows(&[" ".into()]).is_err());
+    }
+
+    #[test]
+    fn refused_flows_are_named_by_index() {
+        let path = std::path::Path::new("/tmp/portagent-flows-1-0");
+        let e = CapError::Failed("\"ovs-ofctl\" failed (exit status: 1): ovs-ofctl: /tmp/portagent-flows-1-0:3: unknown action bogus".into());
+        let CapError::Failed(m) = name_the_flow(e, path) else { panic!() };
+        assert_eq!(m, "flow 2: OVS refused it: unknown action bogus");
+        assert_eq!(shift_flow_number(&m), "flow 1: OVS refused it: unknown action bogus");
+    }
 }

@@ -112,6 +112,7 @@ mod tests {
                 ovsdb_socket: "/nonexistent".into(),
                 ovs_rundir: "/nonexistent".into(),
                 networkd_dir: "/nonexistent".into(),
+                hostname_file: "/nonexistent".into(),
                 datapath_type: "system".into(),
                 bridge_name: "ovsbr0".into(),
             },

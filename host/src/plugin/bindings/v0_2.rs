@@ -1,4 +1,4 @@
-//! `bindgen!` for `portagent:plugin@0.1.0`: Rust types and traits for the
+//! `bindgen!` for `portagent:plugin@0.2.0`: Rust types and traits for the
 //! WIT world `state-plugin` in `../wit`, and their conversions to the
 //! host's own types ([`crate::plugin::api`]).
 //!
@@ -20,7 +20,7 @@ pub use self::portagent::plugin::types::CapError;
 use crate::plugin::api;
 
 /// This bindings module's version of the WIT package.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 impl From<wit::PluginError> for api::PluginError {
     fn from(e: wit::PluginError) -> api::PluginError {

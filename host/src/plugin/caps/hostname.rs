@@ -1,0 +1,133 @@
+//! `hostname`: the host's name. Through `org.freedesktop.hostname1` where
+//! hostnamed owns its name on the system bus (it writes the static name
+//! and sets the kernel's); else the kernel's name directly
+//! (`/proc/sys/kernel/hostname`, what `sethostname(2)` sets, in the
+//! daemon's own UTS namespace) and the configured hostname file, written
+//! atomically.
+
+use super::{CapContext, Capability, Spec};
+use crate::plugin::bindings::current::CapError;
+use crate::plugin::bindings::current::portagent::plugin::hostname::{Host, Hostnames};
+use std::path::Path;
+use std::time::Duration;
+
+/// The kernel's hostname of this UTS namespace.
+const KERNEL_HOSTNAME: &str = "/proc/sys/kernel/hostname";
+
+const DEST: &str = "org.freedesktop.hostname1";
+const PATH: &str = "/org/freedesktop/hostname1";
+
+fn failed(what: &str, e: impl std::fmt::Display) -> CapError {
+    CapError::Failed(format!("hostname {what}: {e}"))
+}
+
+/// The static name in a hostname file: its first line that is not a
+/// comment, trimmed; empty when there is none.
+fn static_name(file: &Path) -> Result<String, CapError> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => Ok(text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .unwrap_or_default()
+            .to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(failed(&format!("read {}", file.display()), e)),
+    }
+}
+
+/// Writes `name` as the whole hostname file: a temporary file beside it,
+/// synced, then renamed over it.
+fn write_static(file: &Path, name: &str) -> Result<(), CapError> {
+    crate::util::fs::write_atomically(file, format!("{name}\n").as_bytes(), 0o644)
+        .map_err(|e| failed(&format!("write {}", file.display()), e))
+}
+
+/// hostnamed on the system bus, if it runs (never started by asking).
+async fn hostnamed(timeout: Duration) -> Option<zbus::Connection> {
+    let look = async {
+        let conn = zbus::Connection::system().await.ok()?;
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await.ok()?;
+        let owned = dbus.name_has_owner(zbus::names::BusName::try_from(DEST).ok()?).await.ok()?;
+        owned.then_some(conn)
+    };
+    tokio::time::timeout(timeout, look).await.ok().flatten()
+}
+
+async fn hostnamed_get(conn: &zbus::Connection) -> Result<Hostnames, CapError> {
+    let proxy = zbus::Proxy::new(conn, DEST, PATH, DEST).await.map_err(|e| failed("hostnamed", e))?;
+    let transient: String = proxy.get_property("Hostname").await.map_err(|e| failed("hostnamed Hostname", e))?;
+    let configured: String =
+        proxy.get_property("StaticHostname").await.map_err(|e| failed("hostnamed StaticHostname", e))?;
+    Ok(Hostnames { transient, configured })
+}
+
+async fn hostnamed_set(conn: &zbus::Connection, name: &str) -> Result<(), CapError> {
+    for method in ["SetStaticHostname", "SetHostname"] {
+        conn.call_method(Some(DEST), PATH, Some(DEST), method, &(name, false))
+            .await
+            .map_err(|e| failed(&format!("hostnamed {method}"), e))?;
+    }
+    Ok(())
+}
+
+impl Host for CapContext {
+    async fn get(&mut self) -> wasmtime::Result<Result<Hostnames, CapError>> {
+        if let Err(e) = self.grants.require(&self.plugin, Capability::HOSTNAME, "read") {
+            return Ok(Err(e));
+        }
+        let timeout = self.remaining(Capability::HOSTNAME)?;
+        if let Some(conn) = hostnamed(timeout).await {
+            return Ok(tokio::time::timeout(timeout, hostnamed_get(&conn))
+                .await
+                .unwrap_or_else(|_| Err(failed("hostnamed", "no answer in time"))));
+        }
+        let transient = match std::fs::read_to_string(KERNEL_HOSTNAME) {
+            Ok(t) => t.trim().to_string(),
+            Err(e) => return Ok(Err(failed("read the kernel's", e))),
+        };
+        Ok(static_name(&self.backends.hostname_file).map(|configured| Hostnames { transient, configured }))
+    }
+
+    async fn set(&mut self, name: String) -> wasmtime::Result<Result<(), CapError>> {
+        if let Err(e) = self.grants.require(&self.plugin, Capability::HOSTNAME, "write") {
+            return Ok(Err(e));
+        }
+        if let Err(why) = portagent_sdk::validate::hostname(&name) {
+            return Ok(Err(CapError::Failed(why)));
+        }
+        let timeout = self.remaining(Capability::HOSTNAME)?;
+        if let Some(conn) = hostnamed(timeout).await {
+            return Ok(tokio::time::timeout(timeout, hostnamed_set(&conn, &name))
+                .await
+                .unwrap_or_else(|_| Err(failed("hostnamed", "no answer in time"))));
+        }
+        if let Err(e) = write_static(&self.backends.hostname_file, &name) {
+            return Ok(Err(e));
+        }
+        Ok(std::fs::write(KERNEL_HOSTNAME, &name).map_err(|e| failed("set the kernel's", e)))
+    }
+}
+
+/// `hostname`: the host's name: `read`, `write`.
+pub const CAPABILITY: Capability = Capability("hostname");
+
+pub static SPEC: Spec = Spec::read_write(CAPABILITY);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_static_name_is_the_first_line_that_is_not_a_comment() {
+        let dir = std::env::temp_dir().join(format!("portagent-hostname-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hostname");
+        assert_eq!(static_name(&file).unwrap(), "", "a missing file is no name");
+        std::fs::write(&file, "# set by the installer\n\n  box1  \nignored\n").unwrap();
+        assert_eq!(static_name(&file).unwrap(), "box1");
+        write_static(&file, "netmaker-server").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "netmaker-server\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

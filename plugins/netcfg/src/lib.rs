@@ -1,0 +1,95 @@
+//! portagent's built-in `netcfg` plugin: what changes often on a running
+//! host. Routes (static, policy tables, blackhole/unreachable/prohibit) and
+//! routing policy rules in the kernel at once, the hostname, DNS servers
+//! and search domains through networkd at run time, all kept in networkd
+//! drop-ins of the links' own `.network` files (never the files); and
+//! portagent's OVS OpenFlow flows, each bridge's replaced in one bundle.
+//! It never reloads networkd, so no link is reconfigured and routes made
+//! by hand survive.
+//!
+//! - [`model`]: the section's schema, validation and resolved forms.
+//! - [`dropin`]: the drop-ins and their records (what netcfg owns).
+//! - [`flows`]: flows as the file says them and in OVS's normal form.
+//! - [`live`]: the live state, as a section.
+//! - [`diff`], [`apply`], [`verify`], [`checkpoint`]: the pipeline steps.
+
+pub mod apply;
+pub mod checkpoint;
+pub mod diff;
+pub mod dropin;
+pub mod flows;
+pub mod live;
+pub mod model;
+pub mod verify;
+
+use portagent_sdk::{Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
+
+fn parse_valid(json: &str) -> Result<model::NetcfgState, PluginError> {
+    let state = model::parse(json).map_err(PluginError::from)?;
+    state.validate().map_err(PluginError::from)?;
+    Ok(state)
+}
+
+/// The configured `bridge_name`: where routes without an interface,
+/// rules and DNS settings go.
+fn default_link() -> String {
+    portagent_sdk::settings::get("bridge_name").unwrap_or_else(|| "ovsbr0".into())
+}
+
+struct Netcfg;
+
+impl Plugin for Netcfg {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "netcfg".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            section: "netcfg".into(),
+            capabilities: vec![
+                CapabilityRequest::new("log", &[], "to report what it does"),
+                CapabilityRequest::new("netlink", &["read", "write"], "to read and change routes and policy rules"),
+                CapabilityRequest::new(
+                    "networkd",
+                    &["read", "write"],
+                    "to keep routes, rules and DNS in drop-ins, and set a link's DNS",
+                ),
+                CapabilityRequest::new("openflow", &["*"], "to replace portagent's own OpenFlow flows"),
+                CapabilityRequest::new("hostname", &["read", "write"], "to set the hostname"),
+            ],
+            after: vec!["net".into()],
+        }
+    }
+
+    fn validate(desired: String) -> Result<(), PluginError> {
+        parse_valid(&desired).map(drop)
+    }
+
+    fn query() -> Result<String, PluginError> {
+        Ok(portagent_sdk::section::to_json(&live::Live::read()?.state()))
+    }
+
+    fn diff(current: String, desired: String) -> Result<Vec<Action>, PluginError> {
+        let desired = parse_valid(&desired)?;
+        let current: model::NetcfgState = portagent_sdk::section::read_back(&current)?;
+        diff::diff(&current, &desired, &default_link())
+    }
+
+    fn apply(actions: Vec<Action>) -> Result<Vec<String>, PluginError> {
+        let changed = apply::apply(&actions)?;
+        portagent_sdk::log::info(&format!("applied {} action(s): {}", actions.len(), changed.join(", ")));
+        Ok(changed)
+    }
+
+    fn verify(desired: String) -> Result<Vec<Mismatch>, PluginError> {
+        verify::verify(&parse_valid(&desired)?, &live::Live::read()?, &default_link())
+    }
+
+    fn checkpoint() -> Result<Vec<u8>, PluginError> {
+        Ok(portagent_sdk::section::encode(&checkpoint::take()?))
+    }
+
+    fn restore(blob: Vec<u8>) -> Result<(), PluginError> {
+        checkpoint::restore(&portagent_sdk::section::decode("netcfg", &blob)?)
+    }
+}
+
+portagent_sdk::export_plugin!(Netcfg);
