@@ -69,10 +69,15 @@ fn main() {
     for g in &builtins {
         let wasm = wasm_of(g);
         let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
-        // Hashed here once, not by every process that loads a built-in.
+        // Embedded from this build's own copy: another build (another
+        // profile) may rebuild the shared one before rustc reads it, and
+        // the hash must be of the bytes embedded. Hashed here once, not by
+        // every process that loads a built-in.
+        let copy = out_dir.join(format!("{g}.wasm"));
+        std::fs::write(&copy, &bytes).unwrap_or_else(|e| panic!("{}: {e}", copy.display()));
         list.push_str(&format!(
             "    Builtin {{ name: {g:?}, wasm: include_bytes!({:?}), sha256: {:?} }},\n",
-            wasm.display().to_string(),
+            copy.display().to_string(),
             sha256_hex(&bytes)
         ));
     }

@@ -5,9 +5,8 @@
 //!
 //!     ./scripts/bench dbus
 
-use portagent_lab::{Lab, Options};
-use std::path::Path;
-use std::process::Stdio;
+mod common;
+
 use std::time::{Duration, Instant};
 
 fn rss_kib(pid: u32) -> u64 {
@@ -28,33 +27,7 @@ fn percentiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
 }
 
 fn main() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let mut lab = Lab::start_with(Options {
-        dbus_policies: vec![repo.join("systemd/dev.ovs.PortAgent1.conf")],
-        ..Default::default()
-    })
-    .unwrap();
-    lab.add_nic("eth0", "192.168.1.1/24").unwrap();
-    lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n").unwrap();
-    lab.write("/etc/ovs-port-agent/net.yaml", portagent_lab::guide::NET_STATE.as_bytes()).unwrap();
-    let applied = lab
-        .command(env!("CARGO_BIN_EXE_portagent"))
-        .args(["apply-state", "/etc/ovs-port-agent/net.yaml"])
-        .output()
-        .unwrap();
-    assert!(applied.status.success());
-    let mut daemon = lab
-        .command(env!("CARGO_BIN_EXE_portagent"))
-        .arg("daemon")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    lab.wait_until(Duration::from_secs(20), "the daemon on the bus", || {
-        lab.sh("busctl --system list --no-pager").is_ok_and(|l| l.contains("dev.ovs.PortAgent1"))
-    })
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let (lab, mut daemon) = common::daemon_lab();
     let idle = rss_kib(daemon.id());
 
     let socket = lab.path("/run/dbus/system_bus_socket");

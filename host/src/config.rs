@@ -31,6 +31,10 @@ pub struct Config {
     /// The Ed25519 checkpoint signing key (a 32-byte seed); generated, mode
     /// 0600, if missing. Default: `<state_dir>/ledger.key`.
     pub ledger_key_path: Option<PathBuf>,
+    /// The port agent attaches links whose names start with one of these
+    /// to `bridge_name` as they appear (and detaches them as they go);
+    /// empty: it watches nothing.
+    pub include_prefixes: Vec<String>,
     /// Container interface naming, e.g. `vi{vmid}`.
     pub naming_template: String,
     pub enable_rename: bool,
@@ -86,6 +90,7 @@ impl Default for Config {
             ledger_checkpoint_entries: None,
             ledger_checkpoint_seconds: None,
             ledger_key_path: None,
+            include_prefixes: ["veth", "tap", "fwpr", "vi"].map(String::from).to_vec(),
             naming_template: "vi{vmid}".into(),
             enable_rename: false,
             managed_block_tag: "ovs-port-agent".into(),
@@ -141,6 +146,13 @@ impl Config {
         ] {
             if value == 0 {
                 return Err(format!("{key}: must be greater than 0"));
+            }
+        }
+        for (i, p) in self.include_prefixes.iter().enumerate() {
+            if p.is_empty() || p.len() > 15 || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) {
+                return Err(format!(
+                    "include_prefixes[{i}]: {p:?} is not the start of an interface name (1-15 letters, digits, _ . -)"
+                ));
             }
         }
         if limits.call_max_ms < limits.call_timeout_ms {

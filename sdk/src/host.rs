@@ -28,6 +28,7 @@ pub trait Host: std::any::Any {
     fn list_routes(&mut self) -> Result<Vec<Route>, CapError>;
     fn set_link_up(&mut self, link: &str, up: bool) -> Result<(), CapError>;
     fn set_link_mtu(&mut self, link: &str, mtu: u32) -> Result<(), CapError>;
+    fn rename_link(&mut self, link: &str, new_name: &str) -> Result<(), CapError>;
     fn add_address(&mut self, address: &Address) -> Result<(), CapError>;
     fn del_address(&mut self, address: &Address) -> Result<(), CapError>;
     fn add_route(&mut self, route: &Route) -> Result<(), CapError>;
@@ -86,6 +87,9 @@ mod real {
         }
         fn set_link_mtu(&mut self, link: &str, mtu: u32) -> Result<(), CapError> {
             wit::netlink::set_link_mtu(link, mtu)
+        }
+        fn rename_link(&mut self, link: &str, new_name: &str) -> Result<(), CapError> {
+            wit::netlink::rename_link(link, new_name)
         }
         fn add_address(&mut self, address: &Address) -> Result<(), CapError> {
             wit::netlink::add_address(address)

@@ -19,6 +19,10 @@ pub fn set_link_up(link: &str, up: bool) -> Result<(), CapError> {
 pub fn set_link_mtu(link: &str, mtu: u32) -> Result<(), CapError> {
     host::with(|h| h.set_link_mtu(link, mtu))
 }
+/// Renames `link` (scope `rename`); an up link comes back up.
+pub fn rename_link(link: &str, new_name: &str) -> Result<(), CapError> {
+    host::with(|h| h.rename_link(link, new_name))
+}
 pub fn add_address(address: &Address) -> Result<(), CapError> {
     host::with(|h| h.add_address(address))
 }

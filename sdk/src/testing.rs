@@ -211,6 +211,15 @@ impl Host for Fake {
         Ok(())
     }
 
+    fn rename_link(&mut self, link: &str, new_name: &str) -> Result<(), CapError> {
+        self.calls.push(format!("netlink.rename-link {link} {new_name}"));
+        if self.links.iter().any(|l| l.name == new_name) {
+            return Err(CapError::Failed(format!("netlink rename {link} to {new_name}: File exists")));
+        }
+        self.link(link)?.name = new_name.into();
+        Ok(())
+    }
+
     fn add_address(&mut self, a: &Address) -> Result<(), CapError> {
         self.calls.push(format!("netlink.add-address {} {}/{}", a.link, a.ip, a.prefix));
         self.link(&a.link)?;

@@ -20,6 +20,9 @@
 //! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
 //! - `dbus`: the daemon on the lab's system bus with real clients
 //!   (dbus-send, busctl, python3-dbus), access control, signals.
+//! - `agent`: the port agent in the daemon: guests' links attached and
+//!   detached as they come and go, kept across apply-state, concurrent
+//!   add_port calls, reconciling after a restart.
 //! - `install`: `scripts/install.sh` in a lab; the systemd unit verified.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //! - `layout`: the host's module layout (no import circles; the ledger
@@ -28,6 +31,7 @@
 //! Tests that need root and the lab's packages run by default: they are
 //! the product's proof (see README, "Tests").
 
+mod agent;
 mod bad_input;
 mod dbus;
 mod faults;

@@ -42,6 +42,34 @@ pub fn state_file(n: usize, ip: impl Fn(usize) -> String) -> String {
     y
 }
 
+/// A lab with eth0, the guide's net example applied and `portagent
+/// daemon` serving on its bus (root may call it; no polkit).
+pub fn daemon_lab() -> (Lab, std::process::Child) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut lab = Lab::start_with(portagent_lab::Options {
+        dbus_policies: vec![repo.join("systemd/dev.ovs.PortAgent1.conf")],
+        ..Default::default()
+    })
+    .unwrap();
+    lab.add_nic("eth0", "192.168.1.1/24").unwrap();
+    lab.write("/etc/ovs-port-agent/config.toml", b"datapath_type = \"netdev\"\n").unwrap();
+    lab.write("/etc/ovs-port-agent/net.yaml", portagent_lab::guide::NET_STATE.as_bytes()).unwrap();
+    run(&lab, &["apply-state", "/etc/ovs-port-agent/net.yaml"]);
+    let daemon = lab
+        .command(env!("CARGO_BIN_EXE_portagent"))
+        .arg("daemon")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    lab.wait_until(Duration::from_secs(20), "the daemon on the bus", || {
+        lab.sh("busctl --system list --no-pager").is_ok_and(|l| l.contains("dev.ovs.PortAgent1"))
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    (lab, daemon)
+}
+
 /// Runs the CLI in the lab; its wall time and stdout. Panics on failure.
 pub fn run(lab: &Lab, args: &[&str]) -> (Duration, String) {
     let t = Instant::now();

@@ -3,6 +3,7 @@
 
 mod ledger;
 mod plugin;
+mod ports;
 mod remote;
 mod state;
 
@@ -93,6 +94,18 @@ enum Command {
     Daemon,
     /// systemd-networkd's manager and link states, over its D-Bus API.
     IntrospectSystemd,
+    /// Attach a guest's link to the bridge, named by `naming_template`
+    /// (renamed when `enable_rename`).
+    CreateInterface {
+        /// The link as the container runtime made it, e.g. veth-123-eth0.
+        raw: String,
+        /// The container, for `{container}` in the template.
+        container: String,
+        /// The VM or container id, for `{vmid}`.
+        vmid: u32,
+    },
+    /// Take a guest's port (by its name or its template name) off the bridge.
+    RemoveInterface { name: String },
     /// The audit ledger: verify, stats, show, proof, checkpoint.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -172,5 +185,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::ConfirmWatch { id } => state::confirm_watch(config, &id),
         Command::Daemon => crate::daemon::run(config).map_err(Failure::from),
         Command::IntrospectSystemd => introspect_systemd(),
+        Command::CreateInterface { raw, container, vmid } => ports::create(config, &raw, &container, vmid),
+        Command::RemoveInterface { name } => ports::remove(config, &name),
     }
 }

@@ -9,9 +9,15 @@
 //! - [`access`]: who is calling (uid) and whether polkit allows it.
 //! - [`networkd`]: systemd-networkd introspection over its D-Bus API.
 //! - [`ports`]: `list_ports`, `add_port`, `del_port` as state changes.
+//! - [`agent`]: the port agent, attaching guests' links as they appear.
+//! - [`managed_block`]: the bridge and its ports in Proxmox's interfaces file.
+//! - [`naming`]: guests' interface names from `naming_template`.
 
 pub mod access;
+pub mod agent;
 pub mod error;
+pub mod managed_block;
+pub mod naming;
 pub mod networkd;
 pub mod ports;
 pub mod service;
@@ -64,6 +70,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         zbus::connection::Builder::system()?.name(BUS_NAME)?.serve_at(OBJECT_PATH, service)?.build().await?;
     tokio::spawn(service::announce_settled_changes(connection.clone(), settled));
     settle::watch_pending(manager.clone(), announcer.clone());
+    agent::spawn(connection.clone(), manager.clone())?;
     settle::spawn_retry(connection.clone(), manager, announcer);
     log::info!("serving {BUS_NAME} at {OBJECT_PATH}");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -1,10 +1,16 @@
 //! `list_ports`, `add_port`, `del_port`: ports of the configured bridge
 //! (`bridge_name`), changed as state (diff, checkpoint, apply, verify,
-//! ledger) through the `net` plugin, never behind its back.
+//! ledger) through the `net` plugin, never behind its back. A change
+//! names only its own ports (`net` reads the bridge under the apply lock),
+//! so concurrent changes never undo each other; ports added here are
+//! dynamic (`external_ids:portagent=dynamic`): an apply-state whose
+//! `ports:` does not name them leaves them attached. After a change, the
+//! managed block of the interfaces file is rewritten to match them.
 
+use super::managed_block::{self, BlockError};
 use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, StateError, StateFile};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 fn invalid(field: &str, message: impl Into<String>) -> StateError {
     StateError::invalid(field, message)
@@ -14,10 +20,31 @@ fn port_name(p: &Value) -> Option<&str> {
     p.as_str().or_else(|| p["name"].as_str())
 }
 
-/// The bridge's entry in `net`'s live state, and its ports.
+/// The configured bridge's ports in `net`'s live state.
 fn bridge_ports(manager: &Manager) -> Result<Vec<Value>, StateError> {
-    let bridge = &manager.config().bridge_name;
+    ports_in(manager, &manager.query(Some("net"))?.plugins)
+}
+
+/// The configured bridge's ports as the managed block lists them.
+pub fn for_block(manager: &Manager) -> Result<Vec<managed_block::Port>, StateError> {
     let live = manager.query(Some("net"))?.plugins;
+    let internal: HashSet<&str> = live["net"]["interfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["type"] == "ovs-interface")
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    Ok(ports_in(manager, &live)?
+        .iter()
+        .filter_map(port_name)
+        .map(|n| managed_block::Port { name: n.to_string(), internal: internal.contains(n) })
+        .collect())
+}
+
+/// The configured bridge's ports in `live`, `net`'s live state.
+fn ports_in(manager: &Manager, live: &BTreeMap<String, Value>) -> Result<Vec<Value>, StateError> {
+    let bridge = &manager.config().bridge_name;
     let entry = live["net"]["interfaces"]
         .as_array()
         .and_then(|l| l.iter().find(|i| i["name"] == bridge.as_str() && i["type"] == "ovs-bridge"))
@@ -32,30 +59,195 @@ pub fn list(manager: &Manager) -> Result<Vec<String>, StateError> {
     Ok(bridge_ports(manager)?.iter().filter_map(port_name).map(str::to_string).collect())
 }
 
+/// Names of the dynamic ports (the agent's and `add_port`'s) on the
+/// configured bridge.
+pub fn dynamic(manager: &Manager) -> Result<Vec<String>, StateError> {
+    let ports = bridge_ports(manager)?;
+    Ok(ports.iter().filter(|p| p["dynamic"] == true).filter_map(port_name).map(str::to_string).collect())
+}
+
+/// Whether this network namespace has a link named `name`.
+fn link_exists(name: &str) -> bool {
+    // SAFETY: a NUL-terminated string that outlives the call.
+    std::ffi::CString::new(name).is_ok_and(|c| unsafe { libc::if_nametoindex(c.as_ptr()) } != 0)
+}
+
 fn check_name(name: &str) -> Result<(), StateError> {
     portagent_sdk::validate::ifname(name).map_err(|why| invalid("port", why))
+}
+
+/// A change of one port of the configured bridge.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PortChange {
+    /// Attach a free link (a veth, a tap, a NIC) as a dynamic port; a
+    /// link that is a port already, or gone, is left as it is.
+    Attach(String),
+    /// Detach a port, whoever attached it (`del_port`).
+    Detach(String),
+    /// Detach a port only if it is a dynamic one (the agent, when a link
+    /// vanished).
+    DetachDynamic(String),
+    /// Attach `raw` as a dynamic port named `name` by `naming_template`:
+    /// renamed to it (`rename`), or keeping its name with `name` in
+    /// `external_ids:portagent-name`.
+    AttachAs { raw: String, name: String, rename: bool },
+}
+
+/// The `net` section that makes exactly `changes` on `bridge`, and
+/// nothing else: `net` reads the bridge's ports under the apply lock.
+pub fn section(bridge: &str, changes: &[PortChange]) -> Value {
+    let interfaces: Vec<Value> = changes
+        .iter()
+        .map(|c| match c {
+            PortChange::Attach(n) => json!({"name": n, "type": "ethernet", "controller": bridge, "dynamic": true}),
+            PortChange::Detach(n) => json!({"name": n, "type": "ethernet", "state": "absent"}),
+            PortChange::DetachDynamic(n) => json!({"name": n, "type": "ethernet", "state": "absent", "dynamic": true}),
+            PortChange::AttachAs { raw, name, rename: true } => json!({"name": name, "type": "ethernet",
+                "controller": bridge, "dynamic": true, "rename_from": raw}),
+            PortChange::AttachAs { raw, name, rename: false } => json!({"name": raw, "type": "ethernet",
+                "controller": bridge, "dynamic": true, "alias": name}),
+        })
+        .collect();
+    json!({"interfaces": interfaces})
+}
+
+/// Applies `changes` to the configured bridge as one apply.
+pub fn apply(manager: &Manager, changes: &[PortChange], caller: Caller) -> Result<ApplyReport, StateError> {
+    let file = StateFile {
+        sections: BTreeMap::from([("net".to_string(), section(&manager.config().bridge_name, changes))]),
+        probe: vec![],
+        source: None,
+    };
+    manager.apply(&file, &ApplyOptions::new(caller))
+}
+
+/// What `create-interface` did.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Created {
+    /// The interface's name by `naming_template`.
+    pub name: String,
+    /// The link's (and the OVS port's) name: `name` when renamed, else the
+    /// raw name.
+    pub port: String,
+    pub renamed: bool,
+    pub report: ApplyReport,
+}
+
+/// `create-interface RAW CONTAINER VMID`: names `raw`'s link by
+/// `naming_template`, renames it when `enable_rename` (else the name goes
+/// to `external_ids:portagent-name`), and attaches it as a dynamic port.
+pub fn create_interface(
+    manager: &Manager,
+    raw: &str,
+    container: &str,
+    vmid: u32,
+    caller: Caller,
+) -> Result<Created, StateError> {
+    check_name(raw).map_err(|_| invalid("raw", format!("{raw:?} is not an interface name")))?;
+    let config = manager.config();
+    let wanted = super::naming::render(&config.naming_template, raw, container, vmid)
+        .map_err(|e| invalid("naming_template", e))?;
+    let name = super::naming::fit(&wanted, raw, link_exists);
+    let rename = config.enable_rename;
+    if !link_exists(raw) {
+        return Err(invalid("raw", format!("no network device named {raw} exists")));
+    }
+    let change = PortChange::AttachAs { raw: raw.into(), name: name.clone(), rename };
+    let report = apply(manager, &[change], caller)?;
+    let port = if rename { name.clone() } else { raw.to_string() };
+    if report.success && !list(manager)?.contains(&port) {
+        return Err(invalid(
+            "raw",
+            format!("{raw} is a port of another bridge, or not a container's link; nothing was attached"),
+        ));
+    }
+    Ok(Created { name, port, renamed: rename, report })
+}
+
+/// `remove-interface NAME`: takes the dynamic port named `name` (or whose
+/// name by `naming_template` is `name`) off the bridge. The link stays its
+/// owner's to delete (the container runtime, the hypervisor).
+pub fn remove_interface(manager: &Manager, name: &str, caller: Caller) -> Result<ApplyReport, StateError> {
+    check_name(name)?;
+    let ports = bridge_ports(manager)?;
+    let port = ports
+        .iter()
+        .find(|p| port_name(p) == Some(name))
+        .or_else(|| ports.iter().find(|p| p["alias"] == name))
+        .and_then(port_name)
+        .ok_or_else(|| invalid("name", format!("no port of {} is named {name}", manager.config().bridge_name)))?;
+    apply(manager, &[PortChange::Detach(port.to_string())], caller)
 }
 
 /// Adds (or removes) port `name` on the configured bridge, as an apply.
 pub fn change(manager: &Manager, name: &str, add: bool, caller: Caller) -> Result<ApplyReport, StateError> {
     check_name(name)?;
-    let mut ports = bridge_ports(manager)?;
-    let present = ports.iter().any(|p| port_name(p) == Some(name));
-    match (add, present) {
-        (true, false) => ports.push(json!(name)),
-        (false, true) => ports.retain(|p| port_name(p) != Some(name)),
-        (false, false) => {
-            return Err(invalid("port", format!("{name} is not a port of {}", manager.config().bridge_name)));
-        }
-        (true, true) => {}
+    let bridge = &manager.config().bridge_name;
+    let before = list(manager)?;
+    if !add && !before.iter().any(|p| p == name) {
+        return Err(invalid("port", format!("{name} is not a port of {bridge}")));
     }
-    let bridge = json!({"name": manager.config().bridge_name, "type": "ovs-bridge", "ports": ports});
-    let file = StateFile {
-        sections: BTreeMap::from([("net".to_string(), json!({"interfaces": [bridge]}))]),
-        probe: vec![],
-        source: None,
+    if add && !link_exists(name) {
+        return Err(invalid("port", format!("no network device named {name} exists")));
+    }
+    let change = if add { PortChange::Attach(name.into()) } else { PortChange::Detach(name.into()) };
+    let report = apply(manager, &[change], caller)?;
+    // Attaching leaves a link that is some bridge's port already as it is.
+    if add && report.success && !list(manager)?.iter().any(|p| p == name) {
+        return Err(invalid("port", format!("{name} is a port of another bridge; detach it there first")));
+    }
+    Ok(report)
+}
+
+/// The last refusal to write the managed block, so that a file left
+/// malformed is recorded once, not at every change.
+#[derive(Debug, Default)]
+pub struct BlockState {
+    refused: Option<String>,
+}
+
+/// Rewrites the managed block of `interfaces_path` to list the bridge and
+/// its ports now; a rewrite, or a refusal to write a malformed file, is
+/// recorded in the ledger (category `interfaces_file`).
+pub fn refresh_block(manager: &Manager, caller: Caller, mut state: BlockState) -> BlockState {
+    let config = manager.config();
+    let ports = match for_block(manager) {
+        Ok(p) => p,
+        Err(e) => {
+            log::debug!("managed block: not written: {e}");
+            return state;
+        }
     };
-    manager.apply(&file, &ApplyOptions::new(caller))
+    let path = &config.interfaces_path;
+    let base = serde_json::json!({"path": path, "tag": config.managed_block_tag, "bridge": config.bridge_name});
+    let record = match managed_block::update(path, &config.managed_block_tag, &config.bridge_name, &ports) {
+        Ok(None) => None,
+        Ok(Some((before, after))) => {
+            state.refused = None;
+            let mut d = base;
+            d["result"] = "rewritten".into();
+            d["ports"] = serde_json::json!(ports);
+            d["sha256_before"] = before.into();
+            d["sha256_after"] = after.into();
+            Some(d)
+        }
+        Err(e) => {
+            let why = e.to_string();
+            log::error!("managed block: {why}");
+            let again = state.refused.as_deref() == Some(why.as_str());
+            state.refused = Some(why.clone());
+            let mut d = base;
+            d["result"] = if matches!(e, BlockError::Malformed { .. }) { "refused" } else { "failed" }.into();
+            d["error"] = why.into();
+            (!again).then_some(d)
+        }
+    };
+    if let Some(data) = record
+        && let Err(e) = manager.record("interfaces_file", data, caller)
+    {
+        log::error!("managed block: {e}");
+    }
+    state
 }
 
 #[cfg(test)]

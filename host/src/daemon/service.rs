@@ -57,8 +57,36 @@ pub async fn announce_settled_changes(conn: Connection, mut settled: tokio::sync
     }
 }
 
+/// Says on the bus what a change of ports did: `StateApplied` (or
+/// `RolledBack`), then `PortAdded`/`PortRemoved` for each port attached
+/// or detached. A signal that cannot be sent is logged.
+pub async fn announce_port_changes(conn: &Connection, report: &ApplyReport) {
+    let sent = async {
+        if report.plugins.is_empty() {
+            return Ok(());
+        }
+        let emitter = SignalEmitter::new(conn, OBJECT_PATH)?;
+        if !report.success {
+            return Service::rolled_back(&emitter, &to_json(report)).await;
+        }
+        Service::state_applied(&emitter, &to_json(report)).await?;
+        for a in report.plugins.iter().filter(|p| p.plugin == "net").flat_map(|p| &p.actions) {
+            let name = a["resource"].as_str().unwrap_or_default();
+            match a["type"].as_str() {
+                Some("Delete") => Service::port_removed(&emitter, name).await?,
+                Some(_) if a["changes"]["controller"].is_string() => Service::port_added(&emitter, name).await?,
+                _ => {}
+            }
+        }
+        zbus::Result::Ok(())
+    };
+    if let Err(e) = sent.await {
+        log::warn!("signals for a change of ports: {e}");
+    }
+}
+
 /// Categories that record network state changes (the guide's `network`).
-const NETWORK_CATEGORIES: &[&str] = &["apply_state", "rollback", "commit", "recovery"];
+const NETWORK_CATEGORIES: &[&str] = &["apply_state", "rollback", "commit", "recovery", "interfaces_file"];
 
 /// Read-only requests running, per uid.
 #[derive(Default)]
@@ -231,18 +259,29 @@ impl Service {
         let caller = access::authorize(conn, hdr, MANAGE).await?;
         let manager = self.manager.clone();
         let n = name.clone();
-        let report = blocking(move || ports::change(&manager, &n, add, caller)).await??;
-        self.announce(conn, &report).await?;
+        let m = manager.clone();
+        let report = blocking(move || ports::change(&m, &n, add, caller)).await??;
+        self.port_changed(conn, manager, caller, &report).await?;
+        Ok(to_json(&report))
+    }
+
+    /// After a change of ports: the signals, the managed block; a failed
+    /// apply as the `RolledBack` error.
+    async fn port_changed(
+        &self,
+        conn: &Connection,
+        manager: Arc<Manager>,
+        caller: Caller,
+        report: &ApplyReport,
+    ) -> Result<()> {
+        announce_port_changes(conn, report).await;
+        if report.success && !report.plugins.is_empty() {
+            blocking(move || ports::refresh_block(&manager, caller, Default::default())).await?;
+        }
         if !report.success {
             return Err(Error::RolledBack(report.errors.join("; ")));
         }
-        let emitter = SignalEmitter::new(conn, OBJECT_PATH)?;
-        if add {
-            Self::port_added(&emitter, &name).await?;
-        } else {
-            Self::port_removed(&emitter, &name).await?;
-        }
-        Ok(to_json(&report))
+        Ok(())
     }
 
     async fn introspect(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
@@ -525,6 +564,62 @@ impl Service {
         name: String,
     ) -> Result<String> {
         self.port(conn, &hdr, name, true).await
+    }
+
+    /// `create-interface`: attaches `raw` named by `naming_template`
+    /// (renamed when `enable_rename`); returns what it did.
+    async fn create_container_interface(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        raw: String,
+        container: String,
+        vmid: u32,
+    ) -> Result<String> {
+        let caller = access::authorize(conn, &hdr, MANAGE).await?;
+        let manager = self.manager.clone();
+        let m = manager.clone();
+        let created = blocking(move || ports::create_interface(&m, &raw, &container, vmid, caller)).await??;
+        self.port_changed(conn, manager, caller, &created.report).await?;
+        Ok(to_json(&created))
+    }
+
+    #[zbus(name = "create_container_interface")]
+    async fn create_container_interface_guide(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        raw: String,
+        container: String,
+        vmid: u32,
+    ) -> Result<String> {
+        self.create_container_interface(conn, hdr, raw, container, vmid).await
+    }
+
+    /// `remove-interface`: takes the guest's port (by its name or its
+    /// template name) off the bridge.
+    async fn remove_container_interface(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        name: String,
+    ) -> Result<String> {
+        let caller = access::authorize(conn, &hdr, MANAGE).await?;
+        let manager = self.manager.clone();
+        let m = manager.clone();
+        let report = blocking(move || ports::remove_interface(&m, &name, caller)).await??;
+        self.port_changed(conn, manager, caller, &report).await?;
+        Ok(to_json(&report))
+    }
+
+    #[zbus(name = "remove_container_interface")]
+    async fn remove_container_interface_guide(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        name: String,
+    ) -> Result<String> {
+        self.remove_container_interface(conn, hdr, name).await
     }
 
     #[zbus(name = "del_port")]

@@ -217,6 +217,14 @@ impl Manager {
         result
     }
 
+    /// Records something portagent changed outside an apply (the port
+    /// agent's block in the interfaces file) in the ledger.
+    pub fn record(&self, category: &str, data: Value, caller: crate::state::Caller) -> Result<(), StateError> {
+        let record = Record { category: category.into(), plugins: vec![], uid: caller.uid, data };
+        self.write_record(None, &record)
+            .map_err(|e| StateError::Io { what: "ledger".into(), error: std::io::Error::other(e) })
+    }
+
     /// Whether the ledger already says how the change of `j` ended (a
     /// crash between writing that and removing the journal). Found by a
     /// byte search for the id, so damage elsewhere in the ledger does not

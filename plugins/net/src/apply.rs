@@ -82,6 +82,16 @@ fn target(
                 target.insert(a.resource.clone(), iface);
             }
             ActionKind::Modify => {
+                // A link renamed on the way (the port agent's): as it was.
+                if let Some(raw) = rename_of(a)
+                    && !target.contains_key(&a.resource)
+                    && let Some(mut old) = target.remove(&raw)
+                {
+                    old.name = a.resource.clone();
+                    target.insert(a.resource.clone(), old);
+                    // A port under the old name (the agent's) goes with it.
+                    deleted.insert(raw);
+                }
                 let cur = target.get(&a.resource).ok_or_else(|| bad_action(a, "no such interface"))?;
                 let iface = merged(cur, a)?;
                 target.insert(a.resource.clone(), iface);
@@ -93,6 +103,12 @@ fn target(
         }
     }
     Ok((target, deleted))
+}
+
+/// The link an action renames to its resource, if it does.
+fn rename_of(a: &Action) -> Option<String> {
+    let body: Value = serde_json::from_str(&a.body).ok()?;
+    body["rename_from"].as_str().map(str::to_string)
 }
 
 /// Whether `a` changes an IP setting (what networkd's file is about,
@@ -125,6 +141,15 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
         _ => "",
     };
     let mtu_of = |name: &str| target.get(name).and_then(|i| i.mtu);
+
+    // --- The port agent's links get their names first (the ports are
+    // named after them); a failure is undone by restore (checkpoint.rs
+    // keeps every link's name).
+    for a in actions {
+        if let Some(raw) = rename_of(a) {
+            portagent_sdk::netlink::rename_link(&raw, &a.resource)?;
+        }
+    }
 
     // --- OVS: one transaction for everything.
     let mut txn = Txn::new(&live.ovs.root, WHO);
@@ -166,6 +191,11 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
                     Some(c) if c == &bridge.name => {
                         want.entry(name.clone())
                             .or_insert_with(|| PortConfig { name: name.clone(), ..Default::default() });
+                        let port = want.get_mut(name).expect("just inserted");
+                        port.dynamic = iface.dynamic.filter(|d| *d);
+                        if iface.dynamic == Some(true) {
+                            port.alias = iface.alias.clone();
+                        }
                     }
                     Some(_) => {
                         want.remove(name);
@@ -245,6 +275,8 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     for a in actions {
         let wrote = match (a.kind, current.get(&a.resource)) {
             (ActionKind::Delete, _) => networkd::remove(&a.resource)?,
+            // A dynamic port is only attached: its link is its owner's.
+            _ if target.get(&a.resource).is_some_and(|i| i.dynamic == Some(true)) => false,
             (_, cur) => {
                 let base = cur.cloned().unwrap_or_else(|| placeholder(a));
                 let declared = declared(&live, &base, a)?;

@@ -47,6 +47,10 @@ pub struct Backend {
     pub ovs_database: Vec<SavedBridge>,
     /// `link ip/prefix` of every address, link-local ones included.
     pub kernel_addresses: Vec<String>,
+    /// Every link's name by ifindex: a link the port agent renamed gets
+    /// its name back.
+    #[serde(default)]
+    pub link_names: BTreeMap<u32, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +98,7 @@ pub fn take() -> Result<Checkpoint, PluginError> {
             })
             .collect(),
         kernel_addresses: addresses(&live),
+        link_names: live.links.iter().map(|l| (l.index, l.name.clone())).collect(),
     };
     let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let body = serde_json::to_string(&backend).expect("checkpoint serializes");
@@ -159,6 +164,16 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     // OVS committed; the files written while ovs-vswitchd carries it out;
     // networkd reloaded once it has (see apply.rs).
     let applying = txn.commit()?;
+
+    // Links renamed since (by the port agent) get their names back, now
+    // that no port is named after them.
+    for l in &live.links {
+        if let Some(old) = saved.link_names.get(&l.index).filter(|old| **old != l.name)
+            && live.link(old).is_none()
+        {
+            netlink::rename_link(&l.name, old)?;
+        }
+    }
 
     // networkd: exactly the saved files, byte for byte; portagent's own
     // files made since go (a look-alike made since is not its to remove).

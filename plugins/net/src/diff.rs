@@ -2,25 +2,41 @@
 //! ports, ports before addresses; the reverse for deletion), empty when
 //! they agree. Unset desired fields are left as they are.
 
-use crate::model::{Interface, Invalid, IpConfig, Kind, NetState, PortSpec, State};
+use crate::model::{Interface, Invalid, IpConfig, Kind, NetState, PortConfig, PortSpec, State};
 use portagent_sdk::{Action, ActionKind};
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 
 /// The ports a bridge should have, by name: its `ports:` list, or
 /// (without one) what it has now, plus every interface that names it as
-/// `controller`, minus interfaces being deleted.
+/// `controller`, plus the dynamic ports it has that the file does not
+/// name, minus interfaces being deleted.
 pub fn wanted_ports(desired: &NetState, bridge: &Interface, current: Option<&Interface>) -> Option<Vec<PortSpec>> {
     let children: Vec<PortSpec> = desired
         .interfaces
         .iter()
         .filter(|i| i.controller.as_deref() == Some(bridge.name.as_str()) && i.state != Some(State::Absent))
-        .map(|i| PortSpec::Name(i.name.clone()))
+        .map(|i| {
+            let (dynamic, alias) = (i.dynamic, i.alias.clone());
+            PortSpec::from_config(PortConfig { name: i.name.clone(), dynamic, alias, ..Default::default() })
+        })
         .collect();
-    let base = bridge
-        .ports
-        .clone()
-        .or_else(|| (!children.is_empty()).then(|| current.and_then(|c| c.ports.clone()).unwrap_or_default()))?;
+    let live = current.and_then(|c| c.ports.clone()).unwrap_or_default();
+    let base = match &bridge.ports {
+        // The port agent's ports stay unless the file names them (in
+        // `ports:` or as an interface of its own).
+        Some(listed) => {
+            let named: HashSet<&str> = listed
+                .iter()
+                .flat_map(|p| std::iter::once(p.name()).chain(p.bond_members().iter().map(String::as_str)))
+                .chain(desired.interfaces.iter().map(|i| i.name.as_str()))
+                .collect();
+            let kept = live.iter().filter(|p| p.is_dynamic() && !named.contains(p.name())).cloned();
+            listed.iter().map(|p| PortSpec::from_config(p.config())).chain(kept).collect()
+        }
+        None if !children.is_empty() => live,
+        None => return None,
+    };
     // A bond's NICs name the bridge as controller, but live inside the bond.
     let members: HashSet<String> = base.iter().flat_map(|p| p.bond_members().iter().cloned()).collect();
     let absent: HashSet<&str> =
@@ -104,6 +120,11 @@ pub fn changes(d: &Interface, ports: Option<&Vec<PortSpec>>, c: &Interface) -> M
     if d.fail_mode.is_some() && d.fail_mode != c.fail_mode {
         out.insert("fail_mode".into(), json!(d.fail_mode));
     }
+    // `dynamic: false` takes an agent's port over (dynamic ones are
+    // `dynamic_port`'s).
+    if d.dynamic == Some(false) && c.dynamic == Some(true) {
+        out.insert("dynamic".into(), json!(false));
+    }
     let want_state = d.state.unwrap_or(State::Up);
     if want_state != State::Absent && Some(want_state) != c.state {
         out.insert("state".into(), json!(want_state));
@@ -141,6 +162,42 @@ fn for_create(d: &Interface, ports: Option<Vec<PortSpec>>, default_dp: &str) -> 
     n
 }
 
+/// The port agent's change of one port, `d` (`dynamic: true`), safe to
+/// ask for again and again: attaching takes only a free link (one that is
+/// no port yet; the file's ports and other bridges' are left alone; one
+/// that is gone is no change), and detaching takes only the agent's own
+/// port, also once its link is gone.
+fn dynamic_port(current: &NetState, d: &Interface, cur: Option<&Interface>) -> Option<Action> {
+    let act = |kind, body: Value| Action { kind, resource: d.name.clone(), body: body.to_string() };
+    if d.state == Some(State::Absent) {
+        let ours = current
+            .interfaces
+            .iter()
+            .filter_map(|i| i.ports.as_ref())
+            .flatten()
+            .any(|p| p.name() == d.name && p.is_dynamic());
+        return ours.then(|| act(ActionKind::Delete, Value::Null));
+    }
+    // Still under its old name: renamed first (unless the new one is taken).
+    let renaming = match (cur, &d.rename_from) {
+        (None, Some(raw)) => current.interfaces.iter().find(|i| &i.name == raw),
+        _ => None,
+    };
+    // Free, or (being renamed) the agent's own port under its old name.
+    let free = |c: &&Interface| c.controller.is_none() || (renaming.is_some() && c.dynamic == Some(true));
+    renaming.or(cur).filter(|c| c.kind == Kind::Ethernet).filter(free)?;
+    // No such bridge (yet): nothing to attach to.
+    current.interfaces.iter().find(|i| i.kind == Kind::OvsBridge && Some(&i.name) == d.controller.as_ref())?;
+    let mut body = json!({"controller": d.controller, "dynamic": true});
+    if let Some(raw) = renaming.map(|r| &r.name) {
+        body["rename_from"] = json!(raw);
+    }
+    if let Some(alias) = &d.alias {
+        body["alias"] = json!(alias);
+    }
+    Some(act(ActionKind::Modify, body))
+}
+
 /// The actions turning `current` into `desired`. `owned` says whether an
 /// OVS bridge or port was created by portagent (only those are deleted).
 pub fn diff(
@@ -156,6 +213,12 @@ pub fn diff(
     for (i, d) in desired.interfaces.iter().enumerate() {
         let cur = current_by.get(d.name.as_str()).copied();
         let bridge = d.kind == Kind::OvsBridge;
+        if d.dynamic == Some(true) {
+            if let Some(a) = dynamic_port(current, d, cur) {
+                buckets[if a.kind == ActionKind::Delete { 4 } else { 3 }].push(a);
+            }
+            continue;
+        }
         if d.state == Some(State::Absent) {
             let Some(c) = cur else { continue };
             if c.kind != Kind::Ethernet && !owned(&d.name) && d.force != Some(true) {
@@ -171,6 +234,7 @@ pub fn diff(
             // of that bridge: only of one portagent created, unless forced.
             if let (Kind::Ethernet, Some(bridge)) = (c.kind, &c.controller)
                 && !owned(&d.name)
+                && c.dynamic != Some(true)
                 && d.force != Some(true)
             {
                 return Err(Invalid {
@@ -339,6 +403,85 @@ mod tests {
             "ipv4": {"enabled": true, "address": [{"ip": "10.0.0.2", "prefix": 24}]}}]}));
         let s = summary(&diff(&cur, &desired, "system", &|_| true).unwrap());
         assert_eq!(s, ["Modify br {\"ipv4.address\":[{\"ip\":\"10.0.0.2\",\"prefix\":24}]}"]);
+    }
+
+    /// A bridge with eth0 from the file and veth1 the port agent attached.
+    fn with_dynamic_port() -> NetState {
+        state(json!({"interfaces": [
+            {"name": "ovsbr0", "type": "ovs-bridge", "state": "up", "ports": ["eth0", {"name": "veth1", "dynamic": true}]},
+            {"name": "eth0", "type": "ethernet", "state": "up", "controller": "ovsbr0"},
+            {"name": "veth1", "type": "ethernet", "state": "down", "controller": "ovsbr0", "dynamic": true},
+            {"name": "veth2", "type": "ethernet", "state": "down"}
+        ]}))
+    }
+
+    #[test]
+    fn dynamic_ports_stay_unless_the_file_names_them() {
+        let cur = with_dynamic_port();
+        let file = state(json!({"interfaces": [{"name": "ovsbr0", "type": "ovs-bridge", "ports": ["eth0"]}]}));
+        assert_eq!(summary(&diff(&cur, &file, "system", &|_| true).unwrap()), Vec::<String>::new());
+        // Named plainly: the file's now (the tag changes, nothing detaches).
+        let adopt =
+            state(json!({"interfaces": [{"name": "ovsbr0", "type": "ovs-bridge", "ports": ["eth0", "veth1"]}]}));
+        assert_eq!(
+            summary(&diff(&cur, &adopt, "system", &|_| true).unwrap()),
+            ["Modify ovsbr0 {\"ports\":[\"eth0\",\"veth1\"]}"]
+        );
+        // The file drops it by naming it absent.
+        let gone = state(json!({"interfaces": [{"name": "ovsbr0", "type": "ovs-bridge", "ports": ["eth0"]},
+            {"name": "veth1", "type": "ethernet", "state": "absent"}]}));
+        let s = summary(&diff(&cur, &gone, "system", &|_| false).unwrap());
+        assert_eq!(s, ["Modify ovsbr0 {\"ports\":[\"eth0\"]}", "Delete veth1 null"]);
+    }
+
+    #[test]
+    fn one_dynamic_port_is_attached_or_detached_alone() {
+        let cur = with_dynamic_port();
+        let attach = |name: &str| {
+            state(json!({"interfaces": [{"name": name, "type": "ethernet", "controller": "ovsbr0", "dynamic": true}]}))
+        };
+        let detach = |name: &str| {
+            state(json!({"interfaces": [{"name": name, "type": "ethernet", "state": "absent", "dynamic": true}]}))
+        };
+        let run = |d: &NetState| summary(&diff(&cur, d, "system", &|_| false).unwrap());
+        // Only the port: its link state stays its owner's.
+        assert_eq!(run(&attach("veth2")), ["Modify veth2 {\"controller\":\"ovsbr0\",\"dynamic\":true}"]);
+        // Asked again, or for a port that is the file's, or for a link that is gone: nothing.
+        for name in ["veth1", "eth0", "gone0"] {
+            assert_eq!(run(&attach(name)), Vec::<String>::new(), "{name}");
+        }
+        // Detached, although portagent did not make the bridge: it is the agent's port.
+        assert_eq!(run(&detach("veth1")), ["Delete veth1 null"]);
+        assert_eq!(run(&detach("eth0")), Vec::<String>::new(), "eth0 is the file's");
+        // Its link gone, the agent's port is still detached.
+        let mut gone = cur.clone();
+        gone.interfaces.retain(|i| i.name != "veth1");
+        assert_eq!(summary(&diff(&gone, &detach("veth1"), "system", &|_| false).unwrap()), ["Delete veth1 null"]);
+        // Asked by name without `dynamic` (del_port), it is detached too.
+        let del = state(json!({"interfaces": [{"name": "veth1", "type": "ethernet", "state": "absent"}]}));
+        assert_eq!(run(&del), ["Delete veth1 null"]);
+        let del = state(json!({"interfaces": [{"name": "eth0", "type": "ethernet", "state": "absent"}]}));
+        assert!(diff(&cur, &del, "system", &|_| false).is_err(), "eth0 is not the agent's");
+    }
+
+    #[test]
+    fn a_named_attach_renames_a_free_link_or_the_agents_own_port() {
+        let cur = with_dynamic_port();
+        let named = |raw: &str| {
+            state(json!({"interfaces": [{"name": "vi100", "type": "ethernet", "controller": "ovsbr0",
+                "dynamic": true, "rename_from": raw}]}))
+        };
+        let run = |d: &NetState| summary(&diff(&cur, d, "system", &|_| false).unwrap());
+        let body = |raw: &str| {
+            format!("Modify vi100 {{\"controller\":\"ovsbr0\",\"dynamic\":true,\"rename_from\":\"{raw}\"}}")
+        };
+        assert_eq!(run(&named("veth2")), [body("veth2")], "a free link");
+        assert_eq!(run(&named("veth1")), [body("veth1")], "the agent's own port");
+        assert_eq!(run(&named("eth0")), Vec::<String>::new(), "the file's port is never taken");
+        // Keeping its name, with the template's name beside it.
+        let alias = state(json!({"interfaces": [{"name": "veth2", "type": "ethernet", "controller": "ovsbr0",
+            "dynamic": true, "alias": "vi100"}]}));
+        assert_eq!(run(&alias), ["Modify veth2 {\"alias\":\"vi100\",\"controller\":\"ovsbr0\",\"dynamic\":true}"]);
     }
 
     #[test]

@@ -48,8 +48,8 @@ impl Plugin for Net {
                 CapabilityRequest::new("networkd", &["read", "write"], "to write .network files and reload networkd"),
                 CapabilityRequest::new(
                     "netlink",
-                    &["read", "write"],
-                    "to read links, addresses and routes, and restore addresses",
+                    &["read", "write", "rename"],
+                    "to read links, addresses and routes, restore addresses, and rename guests' links (naming_template)",
                 ),
             ],
             after: vec![],

@@ -10,7 +10,8 @@ use portagent_sdk::netlink::{self, Link, Route};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Link kinds reported as `ethernet` (NICs and their stand-ins).
-const ETHERNET_KINDS: &[&str] = &["", "veth", "dummy", "macvlan", "vlan"];
+// `tun`: a VM's tap.
+const ETHERNET_KINDS: &[&str] = &["", "veth", "dummy", "macvlan", "vlan", "tun"];
 
 pub struct Live {
     pub ovs: OvsView,
@@ -109,7 +110,10 @@ impl Live {
 
     fn interface(&self, name: &str, kind: Kind) -> Interface {
         let link = self.link(name);
-        let controller = self.ovs.bridge_of(name).map(|b| b.name.clone());
+        let bridge = self.ovs.bridge_of(name);
+        let controller = bridge.map(|b| b.name.clone());
+        let port = bridge.and_then(|b| b.port(name)).filter(|p| p.dynamic);
+        let dynamic = port.is_some();
         let ovs_mtu = self.ovs.iface(name).and_then(|i| i.mtu_request);
         let mut iface = Interface {
             state: Some(if link.is_some_and(|l| l.up) { State::Up } else { State::Down }),
@@ -117,8 +121,14 @@ impl Live {
             mtu: link.map(|l| l.mtu).or(ovs_mtu),
             ipv4: Some(self.ip_config(name, false)),
             ipv6: Some(self.ip_config(name, true)),
+            dynamic: dynamic.then_some(true),
+            alias: port.and_then(|p| p.alias.clone()),
             ..Interface::new(name, kind)
         };
+        if dynamic {
+            // Its link is its owner's (the container's, the VM's).
+            (iface.state, iface.mtu) = (None, None);
+        }
         if let Some(b) = self.ovs.bridge(name).filter(|_| kind == Kind::OvsBridge) {
             iface.ports = Some(b.port_specs());
             iface.datapath_type =
@@ -191,6 +201,8 @@ pub(crate) mod tests {
             vlan_mode: None,
             bond_mode: None,
             owned: true,
+            dynamic: false,
+            alias: None,
         };
         let names: Vec<String> = (0..n).map(|i| format!("p{i}")).collect();
         let mut ports = vec![port("ovsbr0")];

@@ -55,6 +55,15 @@ pub struct PortConfig {
     /// The port is one end of a patch cable to another bridge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch: Option<Patch>,
+    /// Attached by the port agent or `add_port` (tagged
+    /// `external_ids:portagent=dynamic`): a bridge's `ports:` that does not
+    /// name it leaves it attached. Naming it plainly makes it the file's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<bool>,
+    /// A dynamic port's name by `naming_template`, when its link keeps its
+    /// own (`enable_rename = false`): `external_ids:portagent-name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -143,9 +152,16 @@ impl PortSpec {
         }
     }
 
-    /// The shortest form: a plain name when there is nothing else.
-    pub fn from_config(c: PortConfig) -> PortSpec {
-        if c.vlan.is_none() && c.bond.is_none() && c.patch.is_none() {
+    /// Whether the port agent attached it (see [`PortConfig::dynamic`]).
+    pub fn is_dynamic(&self) -> bool {
+        matches!(self, PortSpec::Full(PortConfig { dynamic: Some(true), .. }))
+    }
+
+    /// The shortest form: a plain name when there is nothing else
+    /// (`dynamic: false` is the default, said or not).
+    pub fn from_config(mut c: PortConfig) -> PortSpec {
+        c.dynamic = c.dynamic.filter(|d| *d);
+        if c.vlan.is_none() && c.bond.is_none() && c.patch.is_none() && c.dynamic.is_none() && c.alias.is_none() {
             PortSpec::Name(c.name)
         } else {
             PortSpec::Full(c)
@@ -218,6 +234,19 @@ pub struct Interface {
     /// create it (like `ovs-vsctl del-br`; the checkpoint can bring it back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
+    /// Ethernet only: a port the port agent attached to `controller` (a
+    /// container's veth, a VM's tap). Only attached or detached: portagent
+    /// writes it no networkd file and leaves its link state to its owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<bool>,
+    /// A dynamic port: the link's name now; it is renamed to `name`
+    /// before it is attached (`enable_rename`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rename_from: Option<String>,
+    /// A dynamic port: its name by `naming_template`, kept in OVSDB when
+    /// the link keeps its own (see [`PortConfig::alias`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 impl Interface {
@@ -237,6 +266,9 @@ impl Interface {
             ipv4: None,
             ipv6: None,
             force: None,
+            dynamic: None,
+            rename_from: None,
+            alias: None,
         }
     }
 }
@@ -317,7 +349,7 @@ fn check_ip(field: &str, text: &str, v6: bool) -> Result<IpAddr, Invalid> {
 fn check_port(at: &str, bridge: &str, p: &PortConfig) -> Result<(), Invalid> {
     let name_ok = |field: String, n: &str| portagent_sdk::validate::ifname(n).map_err(|why| invalid(field, why));
     name_ok(
-        if at.ends_with(']') && p.vlan.is_none() && p.bond.is_none() && p.patch.is_none() {
+        if at.ends_with(']') && p.vlan.is_none() && p.bond.is_none() && p.patch.is_none() && p.dynamic.is_none() {
             at.to_string()
         } else {
             format!("{at}.name")
@@ -420,6 +452,33 @@ impl NetState {
                 return Err(invalid(format!("{at}.name"), format!("{} is also interfaces[{first}]", iface.name)));
             }
             let bridge = iface.kind == Kind::OvsBridge;
+            if iface.dynamic.is_some() && iface.kind != Kind::Ethernet {
+                return Err(invalid(format!("{at}.dynamic"), "only an ethernet (a veth, a tap) is a dynamic port"));
+            }
+            for (field, name) in [("rename_from", &iface.rename_from), ("alias", &iface.alias)] {
+                let Some(name) = name else { continue };
+                if iface.dynamic != Some(true) {
+                    return Err(invalid(format!("{at}.{field}"), "only a dynamic port has one"));
+                }
+                portagent_sdk::validate::ifname(name).map_err(|why| invalid(format!("{at}.{field}"), why))?;
+            }
+            if iface.dynamic == Some(true) && iface.controller.is_none() && iface.state != Some(State::Absent) {
+                return Err(invalid(format!("{at}.controller"), "a dynamic port needs the bridge it is attached to"));
+            }
+            if iface.dynamic == Some(true) {
+                let owners = [
+                    ("mtu", iface.mtu.is_some()),
+                    ("state", matches!(iface.state, Some(State::Up | State::Down))),
+                    ("ipv4", iface.ipv4.as_ref().is_some_and(|c| c.enabled)),
+                    ("ipv6", iface.ipv6.as_ref().is_some_and(|c| c.enabled)),
+                ];
+                if let Some((field, _)) = owners.iter().find(|(_, set)| *set) {
+                    return Err(invalid(
+                        format!("{at}.{field}"),
+                        "a dynamic port is only attached or detached; its link is its owner's (the container's, the VM's)",
+                    ));
+                }
+            }
             if iface.force == Some(true) && iface.state != Some(State::Absent) {
                 return Err(invalid(format!("{at}.force"), "only means something with state: absent"));
             }

@@ -13,6 +13,11 @@ use std::collections::HashMap;
 
 /// `external_ids:portagent` of the rows `net` creates.
 pub const OWNER_VALUE: &str = "owned";
+/// `external_ids:portagent` of ports the port agent (or `add_port`)
+/// attached: kept by an apply whose `ports:` does not name them.
+pub const DYNAMIC_VALUE: &str = "dynamic";
+/// `external_ids` key of a dynamic port's name by `naming_template`.
+pub const ALIAS_KEY: &str = "portagent-name";
 
 /// Who `net`'s transactions say they are, in ovsdb-server's log.
 pub const WHO: &str = "portagent net plugin";
@@ -41,6 +46,10 @@ pub struct OvsPort {
     pub bond_mode: Option<String>,
     /// Created by portagent (`external_ids:portagent=owned`).
     pub owned: bool,
+    /// Attached by the port agent (`external_ids:portagent=dynamic`).
+    pub dynamic: bool,
+    /// Its name by `naming_template` (`external_ids:portagent-name`).
+    pub alias: Option<String>,
 }
 
 impl OvsPort {
@@ -71,7 +80,8 @@ impl OvsPort {
             .first()
             .filter(|i| i.kind == "patch")
             .map(|i| Patch { peer: i.peer.clone().unwrap_or_default() });
-        PortConfig { name: self.name.clone(), vlan, bond, patch }
+        let dynamic = self.dynamic.then_some(true);
+        PortConfig { name: self.name.clone(), vlan, bond, patch, dynamic, alias: self.alias.clone() }
     }
 
     /// The interface type a new port of this config gets.
@@ -215,6 +225,8 @@ pub fn read() -> Result<OvsView, PluginError> {
                 vlan_mode: optional(&r["vlan_mode"]).and_then(Value::as_str).map(str::to_string),
                 bond_mode: optional(&r["bond_mode"]).and_then(Value::as_str).map(str::to_string),
                 owned: owner_of(&r["external_ids"]) == Some(OWNER_VALUE),
+                dynamic: owner_of(&r["external_ids"]) == Some(DYNAMIC_VALUE),
+                alias: map_get(&r["external_ids"], ALIAS_KEY).and_then(Value::as_str).map(str::to_string),
             };
             (port.uuid.clone(), port)
         })
@@ -309,13 +321,18 @@ fn insert_iface(txn: &mut Txn, name: &str, port: &PortConfig, kind: &str, mtu: O
 
 /// Inserts a Port and its Interfaces (one; several for a bond); returns
 /// the port's named uuid. `kind` is the interface type of a plain port
-/// (`""` or `internal`); `owned` tags it as portagent's.
+/// (`""` or `internal`); `owned` tags it as portagent's, a dynamic
+/// `port` as the port agent's.
 fn insert_port(txn: &mut Txn, port: &PortConfig, kind: &str, mtu: Option<u32>, owned: bool) -> Value {
     let members: Vec<Value> = port.interface_names().iter().map(|n| insert_iface(txn, n, port, kind, mtu)).collect();
     let mut row = port_columns(port);
     row["name"] = json!(port.name);
     row["interfaces"] = json!(["set", members]);
-    row["external_ids"] = owner_ids(owned);
+    row["external_ids"] =
+        if port.dynamic == Some(true) { ovsdb::owner_ids(Some(DYNAMIC_VALUE)) } else { owner_ids(owned) };
+    if let Some(alias) = &port.alias {
+        row["external_ids"][1].as_array_mut().expect("a map").push(json!([ALIAS_KEY, alias]));
+    }
     txn.insert("Port", row)
 }
 
@@ -352,6 +369,16 @@ impl BridgeTxn for Txn {
         self.push(
             json!({"op": "update", "table": "Port", "where": [["_uuid", "==", ["uuid", row.uuid]]], "row": columns}),
         );
+        // Named plainly, a dynamic port becomes the file's; said dynamic,
+        // the port agent's. Only the tag changes: other keys (a cloud's
+        // `iface-id`, ...) stay.
+        let dynamic = port.dynamic == Some(true);
+        if dynamic != row.dynamic {
+            let tag = if dynamic { DYNAMIC_VALUE } else { OWNER_VALUE };
+            self.push(json!({"op": "mutate", "table": "Port", "where": [["_uuid", "==", ["uuid", row.uuid]]],
+                "mutations": [["external_ids", "delete", ["set", [OWNER_KEY]]],
+                              ["external_ids", "insert", ["map", [[OWNER_KEY, tag]]]]]}));
+        }
     }
 
     /// A new bridge with its internal port and `ports` given as (config,

@@ -91,6 +91,25 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
     };
     for d in &desired.interfaces {
         let cur = current.get(d.name.as_str()).copied();
+        if d.dynamic == Some(true) {
+            // The port agent's: attached if its link is (still) there and
+            // was free, detached if it was the agent's (see diff).
+            let bridge = live.ovs.bridge_of(&d.name);
+            let dynamic = bridge.and_then(|b| b.port(&d.name)).is_some_and(|p| p.dynamic);
+            match (d.state == Some(State::Absent), bridge) {
+                (true, Some(b)) if dynamic => out.push(mismatch(&d.name, "controller", "none".into(), b.name.clone())),
+                (false, None) if cur.is_some_and(|c| c.kind == Kind::Ethernet) => {
+                    out.push(mismatch(&d.name, "controller", d.controller.clone().unwrap_or_default(), "none".into()))
+                }
+                (false, None)
+                    if cur.is_none() && d.rename_from.as_ref().is_some_and(|r| current.contains_key(r.as_str())) =>
+                {
+                    out.push(mismatch(&d.name, "name", d.name.clone(), d.rename_from.clone().unwrap_or_default()))
+                }
+                _ => {}
+            }
+            continue;
+        }
         if d.state == Some(State::Absent) {
             let present = match d.kind {
                 Kind::Ethernet => live.files.contains_key(&d.name),
@@ -133,7 +152,8 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
         // Every port must really be attached: a missing device shows up
         // as an Interface error in OVSDB.
         let bridge = live.ovs.bridge(&d.name);
-        for p in ports.iter().flatten() {
+        // The agent's ports come and go with their guests: not this file's.
+        for p in ports.iter().flatten().filter(|p| !p.is_dynamic()) {
             let ifaces = bridge.and_then(|b| b.port(p.name())).map(|p| p.interfaces.as_slice()).unwrap_or_default();
             for i in ifaces.iter().filter(|i| i.kind != "patch") {
                 if i.error.is_some() || i.ofport == Some(-1) {

@@ -520,6 +520,37 @@ impl Host for CapContext {
         .await
     }
 
+    async fn rename_link(&mut self, link: String, new_name: String) -> wasmtime::Result<NlResult<()>> {
+        if !valid_ifname(&new_name) {
+            return Ok(Err(CapError::Failed(format!("{new_name:?} is not an interface name"))));
+        }
+        self.netlink("rename", |h| async move {
+            let mut stream = h.link().get().match_name(link.clone()).execute();
+            let msg = match stream.try_next().await {
+                Ok(Some(msg)) => msg,
+                Ok(None) | Err(_) => return Err(CapError::Failed(format!("no link named {link:?}"))),
+            };
+            let (index, up) = (msg.header.index, msg.header.flags.contains(LinkFlags::Up));
+            let set = |m| h.link().set(m).execute();
+            if up {
+                set(LinkUnspec::new_with_index(index).down().build())
+                    .await
+                    .map_err(|e| failed(&format!("set {link} down to rename it"), e))?;
+            }
+            let renamed = set(LinkUnspec::new_with_index(index).name(new_name.clone()).build())
+                .await
+                .map_err(|e| failed(&format!("rename {link} to {new_name}"), e));
+            if up {
+                let now = if renamed.is_ok() { &new_name } else { &link };
+                set(LinkUnspec::new_with_index(index).up().build())
+                    .await
+                    .map_err(|e| failed(&format!("set {now} up again"), e))?;
+            }
+            renamed
+        })
+        .await
+    }
+
     async fn set_link_mtu(&mut self, link: String, mtu: u32) -> wasmtime::Result<NlResult<()>> {
         self.netlink("write", |h| async move {
             let index = index_of(&h, &link).await?;
@@ -602,10 +633,16 @@ impl Host for CapContext {
     }
 }
 
-/// `netlink`: kernel links, addresses and routes: `read`, `write`.
+/// `netlink`: kernel links, addresses and routes: `read`, `write`, and
+/// `rename` (links).
 pub const CAPABILITY: Capability = Capability("netlink");
 
-pub static SPEC: Spec = Spec::read_write(CAPABILITY);
+pub static SPEC: Spec = Spec {
+    capability: CAPABILITY,
+    scope_item: |item| ["read", "write", "rename"].contains(&item),
+    scope_expected: || "`read`, `write` and/or `rename`".into(),
+    empty_scope_grants: false,
+};
 
 #[cfg(test)]
 mod tests {
