@@ -264,3 +264,23 @@ fn without_rename_the_port_keeps_its_name_and_the_template_name_goes_to_external
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(ports(&lab), ["eth0"].map(String::from).into());
 }
+
+#[test]
+fn the_cli_lists_adds_and_deletes_ports_without_a_daemon() {
+    let lab = crate::net::net_lab();
+    assert!(apply(&lab, "net", GUIDE_NET).status.success());
+    lab.sh("ip link add vm1 type veth peer name vm1p && ip link set vm1 up").unwrap();
+    let list = |lab: &Lab| text(&portagent(lab, &["list-ports"]).stdout);
+    assert_eq!(list(&lab), "eth0\n");
+    let out = portagent(&lab, &["add-port", "vm1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(list(&lab), "eth0\nvm1\n");
+    assert!(interfaces(&lab).contains("\tovs_ports eth0 vm1\n"), "{}", interfaces(&lab));
+    let out = portagent(&lab, &["add-port", "nosuch0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no network device named nosuch0 exists"), "{}", text(&out.stderr));
+    let out = portagent(&lab, &["del-port", "vm1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(list(&lab), "eth0\n");
+    assert!(interfaces(&lab).contains("\tovs_ports eth0\n"), "{}", interfaces(&lab));
+}

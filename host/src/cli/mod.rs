@@ -94,6 +94,12 @@ enum Command {
     Daemon,
     /// systemd-networkd's manager and link states, over its D-Bus API.
     IntrospectSystemd,
+    /// The ports of the configured bridge (`bridge_name`).
+    ListPorts,
+    /// Attach an existing link to the configured bridge (a dynamic port).
+    AddPort { name: String },
+    /// Take a port off the configured bridge.
+    DelPort { name: String },
     /// Attach a guest's link to the bridge, named by `naming_template`
     /// (renamed when `enable_rename`).
     CreateInterface {
@@ -185,6 +191,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::ConfirmWatch { id } => state::confirm_watch(config, &id),
         Command::Daemon => crate::daemon::run(config).map_err(Failure::from),
         Command::IntrospectSystemd => introspect_systemd(),
+        Command::ListPorts => ports::list(config),
+        Command::AddPort { name } => ports::change(config, &name, true),
+        Command::DelPort { name } => ports::change(config, &name, false),
         Command::CreateInterface { raw, container, vmid } => ports::create(config, &raw, &container, vmid),
         Command::RemoveInterface { name } => ports::remove(config, &name),
     }

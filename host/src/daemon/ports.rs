@@ -199,6 +199,14 @@ pub fn change(manager: &Manager, name: &str, add: bool, caller: Caller) -> Resul
     Ok(report)
 }
 
+/// After a change of ports: the managed block rewritten if the change
+/// applied something.
+pub fn mirror(manager: &Manager, caller: Caller, report: &ApplyReport) {
+    if report.success && !report.plugins.is_empty() {
+        refresh_block(manager, caller, BlockState::default());
+    }
+}
+
 /// The last refusal to write the managed block, so that a file left
 /// malformed is recorded once, not at every change.
 #[derive(Debug, Default)]

@@ -275,9 +275,8 @@ impl Service {
         report: &ApplyReport,
     ) -> Result<()> {
         announce_port_changes(conn, report).await;
-        if report.success && !report.plugins.is_empty() {
-            blocking(move || ports::refresh_block(&manager, caller, Default::default())).await?;
-        }
+        let r = report.clone();
+        blocking(move || ports::mirror(&manager, caller, &r)).await?;
         if !report.success {
             return Err(Error::RolledBack(report.errors.join("; ")));
         }
