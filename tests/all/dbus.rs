@@ -157,13 +157,12 @@ fn the_guides_dbus_commands_answer_as_written() {
         lab.sh("busctl get-property dev.ovs.PortAgent1 /dev/ovs/PortAgent1 dev.ovs.PortAgent1 Version").unwrap();
     assert_eq!(version.trim(), format!("s \"{}\"", env!("CARGO_PKG_VERSION")));
     let entries = ledger(&lab);
-    let categories: Vec<&str> = entries.iter().map(|e| e["category"].as_str().unwrap()).collect();
-    // Each port change also rewrote the managed block of /etc/network/interfaces.
-    assert_eq!(
-        categories,
-        ["apply_state", "apply_state", "interfaces_file", "apply_state", "interfaces_file"],
-        "apply, add_port, del_port"
-    );
+    let of = |c: &str| entries.iter().filter(|e| e["category"] == c).count();
+    assert_eq!(of("apply_state"), 3, "apply, add_port, del_port");
+    // Each port change also rewrote the managed block of /etc/network/interfaces
+    // (and the daemon may have written it once at its start).
+    assert!((2..=3).contains(&of("interfaces_file")), "{entries:?}");
+    assert_eq!(entries.len(), of("apply_state") + of("interfaces_file"), "{entries:?}");
     assert!(entries.iter().all(|e| e["metadata"]["user"] == "root (uid 0)"), "the caller's uid is recorded");
 }
 
@@ -419,8 +418,8 @@ fn an_apply_whose_caller_went_away_before_its_turn_never_runs() {
     assert!(slow.status.success(), "{}", text(&slow.stderr));
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "the abandoned apply was dropped");
-    let entries = ledger(&lab);
-    assert_eq!(entries.len(), 1, "only the slow apply is recorded: {entries:?}");
+    let entries: Vec<_> = ledger(&lab).into_iter().filter(|e| e["category"] != "plugin").collect();
+    assert_eq!(entries.len(), 1, "only the slow apply is recorded (besides the probe's install): {entries:?}");
 }
 
 #[test]

@@ -20,13 +20,9 @@ fn new(i: u64) -> NewEntry {
     }
 }
 
+/// A scratch config (its ledger in the scratch dir, as every Scratch's).
 fn scratch() -> Scratch {
-    let s = Scratch::new("");
-    // ledger_path defaults under /var/lib; keep it in the scratch dir.
-    let cfg = std::fs::read_to_string(s.config_path()).unwrap();
-    let ledger = s.dir.path().join("state/ledger.jsonl");
-    std::fs::write(s.config_path(), format!("ledger_path = {ledger:?}\n{cfg}")).unwrap();
-    s
+    Scratch::new("")
 }
 
 #[test]

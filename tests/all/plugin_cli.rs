@@ -38,6 +38,20 @@ fn install_list_info_remove_round_trip() {
         "the built-in net plugin is always there: {list}"
     );
     assert_eq!(s.portagent(&["plugin", "info", "probe"]).status.code(), Some(2));
+
+    // Each change of plugins is in the ledger: what, which, its hash, its grant.
+    let shown = text(&s.portagent(&["ledger", "show"]).stdout);
+    let entries: Vec<serde_json::Value> = shown.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = entries.iter().map(|e| e["data"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["install", "upgrade", "remove"], "{shown}");
+    for e in &entries {
+        assert_eq!(e["category"], "plugin");
+        assert_eq!(e["data"]["name"], "probe");
+        assert_eq!(e["data"]["version"], "1.2.3");
+        assert_eq!(e["data"]["sha256"], portagent::util::hash::sha256_hex(&wasm));
+        assert_eq!(e["data"]["granted"]["ovsdb"], serde_json::json!(["Bridge", "Open_vSwitch"]));
+    }
+    assert!(text(&s.portagent(&["ledger", "verify"]).stdout).starts_with("VALID: 3 entries"));
 }
 
 #[test]
@@ -49,6 +63,9 @@ fn partial_grant_is_recorded_and_shown() {
     let info = text(&s.portagent(&["plugin", "info", "probe"]).stdout);
     assert!(info.contains("ovsdb     asked [Bridge, Open_vSwitch], granted [Bridge]"), "{info}");
     assert!(info.contains("netlink   asked [read], NOT granted"), "{info}");
+    // It imports hostname without asking (as a Python or JS plugin built
+    // against the whole world does): installed, and said so.
+    assert!(info.contains("imports but does not ask for (every call denied): hostname"), "{info}");
 }
 
 /// Each refusal exits 2 with a message saying why, and installs nothing.

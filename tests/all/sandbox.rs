@@ -61,6 +61,14 @@ fn ungranted_capabilities_are_refused_and_do_nothing() {
     assert!(matches!(&e, PluginError::Denied(m) if m.contains("netlink")), "{e}");
     let e = plugin_error(apply(&mut p, &["flows:br-probe"]));
     assert!(matches!(&e, PluginError::Denied(m) if m.contains("openflow")), "{e}");
+    // Granted Bridge only: emptying a bridge's ports would make OVSDB
+    // delete Port and Interface rows, so it is refused before it is sent.
+    let gc = r#"ovsdb-raw:[{"op":"update","table":"Bridge","where":[],"row":{"ports":["set",[]]}}]"#;
+    let e = plugin_error(apply(&mut p, &[gc]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("also change Port rows")), "{e}");
+    // Imported but never asked for (the manifest cannot grant it): denied.
+    let e = plugin_error(apply(&mut p, &["hostname"]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("hostname")), "{e}");
     // Granted ovsdb, but not this table: refused before anything is sent
     // (the socket does not even exist, so a send would fail differently).
     let e = plugin_error(apply(&mut p, &["ovsdb:Port"]));

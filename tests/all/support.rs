@@ -27,9 +27,10 @@ impl Scratch {
         let networkd = dir.path().join("networkd");
         std::fs::create_dir_all(&networkd).unwrap();
         let config = format!(
-            "state_dir = {:?}\nnetworkd_dir = {:?}\nledger_heads_path = {:?}\n{extra}",
+            "state_dir = {:?}\nnetworkd_dir = {:?}\nledger_path = {:?}\nledger_heads_path = {:?}\n{extra}",
             dir.path().join("state"),
             networkd,
+            dir.path().join("state/ledger.jsonl"),
             dir.path().join("heads.log"),
         );
         std::fs::write(dir.path().join("config.toml"), config).unwrap();

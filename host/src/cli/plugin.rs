@@ -76,7 +76,7 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
                 installed.manifest.version,
                 grant_text(&installed.granted)
             )?;
-            Ok(())
+            recorded(config, if upgrade { "upgrade" } else { "install" }, &installed)
         }
         PluginCommand::List { output } => {
             let runtime = Runtime::from_config(config)?;
@@ -128,9 +128,17 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
         PluginCommand::Remove { name } => {
             let p = registry.remove(&name).map_err(classify)?;
             println!("removed {} {}", p.manifest.name, p.manifest.version);
-            Ok(())
+            recorded(config, "remove", &p)
         }
     }
+}
+
+/// Records the change in the ledger; done but not recorded is exit 1.
+fn recorded(config: &Config, action: &str, p: &Installed) -> Result<(), Failure> {
+    crate::state::plugins::record_plugin(config, action, p, crate::state::Caller::current()).map_err(|e| Failure {
+        code: 1,
+        error: anyhow::anyhow!("{action} of {} done, but NOT RECORDED in the ledger: {e}", p.manifest.name),
+    })
 }
 
 fn print_request(out: &mut impl Write, m: &Manifest, sha256: &str, size: u64) -> std::io::Result<()> {
@@ -146,6 +154,20 @@ fn print_request(out: &mut impl Write, m: &Manifest, sha256: &str, size: u64) ->
     writeln!(out, "  asks for:")?;
     for r in &m.requests {
         writeln!(out, "    {:<9} [{}]  {}", r.capability.as_str(), r.scope.join(", "), r.reason)?;
+    }
+    print_import_notes(out, m)
+}
+
+/// What the component imports but did not ask for, and the reverse.
+fn print_import_notes(out: &mut impl Write, m: &Manifest) -> std::io::Result<()> {
+    let names = |v: Vec<crate::plugin::Capability>| v.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
+    let denied = m.denied_imports();
+    if !denied.is_empty() {
+        writeln!(out, "  imports but does not ask for (every call denied): {}", names(denied))?;
+    }
+    let unused = m.unused_requests();
+    if !unused.is_empty() {
+        writeln!(out, "  asks for but does not import (it cannot use them): {}", names(unused))?;
     }
     Ok(())
 }
@@ -167,7 +189,7 @@ fn print_info(out: &mut impl Write, p: &Installed) -> std::io::Result<()> {
         };
         writeln!(out, "  {:<9} asked [{}], {granted}: {}", r.capability.as_str(), r.scope.join(", "), r.reason)?;
     }
-    Ok(())
+    print_import_notes(out, m)
 }
 
 fn grant_text(g: &Grants) -> String {

@@ -198,7 +198,7 @@ async fn run(conn: Connection, manager: Arc<Manager>, watched: Watched, mut rx: 
         for report in &outcome.reports {
             service::announce_port_changes(&conn, report).await;
         }
-        if outcome.reports.iter().any(|r| r.success && !r.plugins.is_empty()) {
+        if outcome.reports.iter().any(|r| r.success && !r.changes_applied.is_empty()) {
             let m = manager.clone();
             block =
                 tokio::task::spawn_blocking(move || refresh_block(&m, Caller::current(), block)).await.expect("block");

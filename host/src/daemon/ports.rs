@@ -202,7 +202,7 @@ pub fn change(manager: &Manager, name: &str, add: bool, caller: Caller) -> Resul
 /// After a change of ports: the managed block rewritten if the change
 /// applied something.
 pub fn mirror(manager: &Manager, caller: Caller, report: &ApplyReport) {
-    if report.success && !report.plugins.is_empty() {
+    if report.success && !report.changes_applied.is_empty() {
         refresh_block(manager, caller, BlockState::default());
     }
 }

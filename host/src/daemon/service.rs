@@ -661,9 +661,9 @@ impl Service {
         path: String,
         grants: Vec<String>,
     ) -> Result<String> {
-        access::authorize(conn, &hdr, PLUGINS).await?;
+        let caller = access::authorize(conn, &hdr, PLUGINS).await?;
         let manager = self.manager.clone();
-        Ok(to_json(&blocking(move || manager.install_plugin(std::path::Path::new(&path), &grants)).await??))
+        Ok(to_json(&blocking(move || manager.install_plugin(std::path::Path::new(&path), &grants, caller)).await??))
     }
 
     async fn remove_plugin(
@@ -672,9 +672,9 @@ impl Service {
         #[zbus(header)] hdr: Header<'_>,
         name: String,
     ) -> Result<String> {
-        access::authorize(conn, &hdr, PLUGINS).await?;
+        let caller = access::authorize(conn, &hdr, PLUGINS).await?;
         let manager = self.manager.clone();
-        Ok(to_json(&blocking(move || manager.remove_plugin(&name)).await??))
+        Ok(to_json(&blocking(move || manager.remove_plugin(&name, caller)).await??))
     }
 
     #[zbus(property)]

@@ -26,6 +26,23 @@ pub struct Manifest {
     pub section: String,
     pub after: Vec<String>,
     pub requests: Vec<Request>,
+    /// The capability interfaces the component imports. Toolchains that
+    /// bind the whole `state-plugin` world (componentize-py, -js) import
+    /// them all: one not asked for is linked but denies every call.
+    #[serde(default)]
+    pub imports: Vec<Capability>,
+}
+
+impl Manifest {
+    /// Imported but not asked for: every call is denied.
+    pub fn denied_imports(&self) -> Vec<Capability> {
+        self.imports.iter().filter(|c| !self.requests.iter().any(|r| r.capability == **c)).copied().collect()
+    }
+
+    /// Asked for but not imported: the plugin cannot use the grant.
+    pub fn unused_requests(&self) -> Vec<Capability> {
+        self.requests.iter().map(|r| r.capability).filter(|c| !self.imports.contains(c)).collect()
+    }
 }
 
 /// Why a component's manifest is not acceptable.
@@ -41,8 +58,6 @@ pub enum ManifestError {
     NotAPlugin { exports: String },
     #[error("imports {0}, which this host does not provide")]
     UnknownImport(String),
-    #[error("imports the {0} capability but does not ask for it in describe()")]
-    Undeclared(Capability),
     #[error("describe(): {field}: {message}")]
     Describe { field: String, message: String },
 }
@@ -94,8 +109,9 @@ pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<Vec<Ca
     Ok(used)
 }
 
-/// Turns `describe()` output into a manifest, checking every field and that
-/// each capability the component imports is declared.
+/// Turns `describe()` output into a manifest, checking every field. A
+/// capability the component imports but does not ask for is allowed (its
+/// calls are denied: no grant is wider than the request).
 pub fn from_info(info: PluginInfo, wit_version: &str, imported: &[Capability]) -> Result<Manifest, ManifestError> {
     let bad = |field: &str, message: String| ManifestError::Describe { field: field.into(), message };
     if !valid_plugin_name(&info.name) {
@@ -122,9 +138,9 @@ pub fn from_info(info: PluginInfo, wit_version: &str, imported: &[Capability]) -
         }
         requests.push(Request { capability, scope: req.scope, reason: req.reason });
     }
-    if let Some(cap) = imported.iter().find(|c| !requests.iter().any(|r| r.capability == **c)) {
-        return Err(ManifestError::Undeclared(*cap));
-    }
+    let mut imports = imported.to_vec();
+    imports.sort_by_key(|c| c.as_str());
+    imports.dedup();
     Ok(Manifest {
         name: info.name,
         version: info.version,
@@ -132,6 +148,7 @@ pub fn from_info(info: PluginInfo, wit_version: &str, imported: &[Capability]) -
         section: info.section,
         after: info.after,
         requests,
+        imports,
     })
 }
 
@@ -226,8 +243,13 @@ mod tests {
 
     #[test]
     fn undeclared_import_is_refused() {
-        let err = from_info(info(&[("log", &[])]), "0.2.0", &[Capability::LOG, Capability::OVSDB]).unwrap_err();
-        assert!(matches!(err, ManifestError::Undeclared(Capability::OVSDB)));
+        // Imported, not asked for: installed, every call denied, and said so.
+        let m = from_info(info(&[("log", &[])]), "0.2.0", &[Capability::LOG, Capability::OVSDB]).unwrap();
+        assert_eq!(m.denied_imports(), [Capability::OVSDB]);
+        assert!(m.grant_all().require("p", Capability::OVSDB, "Bridge").is_err());
+        // Asked for, not imported: said so.
+        let m = from_info(info(&[("log", &[]), ("netlink", &["read"])]), "0.2.0", &[Capability::LOG]).unwrap();
+        assert_eq!(m.unused_requests(), [Capability::NETLINK]);
     }
 
     #[test]

@@ -81,6 +81,26 @@ pub fn append(ledger: &Ledger, r: &Record) -> Result<(), LedgerError> {
     Ok(())
 }
 
+/// A plugin installed, upgraded or removed (`action`): what it is and
+/// what it was granted.
+pub fn plugin_record(action: &str, p: &crate::plugin::Installed, caller: Caller) -> Record {
+    Record {
+        category: "plugin".into(),
+        plugins: vec![p.manifest.name.clone()],
+        uid: caller.uid,
+        data: json!({
+            "action": action,
+            "result": "success",
+            "name": p.manifest.name,
+            "version": p.manifest.version,
+            "sha256": p.sha256,
+            "section": p.manifest.section,
+            "wit_version": p.manifest.wit_version,
+            "granted": p.granted,
+        }),
+    }
+}
+
 /// An apply's outcome: `success`, `pending_confirmation`, `rolled_back`
 /// or `rollback_failed`.
 pub fn apply_record(desired_state_hash: &str, report: &ApplyReport, caller: Caller) -> Record {

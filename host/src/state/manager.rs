@@ -290,6 +290,7 @@ mod tests {
             section: name.into(),
             after: after.iter().map(|a| a.to_string()).collect(),
             requests: vec![],
+            imports: vec![],
         }
     }
 

@@ -1,9 +1,19 @@
 //! Plugin management for the daemon (`ListPlugins`, `InstallPlugin`,
 //! `RemovePlugin`), over the state manager's runtime and registry.
 
+use super::audit::{self, Caller};
 use super::error::StateError;
 use super::manager::Manager;
+use crate::config::Config;
+use crate::ledger::{Ledger, Options as LedgerOptions};
 use crate::plugin::Installed;
+
+/// Records a plugin's install, upgrade or remove in the ledger (category
+/// `plugin`).
+pub fn record_plugin(config: &Config, action: &str, p: &Installed, caller: Caller) -> Result<(), StateError> {
+    let ledger = Ledger::open(&config.ledger_path, LedgerOptions::from_config(config))?;
+    Ok(audit::append(&ledger, &audit::plugin_record(action, p, caller))?)
+}
 
 impl Manager {
     /// Every plugin, built-in and installed.
@@ -13,7 +23,12 @@ impl Manager {
 
     /// Installs the component at `path` with `grants` (`CAP[=SCOPE]`, or
     /// `all` for everything it asks for): the consent is the caller's.
-    pub fn install_plugin(&self, path: &std::path::Path, grants: &[String]) -> Result<Installed, StateError> {
+    pub fn install_plugin(
+        &self,
+        path: &std::path::Path,
+        grants: &[String],
+        caller: Caller,
+    ) -> Result<Installed, StateError> {
         let wasm = std::fs::read(path).map_err(|e| StateError::invalid("path", format!("{}: {e}", path.display())))?;
         let inspection = self.registry.inspect(&self.runtime, &wasm)?;
         let granted = if grants.iter().any(|g| g == "all") {
@@ -21,10 +36,14 @@ impl Manager {
         } else {
             inspection.manifest.grant_some(grants).map_err(|e| StateError::invalid("grants", e.to_string()))?
         };
-        Ok(self.registry.install(inspection, &wasm, granted, false)?)
+        let installed = self.registry.install(inspection, &wasm, granted, false)?;
+        record_plugin(self.config(), "install", &installed, caller)?;
+        Ok(installed)
     }
 
-    pub fn remove_plugin(&self, name: &str) -> Result<Installed, StateError> {
-        Ok(self.registry.remove(name)?)
+    pub fn remove_plugin(&self, name: &str, caller: Caller) -> Result<Installed, StateError> {
+        let removed = self.registry.remove(name)?;
+        record_plugin(self.config(), "remove", &removed, caller)?;
+        Ok(removed)
     }
 }

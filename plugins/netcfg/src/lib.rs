@@ -80,7 +80,9 @@ impl Plugin for Netcfg {
     }
 
     fn verify(desired: String) -> Result<Vec<Mismatch>, PluginError> {
-        verify::verify(&parse_valid(&desired)?, &live::Live::read()?, &default_link())
+        let desired = parse_valid(&desired)?;
+        let live = live::Live::read_with(desired.ovs_flows.is_some())?;
+        verify::verify(&desired, &live, &default_link())
     }
 
     fn checkpoint() -> Result<Vec<u8>, PluginError> {

@@ -1,5 +1,8 @@
 //! `ovsdb`: RFC 7047 `transact` against the OVSDB server's unix socket,
-//! allowed only on the tables the plugin was granted.
+//! allowed only on the tables the plugin was granted, by effect: writing a
+//! column that holds strong references (`Bridge.ports`) or deleting a row
+//! that holds them changes the referenced table too (OVSDB deletes rows no
+//! longer referenced), so it needs that table's grant as well.
 
 use super::{CapContext, Capability, Spec};
 use crate::plugin::bindings::current::CapError;
@@ -11,6 +14,62 @@ use std::time::Duration;
 
 /// Operations that name no table and read or write nothing.
 const TABLELESS_OPS: &[&str] = &["commit", "abort", "comment", "assert"];
+
+/// Columns of the Open_vSwitch schema holding strong references into
+/// tables that are not roots, and the table they point into: rows there
+/// no longer referenced are deleted by OVSDB (garbage collection). Weak
+/// references (a Mirror's ports) and references into root tables (QoS,
+/// Queue, Flow_Table) delete nothing and are not listed.
+const STRONG_REFS: &[(&str, &str, &str)] = &[
+    ("Open_vSwitch", "bridges", "Bridge"),
+    ("Open_vSwitch", "manager_options", "Manager"),
+    ("Open_vSwitch", "ssl", "SSL"),
+    ("Open_vSwitch", "datapaths", "Datapath"),
+    ("Bridge", "ports", "Port"),
+    ("Bridge", "mirrors", "Mirror"),
+    ("Bridge", "netflow", "NetFlow"),
+    ("Bridge", "sflow", "sFlow"),
+    ("Bridge", "ipfix", "IPFIX"),
+    ("Bridge", "controller", "Controller"),
+    ("Bridge", "auto_attach", "AutoAttach"),
+    ("Port", "interfaces", "Interface"),
+    ("Flow_Sample_Collector_Set", "ipfix", "IPFIX"),
+    ("Datapath", "ct_zones", "CT_Zone"),
+    ("CT_Zone", "timeout_policy", "CT_Timeout_Policy"),
+];
+
+/// The tables whose rows a change of `table`'s `columns` (all of them for
+/// a delete) can delete: the ones those columns reference. (One level: a
+/// grant of the referenced table is a grant of what its rows reference
+/// in turn, as `net`'s Port and Interface.)
+fn reached(table: &str, columns: Option<&[&str]>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = STRONG_REFS
+        .iter()
+        .filter(|(t, c, _)| *t == table && columns.is_none_or(|cols| cols.contains(c)))
+        .map(|(_, _, r)| *r)
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The columns operation `op` writes, or None for all (a delete).
+fn written_columns(op: &Value) -> Option<Vec<&str>> {
+    match op.get("op").and_then(Value::as_str) {
+        Some("delete") => None,
+        Some("insert" | "update") => {
+            Some(op.get("row").and_then(Value::as_object).map(|r| r.keys().map(String::as_str).collect()).unwrap_or_default())
+        }
+        Some("mutate") => Some(
+            op.get("mutations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get(0).and_then(Value::as_str))
+                .collect(),
+        ),
+        _ => Some(vec![]),
+    }
+}
 
 impl Host for CapContext {
     async fn transact(&mut self, database: String, operations: String) -> wasmtime::Result<Result<String, CapError>> {
@@ -34,7 +93,18 @@ fn check(caps: &CapContext, database: &str, operations: &str) -> Result<(), CapE
     for (i, op) in ops.iter().enumerate() {
         let name = op.get("op").and_then(Value::as_str).unwrap_or("");
         match op.get("table").and_then(Value::as_str) {
-            Some(table) => caps.grants.require(&caps.plugin, Capability::OVSDB, table)?,
+            Some(table) => {
+                caps.grants.require(&caps.plugin, Capability::OVSDB, table)?;
+                let columns = written_columns(op);
+                for other in reached(table, columns.as_deref()) {
+                    caps.grants.require(&caps.plugin, Capability::OVSDB, other).map_err(|_| {
+                        CapError::Denied(format!(
+                            "operation {i} ({name} {table}) would also change {other} rows (OVSDB deletes the rows \
+                             it no longer references), and ovsdb is not granted for {other}"
+                        ))
+                    })?;
+                }
+            }
             None if TABLELESS_OPS.contains(&name) => {}
             None => return Err(CapError::Failed(format!("operation {i} ({name:?}) has no table"))),
         }
@@ -132,5 +202,29 @@ mod tests {
         assert!(matches!(check(&c, "_Server", ok), Err(CapError::Denied(_))));
         let tableless = r#"[{"op":"insert","row":{}}]"#;
         assert!(matches!(check(&c, "Open_vSwitch", tableless), Err(CapError::Failed(_))));
+    }
+
+    #[test]
+    fn a_grant_covers_what_a_change_does_through_references() {
+        let bridge_only = ctx(&["Bridge"]);
+        let denied = |c: &CapContext, ops: &str, table: &str| {
+            matches!(check(c, "Open_vSwitch", ops), Err(CapError::Denied(m)) if m.contains(&format!("also change {table} rows")))
+        };
+        // Emptying a bridge's ports deletes Port and Interface rows.
+        let empty_ports = r#"[{"op":"update","table":"Bridge","where":[],"row":{"ports":["set",[]]}}]"#;
+        assert!(denied(&bridge_only, empty_ports, "Port"));
+        let mutate = r#"[{"op":"mutate","table":"Bridge","where":[],"mutations":[["ports","delete",["set",[]]]]}]"#;
+        assert!(check(&bridge_only, "Open_vSwitch", mutate).is_err());
+        let delete = r#"[{"op":"delete","table":"Bridge","where":[]}]"#;
+        assert!(check(&bridge_only, "Open_vSwitch", delete).is_err());
+        // Columns that reference nothing are the table's own.
+        let own = r#"[{"op":"update","table":"Bridge","where":[],"row":{"stp_enable":true,"external_ids":["map",[]]}}]"#;
+        assert!(check(&bridge_only, "Open_vSwitch", own).is_ok());
+        // With the tables it reaches granted, it is allowed.
+        let net = ctx(&["Open_vSwitch", "Bridge", "Port", "Interface"]);
+        assert!(check(&net, "Open_vSwitch", empty_ports).is_ok());
+        assert!(check(&net, "Open_vSwitch", r#"[{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["bridges","delete",["set",[]]]]}]"#).is_ok());
+        // Deleting a bridge row outright reaches its mirrors, sFlow, ...
+        assert!(check(&net, "Open_vSwitch", delete).is_err());
     }
 }

@@ -1,10 +1,11 @@
 //! Test guest `probe`: each action's resource names one thing to try.
 //!
 //! `apply` runs the actions in order and returns one line per action, or the
-//! first error. Commands: `log`, `ovsdb:TABLE`, `ovsdb-try:TABLE` (a
+//! first error. Commands: `log`, `ovsdb:TABLE`, `ovsdb-raw:OPERATIONS`, `ovsdb-try:TABLE` (a
 //! transaction whose failure is an answer, not an error), `write:NAME`, `read:PATH`,
 //! `networkd-reload`, `netlink-links`, `flows:BRIDGE`, `loop`, `alloc`,
-//! `panic`, `sleep:MS`. `query` returns how many calls this instance has served, which
+//! `panic`, `sleep:MS`, `hostname` (a capability it imports but does not
+//! ask for, as guests built against the whole world do). `query` returns how many calls this instance has served, which
 //! shows when the host replaced the instance.
 
 use portagent_sdk::{
@@ -28,6 +29,12 @@ fn run(command: &str) -> Result<String, PluginError> {
             let results = ovsdb::transact(&ops)?;
             let rows = results[0]["rows"].as_array().map_or(0, |r| r.len());
             Ok(format!("{rows} rows"))
+        }
+        "ovsdb-raw" => {
+            let ops: serde_json::Value =
+                serde_json::from_str(arg).map_err(|e| PluginError::invalid("resource", e.to_string()))?;
+            ovsdb::transact(&ops)?;
+            Ok("done".into())
         }
         "ovsdb-try" => {
             let ops = serde_json::json!([{"op": "select", "table": arg, "where": []}]);
@@ -54,6 +61,7 @@ fn run(command: &str) -> Result<String, PluginError> {
             Ok(links.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(","))
         }
         "flows" => Ok(openflow::dump_flows(arg)?.join("\n")),
+        "hostname" => Ok(portagent_sdk::hostname::get()?.transient),
         "loop" => {
             let mut x: u64 = 0;
             loop {
