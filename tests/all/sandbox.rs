@@ -184,6 +184,11 @@ fn panic_is_an_error_and_the_next_call_works() {
     assert_eq!(p.query().unwrap(), "{\"calls\":2}", "a healthy instance is kept between calls");
     let err = apply(&mut p, &["panic"]).unwrap_err();
     assert!(matches!(err, CallError::Trap { .. }), "{err}");
+    // Named for what it was, with the guest's own words, and no backtrace.
+    let shown = err.to_string();
+    assert!(shown.contains("aborted (a panic"), "{shown}");
+    assert!(shown.contains("probe was asked to panic"), "the panic's message reaches the admin: {shown}");
+    assert!(!shown.contains("wasm backtrace") && shown.len() < 1500, "{shown}");
     assert_eq!(p.query().unwrap(), "{\"calls\":1}", "a fresh instance after the crash");
 }
 

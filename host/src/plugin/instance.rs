@@ -174,6 +174,10 @@ impl Plugin {
             Some(live) => (Ok(live), false),
             None => (Err(self.new_store()?), true),
         };
+        let output = match &live {
+            Ok(l) => l.store.data().output.clone(),
+            Err(store) => store.data().output.clone(),
+        };
         let (pre, clock, ticker) = (self.pre.clone(), self.clock.clone(), self.ticker.clone());
         let outcome = self.runtime()?.block_on(async {
             let _active = ticker.activate();
@@ -201,6 +205,12 @@ impl Plugin {
             self.instances += 1;
         }
         let op_name = op.name();
+        // What the guest wrote during the call goes to the log, tagged.
+        let (written, dropped) = output.take();
+        if !written.is_empty() {
+            let more = if dropped > 0 { format!(" ({dropped} earlier bytes dropped)") } else { String::new() };
+            log::info!("plugin '{}' {op_name} wrote{more}:\n{}", self.name, written.trim_end());
+        }
         match outcome {
             Ok((live, Ok(Ok(value)))) => {
                 self.live = Some(live);
@@ -210,7 +220,7 @@ impl Plugin {
                 self.live = Some(live);
                 Err(CallError::Plugin { plugin: self.name.clone(), op: op_name, error })
             }
-            Ok((live, Err(trap))) => Err(self.classify(op_name, live.store.data().tripped, trap)),
+            Ok((live, Err(trap))) => Err(self.classify(op_name, live.store.data().tripped, trap, &written)),
             Err(Stopped::Timeout) => {
                 Err(CallError::Timeout { plugin: self.name.clone(), op: op_name, limit: self.limits.wall })
             }
@@ -218,7 +228,7 @@ impl Plugin {
         }
     }
 
-    fn classify(&self, op: &'static str, tripped: Option<Tripped>, trap: wasmtime::Error) -> CallError {
+    fn classify(&self, op: &'static str, tripped: Option<Tripped>, trap: wasmtime::Error, written: &str) -> CallError {
         let plugin = self.name.clone();
         let limits = self.limits;
         if trap.downcast_ref::<DeadlineExceeded>().is_some() {
@@ -228,7 +238,22 @@ impl Plugin {
             Some(Tripped::Wall) => CallError::Timeout { plugin, op, limit: limits.wall },
             Some(Tripped::Cpu) => CallError::CpuLimit { plugin, op, limit: limits.cpu },
             Some(Tripped::Memory) => CallError::MemoryLimit { plugin, op, limit_mb: limits.memory_bytes >> 20 },
-            None => CallError::Trap { plugin, op, message: format!("{trap:#}") },
+            None => {
+                // The whole trap (with its wasm backtrace) to the log; the
+                // admin gets what it was, and what the guest said last.
+                log::warn!("plugin '{plugin}' {op}: {trap:?}");
+                let what = match trap.downcast_ref::<wasmtime::Trap>() {
+                    Some(wasmtime::Trap::StackOverflow) => "stack overflow".to_string(),
+                    Some(wasmtime::Trap::UnreachableCodeReached) => "aborted (a panic, or `unreachable`)".to_string(),
+                    Some(wasmtime::Trap::MemoryOutOfBounds) => "out-of-bounds memory access".to_string(),
+                    Some(wasmtime::Trap::OutOfFuel) => "host-call data limit reached".to_string(),
+                    Some(t) => t.to_string(),
+                    None => trap.to_string(),
+                };
+                let said = super::output::tail(written);
+                let message = if said.is_empty() { what } else { format!("{what}; it wrote: {said}") };
+                CallError::Trap { plugin, op, message }
+            }
         }
     }
 

@@ -18,6 +18,7 @@ pub mod builtin;
 pub mod caps;
 pub mod instance;
 pub mod manifest;
+pub mod output;
 pub mod registry;
 pub mod runtime;
 pub mod sandbox;

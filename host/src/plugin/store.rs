@@ -19,6 +19,8 @@ pub struct HostState {
     /// The calling thread's CPU time when the current call began.
     pub(crate) cpu_start: Duration,
     pub(crate) tripped: Option<Tripped>,
+    /// What the guest writes to stdout and stderr.
+    pub(crate) output: super::output::GuestOutput,
 }
 
 impl WasiView for HostState {
@@ -37,10 +39,14 @@ impl HostState {
         clock: Arc<CallClock>,
     ) -> std::io::Result<HostState> {
         let mut wasi = WasiCtxBuilder::new();
-        // Nothing is inherited: no env, args, stdio or network. Sockets are
+        // Nothing is inherited: no env, args, stdin or network (stdout and
+        // stderr go to a bounded buffer of the host's, below). Sockets are
         // linked (toolchains like componentize-py always import them) but
         // the default address check denies every address.
         wasi.allow_blocking_current_thread(true);
+        // Its stdout and stderr are kept (bounded) for the log and errors.
+        let output = super::output::GuestOutput::default();
+        wasi.stdout(output.clone()).stderr(output.clone());
         if let Ok(scope) = grants.scope(plugin, Capability::NETWORKD) {
             let perms = if scope.iter().any(|s| s == "write") { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
             wasi.preopened_dir(&backends.networkd_dir, GUEST_NETWORKD_DIR, perms)
@@ -54,6 +60,7 @@ impl HostState {
             clock,
             cpu_start: Duration::ZERO,
             tripped: None,
+            output,
         })
     }
 
