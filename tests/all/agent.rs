@@ -127,8 +127,6 @@ fn a_malformed_block_is_reported_and_left_as_it_is() {
     lab.write("/etc/network/interfaces", broken.as_bytes()).unwrap();
     add_veths(&lab, "veth", 0..1);
     wait_ports(&lab, "the veth attached", &BTreeSet::from(["eth0".to_string(), "veth0".to_string()]));
-    // (The daemon may have written the block once at its start, before the
-    // file was broken: that is a `rewritten` entry.)
     let refused = |e: &serde_json::Value| e["category"] == "interfaces_file" && e["data"]["result"] == "refused";
     lab.wait_until(Duration::from_secs(10), "the refusal recorded", || verified_ledger(&lab).iter().any(refused))
         .unwrap();

@@ -102,7 +102,7 @@ pub fn snapshot(lab: &Lab) -> String {
     lab.sh("ovs-vsctl --format=csv --columns=name,ports,datapath_type,external_ids list bridge | sort; \
          ovs-vsctl --format=csv --columns=name,interfaces list port | sort; \
          ip -br addr | sort; ip route | sort; \
-         for f in /etc/systemd/network/*; do [ -e \"$f\" ] || continue; echo \"== $f\"; cat \"$f\"; done")
+         for f in /etc/systemd/network/*; do [ -e \"$f\" ] || continue; echo \"== $f\"; cat \"$f\" 2>&1 || true; done")
         .unwrap()
 }
 

@@ -174,9 +174,9 @@ async fn run(conn: Connection, manager: Arc<Manager>, watched: Watched, mut rx: 
             vec![]
         }
     };
+    // The block follows changes (reconciling at start is one, if there is
+    // anything to reconcile).
     let mut block = BlockState::default();
-    let m = manager.clone();
-    block = tokio::task::spawn_blocking(move || refresh_block(&m, Caller::current(), block)).await.expect("block");
     loop {
         if pending.is_empty() {
             let Some(events) = burst(&mut rx).await else { return };
