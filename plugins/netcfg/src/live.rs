@@ -108,8 +108,10 @@ impl Live {
     /// bridge's dump is an `ovs-ofctl` process (about 10 ms), which a
     /// verify of a section without `ovs_flows` does not need.
     pub fn read_with(flows: bool) -> Result<Live, PluginError> {
-        let routes = netlink::list_routes()?.iter().filter_map(|r| Some((route_of(r)?, r.protocol.clone()))).collect();
-        let rules = netlink::list_rules()?.iter().filter_map(|r| Some((rule_of(r)?, r.protocol.clone()))).collect();
+        let routes: Vec<(Route, String)> =
+            netlink::list_routes()?.iter().filter_map(|r| Some((route_of(r)?, r.protocol.clone()))).collect();
+        let rules: Vec<(Rule, String)> =
+            netlink::list_rules()?.iter().filter_map(|r| Some((rule_of(r)?, r.protocol.clone()))).collect();
         let bridges = if flows { openflow::list_bridges()? } else { vec![] };
         let mut flows = BTreeMap::new();
         for bridge in bridges {
@@ -118,8 +120,6 @@ impl Live {
                 flows.insert(bridge, own);
             }
         }
-        let routes: Vec<(Route, String)> = routes;
-        let rules: Vec<(Rule, String)> = rules;
         // The first route with a key wins, as `find` would.
         let mut route_index = HashMap::with_capacity(routes.len());
         for (i, (r, _)) in routes.iter().enumerate() {
