@@ -72,11 +72,22 @@ pub struct PluginLimits {
     /// Wall-clock time a call may take in all, however busy it keeps its
     /// capabilities (an OVS change of thousands of ports takes minutes).
     pub call_max_ms: u64,
+    /// Publisher name -> Ed25519 public key (`ed25519:BASE64`, as
+    /// `portagent plugin keygen` prints it). `plugin install` accepts a
+    /// component signed by one of these; anything else needs
+    /// `--allow-unsigned`.
+    pub trusted_publishers: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for PluginLimits {
     fn default() -> Self {
-        PluginLimits { memory_limit_mb: 128, cpu_limit_ms: 5_000, call_timeout_ms: 30_000, call_max_ms: 600_000 }
+        PluginLimits {
+            memory_limit_mb: 128,
+            cpu_limit_ms: 5_000,
+            call_timeout_ms: 30_000,
+            call_max_ms: 600_000,
+            trusted_publishers: Default::default(),
+        }
     }
 }
 
@@ -155,6 +166,7 @@ impl Config {
                 ));
             }
         }
+        crate::plugin::signature::check_trusted(&limits.trusted_publishers)?;
         if limits.call_max_ms < limits.call_timeout_ms {
             return Err("plugins.call_max_ms: must be at least plugins.call_timeout_ms".into());
         }

@@ -6,7 +6,7 @@ use crate::support::{Scratch, files_in, incompatible_wasm_path, probe_wasm_path,
 fn install_list_info_remove_round_trip() {
     let s = Scratch::new("");
     let probe = probe_wasm_path();
-    let out = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]);
+    let out = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes", "--allow-unsigned"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
     assert!(shown.contains("plugin probe 1.2.3 (portagent:plugin@0.2.0)"), "{shown}");
@@ -23,10 +23,11 @@ fn install_list_info_remove_round_trip() {
     assert_eq!(v["wit_version"], "0.2.0");
     assert_eq!(v["granted"]["ovsdb"], serde_json::json!(["Bridge", "Open_vSwitch"]));
 
-    let again = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]);
+    let again = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes", "--allow-unsigned"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(text(&again.stderr).contains("already installed (use --upgrade"), "{}", text(&again.stderr));
-    let upgraded = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes", "--upgrade"]);
+    let upgraded =
+        s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes", "--allow-unsigned", "--upgrade"]);
     assert!(upgraded.status.success(), "{}", text(&upgraded.stderr));
 
     let removed = s.portagent(&["plugin", "remove", "probe"]);
@@ -58,7 +59,16 @@ fn install_list_info_remove_round_trip() {
 fn partial_grant_is_recorded_and_shown() {
     let s = Scratch::new("");
     let probe = probe_wasm_path();
-    let out = s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--grant", "log", "--grant", "ovsdb=Bridge"]);
+    let out = s.portagent(&[
+        "plugin",
+        "install",
+        probe.to_str().unwrap(),
+        "--allow-unsigned",
+        "--grant",
+        "log",
+        "--grant",
+        "ovsdb=Bridge",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let info = text(&s.portagent(&["plugin", "info", "probe"]).stdout);
     assert!(info.contains("ovsdb     asked [Bridge, Open_vSwitch], granted [Bridge]"), "{info}");
@@ -92,8 +102,12 @@ fn refused_installs_change_nothing() {
         (vec![probe_path.clone(), "--grant".into(), "ovsdb=Interface".into()], "\"Interface\" was not asked for"),
         (vec![probe_path.clone(), "--grant".into(), "filesystem".into()], "unknown capability"),
     ];
+    // Without --allow-unsigned, an unsigned component is refused before it is compiled.
+    let out = s.portagent(&["plugin", "install", &probe_path, "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("unsigned (no "), "{}", text(&out.stderr));
     for (args, expected) in cases {
-        let mut argv = vec!["plugin", "install"];
+        let mut argv = vec!["plugin", "install", "--allow-unsigned"];
         argv.extend(args.iter().map(String::as_str));
         let out = s.portagent(&argv);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
@@ -106,11 +120,11 @@ fn refused_installs_change_nothing() {
 fn precompiled_artifacts_are_never_loaded() {
     let s = Scratch::new("");
     let probe = probe_wasm_path();
-    assert!(s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]).status.success());
+    assert!(s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes", "--allow-unsigned"]).status.success());
     // The cache now holds a precompiled artifact; offering one is refused.
     let cache = s.state_dir().join("cache");
     let artifact = cache.join(&files_in(&cache)[0]);
-    let out = s.portagent(&["plugin", "install", artifact.to_str().unwrap(), "--yes", "--upgrade"]);
+    let out = s.portagent(&["plugin", "install", artifact.to_str().unwrap(), "--yes", "--upgrade", "--allow-unsigned"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("precompiled artifacts are never loaded"), "{}", text(&out.stderr));
 }
@@ -119,7 +133,7 @@ fn precompiled_artifacts_are_never_loaded() {
 fn tampered_plugin_is_refused_at_load() {
     let s = Scratch::new("");
     let probe = probe_wasm_path();
-    assert!(s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes"]).status.success());
+    assert!(s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes", "--allow-unsigned"]).status.success());
     let installed = s.state_dir().join("plugins/probe/plugin.wasm");
     let mut bytes = std::fs::read(&installed).unwrap();
     let last = bytes.len() - 1;
@@ -129,4 +143,69 @@ fn tampered_plugin_is_refused_at_load() {
     let runtime = portagent::plugin::Runtime::from_config(&s.config()).unwrap();
     let err = registry.load(&runtime, "probe").err().expect("load refused");
     assert!(err.to_string().contains("was modified on disk"), "{err}");
+}
+
+/// A publisher's key signs a component; the admin trusts the key; the
+/// signed file installs, a modified or unsigned copy is refused, and the
+/// ledger names the publisher.
+#[test]
+fn signed_plugin_installs_modified_and_unsigned_are_refused() {
+    let keys = Scratch::new("");
+    let key = keys.dir.path().join("acme.key");
+    let out = keys.portagent(&["plugin", "keygen", "acme", "--key", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    let trusted = shown.lines().find(|l| l.starts_with("acme = ")).expect("the trusted-key line is printed");
+    assert_eq!(keys.portagent(&["plugin", "keygen", "acme", "--key", key.to_str().unwrap()]).status.code(), Some(2));
+
+    let s = Scratch::new(&format!("[plugins.trusted_publishers]\n{trusted}\n"));
+    let dir = s.dir.path();
+    let signed = dir.join("probe.wasm");
+    std::fs::copy(probe_wasm_path(), &signed).unwrap();
+    let out = s.portagent(&["plugin", "sign", signed.to_str().unwrap(), "--key", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A copy with one byte changed, beside the same signature: refused.
+    let mut bytes = std::fs::read(&signed).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let modified = dir.join("modified.wasm");
+    std::fs::write(&modified, &bytes).unwrap();
+    std::fs::copy(dir.join("probe.wasm.sig"), dir.join("modified.wasm.sig")).unwrap();
+    let unsigned = dir.join("unsigned.wasm");
+    std::fs::copy(probe_wasm_path(), &unsigned).unwrap();
+    for (file, extra, expected) in [
+        (&modified, None, "modified after signing"),
+        (&modified, Some("--allow-unsigned"), "modified after signing"),
+        (&unsigned, None, "install only with --allow-unsigned"),
+    ] {
+        let mut argv = vec!["plugin", "install", file.to_str().unwrap(), "--yes"];
+        argv.extend(extra);
+        let out = s.portagent(&argv);
+        assert_eq!(out.status.code(), Some(2), "{argv:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(expected), "{argv:?}: {}", text(&out.stderr));
+        assert!(files_in(&s.state_dir().join("plugins")).is_empty(), "{argv:?} installed something");
+        assert!(!s.state_dir().join("cache").exists(), "{argv:?} was compiled before its signature was checked");
+    }
+
+    let out = s.portagent(&["plugin", "install", signed.to_str().unwrap(), "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("signed by 'acme'"), "{}", text(&out.stdout));
+    assert!(text(&s.portagent(&["plugin", "info", "probe"]).stdout).contains("trust:       signed by 'acme'"));
+    assert!(s.portagent(&["plugin", "remove", "probe"]).status.success());
+    // The unsigned one, allowed: installed, and the ledger says so.
+    let out = s.portagent(&["plugin", "install", unsigned.to_str().unwrap(), "--yes", "--allow-unsigned"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let shown = text(&s.portagent(&["ledger", "show"]).stdout);
+    let entries: Vec<serde_json::Value> = shown.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary: Vec<(String, String)> =
+        entries.iter().map(|e| (e["data"]["action"].to_string(), e["data"]["trust"]["trust"].to_string())).collect();
+    assert_eq!(
+        summary,
+        [("install", "signed"), ("remove", "signed"), ("install", "allowed_unsigned")]
+            .map(|(a, t)| (format!("{a:?}"), format!("{t:?}"))),
+        "{shown}"
+    );
+    assert_eq!(entries[0]["data"]["publisher"], "acme");
 }

@@ -77,7 +77,8 @@ pub fn two_plugins(run: &str) -> String {
 pub fn install_probe(lab: &portagent_lab::Lab) {
     let probe = std::fs::read(env!("PORTAGENT_GUEST_PROBE")).unwrap();
     lab.write("/etc/ovs-port-agent/probe.wasm", &probe).unwrap();
-    let out = portagent(lab, &["plugin", "install", "/etc/ovs-port-agent/probe.wasm", "--grant", "log"]);
+    let out =
+        portagent(lab, &["plugin", "install", "/etc/ovs-port-agent/probe.wasm", "--grant", "log", "--allow-unsigned"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 

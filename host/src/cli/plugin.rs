@@ -1,9 +1,9 @@
-//! `portagent plugin install | list | info | remove`.
+//! `portagent plugin install | list | info | remove | keygen | sign`.
 
 use super::{Failure, Output};
 use crate::config::Config;
 use crate::plugin::manifest::Manifest;
-use crate::plugin::{Grants, Installed, Registry, RegistryError, Runtime};
+use crate::plugin::{Grants, Installed, Registry, RegistryError, Runtime, Trust, signature};
 use clap::Subcommand;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -23,6 +23,14 @@ pub enum PluginCommand {
         /// Replace an installed plugin of the same name.
         #[arg(long)]
         upgrade: bool,
+        /// The publisher's signature (default: FILE.sig).
+        #[arg(long, value_name = "SIG")]
+        signature: Option<PathBuf>,
+        /// Install a component that is not signed by a trusted publisher
+        /// (the ledger records it). A signature that does not match is
+        /// still refused.
+        #[arg(long)]
+        allow_unsigned: bool,
     },
     /// List installed plugins.
     List {
@@ -37,6 +45,24 @@ pub enum PluginCommand {
     },
     /// Remove an installed plugin.
     Remove { name: String },
+    /// Make a publisher signing key; prints the public key an admin adds
+    /// to `[plugins.trusted_publishers]`.
+    Keygen {
+        /// The publisher's name, as admins will trust it ([a-z][a-z0-9-]*).
+        publisher: String,
+        /// Where to write the secret key (mode 0600; never overwritten).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Sign a plugin component with a publisher key: writes FILE.sig.
+    Sign {
+        file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Where to write the signature (default: FILE.sig).
+        #[arg(long, value_name = "SIG")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Errors the user caused map to the "invalid input" exit code; a file
@@ -58,17 +84,22 @@ fn classify(e: RegistryError) -> Failure {
 pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
     let registry = Registry::new(config.plugin_dir());
     match cmd {
-        PluginCommand::Install { file, yes, grant, upgrade } => {
+        PluginCommand::Install { file, yes, grant, upgrade, signature, allow_unsigned } => {
             let wasm = std::fs::read(&file)
                 .map_err(|e| Failure::invalid(anyhow::anyhow!("cannot read {}: {e}", file.display())))?;
+            // Before anything is compiled: a refused file costs nothing.
+            let sig = signature.unwrap_or_else(|| signature::sig_path(&file));
+            let trust = signature::check(&file, &wasm, &sig, &config.plugins.trusted_publishers, allow_unsigned)
+                .map_err(|e| Failure::invalid(anyhow::anyhow!("refused: {e}")))?;
             let runtime = Runtime::from_config(config)?;
             let inspection = registry
                 .inspect(&runtime, &wasm)
                 .map_err(|e| Failure::invalid(anyhow::anyhow!("{}: refused: {e}", file.display())))?;
             let mut out = std::io::stdout().lock();
             print_request(&mut out, &inspection.manifest, &inspection.sha256, inspection.size)?;
+            writeln!(out, "  {}", trust_text(&trust))?;
             let granted = consent(&inspection.manifest, yes, &grant)?;
-            let installed = registry.install(inspection, &wasm, granted, upgrade).map_err(classify)?;
+            let installed = registry.install(inspection, &wasm, granted, upgrade, trust).map_err(classify)?;
             writeln!(
                 out,
                 "installed {} {} with {}",
@@ -130,6 +161,35 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             println!("removed {} {}", p.manifest.name, p.manifest.version);
             recorded(config, "remove", &p)
         }
+        PluginCommand::Keygen { publisher, key } => {
+            let k =
+                signature::SigningKeyFile::generate(&publisher).map_err(|e| Failure::invalid(anyhow::anyhow!(e)))?;
+            k.write_new(&key).map_err(|e| Failure::invalid(anyhow::Error::from(e)))?;
+            println!("wrote {} (keep it secret); admins trust it with:", key.display());
+            println!("[plugins.trusted_publishers]\n{publisher} = \"{}\"", k.public());
+            Ok(())
+        }
+        PluginCommand::Sign { file, key, output } => {
+            let k = signature::SigningKeyFile::read(&key).map_err(|e| Failure::invalid(anyhow::Error::from(e)))?;
+            let wasm = std::fs::read(&file)
+                .map_err(|e| Failure::invalid(anyhow::anyhow!("cannot read {}: {e}", file.display())))?;
+            crate::plugin::runtime::check_is_component(&wasm)
+                .map_err(|e| Failure::invalid(anyhow::anyhow!("{}: {e}", file.display())))?;
+            let sig = k.sign(&wasm);
+            let out = output.unwrap_or_else(|| signature::sig_path(&file));
+            let text = serde_json::to_vec_pretty(&sig).expect("signature serializes");
+            crate::util::fs::write_atomically(&out, &text, 0o644)
+                .map_err(|e| Failure { code: 1, error: anyhow::anyhow!("{}: {e}", out.display()) })?;
+            println!("signed {} (sha256 {}) as '{}': {}", file.display(), sig.sha256, sig.publisher, out.display());
+            Ok(())
+        }
+    }
+}
+
+fn trust_text(t: &Trust) -> String {
+    match t {
+        Trust::Signed { publisher, key } => format!("signed by '{publisher}' ({key}), a trusted publisher"),
+        Trust::AllowedUnsigned { reason } => format!("NOT signed by a trusted publisher ({reason}); --allow-unsigned"),
     }
 }
 
@@ -181,6 +241,9 @@ fn print_info(out: &mut impl Write, p: &Installed) -> std::io::Result<()> {
     writeln!(out, "sha256:      {}", p.sha256)?;
     writeln!(out, "size:        {} bytes", p.size)?;
     writeln!(out, "after:       [{}]", m.after.join(", "))?;
+    if let Some(t) = &p.trust {
+        writeln!(out, "trust:       {}", trust_text(t))?;
+    }
     writeln!(out, "capabilities:")?;
     for r in &m.requests {
         let granted = match p.granted.0.get(&r.capability) {

@@ -156,7 +156,7 @@ fn cap_names() -> String {
     Capability::names()
 }
 
-fn valid_plugin_name(name: &str) -> bool {
+pub fn valid_plugin_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'a'..=b'z'))
         && name.len() <= 32

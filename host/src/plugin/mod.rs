@@ -11,6 +11,7 @@
 //! - [`instance`]: a loaded plugin and its typed, limited calls.
 //! - [`manifest`]: what a plugin asks for, checked against its imports.
 //! - [`registry`]: installed plugins on disk.
+//! - [`signature`]: publisher signatures, checked before compiling.
 
 pub mod api;
 pub mod bindings;
@@ -22,6 +23,7 @@ pub mod output;
 pub mod registry;
 pub mod runtime;
 pub mod sandbox;
+pub mod signature;
 pub mod store;
 pub mod ticker;
 
@@ -30,3 +32,4 @@ pub use instance::{CallError, Plugin};
 pub use manifest::Manifest;
 pub use registry::{Installed, Registry, RegistryError};
 pub use runtime::{LoadError, Runtime};
+pub use signature::{SignatureError, Trust};

@@ -24,6 +24,9 @@ pub struct Installed {
     /// Shipped inside the host rather than installed.
     #[serde(default)]
     pub builtin: bool,
+    /// Who vouched for it (None: built-in, or installed before signatures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<super::Trust>,
 }
 
 /// A component that passed every check, ready to be installed.
@@ -100,6 +103,7 @@ impl Registry {
         wasm: &[u8],
         granted: Grants,
         upgrade: bool,
+        trust: super::Trust,
     ) -> Result<Installed, RegistryError> {
         let name = inspection.manifest.name.clone();
         if super::builtin::reserved(&name) {
@@ -122,6 +126,7 @@ impl Registry {
             granted,
             installed_at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             builtin: false,
+            trust: Some(trust),
         };
         // Build the new plugin dir beside the old one, then swap it in.
         create_private_dir(&self.dir).map_err(io(&self.dir))?;
@@ -159,6 +164,7 @@ impl Registry {
                     size: inspection.size,
                     installed_at: 0,
                     builtin: true,
+                    trust: None,
                 })
             })
             .collect::<Result<Vec<_>, RegistryError>>()?;

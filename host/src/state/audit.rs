@@ -97,6 +97,8 @@ pub fn plugin_record(action: &str, p: &crate::plugin::Installed, caller: Caller)
             "section": p.manifest.section,
             "wit_version": p.manifest.wit_version,
             "granted": p.granted,
+            "publisher": p.trust.as_ref().and_then(|t| t.publisher()),
+            "trust": p.trust,
         }),
     }
 }

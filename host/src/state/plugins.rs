@@ -22,7 +22,9 @@ impl Manager {
     }
 
     /// Installs the component at `path` with `grants` (`CAP[=SCOPE]`, or
-    /// `all` for everything it asks for): the consent is the caller's.
+    /// `all` for everything it asks for): the consent is the caller's. It
+    /// must be signed by a trusted publisher (`path.sig`) unless `grants`
+    /// holds `allow-unsigned`.
     pub fn install_plugin(
         &self,
         path: &std::path::Path,
@@ -30,13 +32,24 @@ impl Manager {
         caller: Caller,
     ) -> Result<Installed, StateError> {
         let wasm = std::fs::read(path).map_err(|e| StateError::invalid("path", format!("{}: {e}", path.display())))?;
+        let allow_unsigned = grants.iter().any(|g| g == "allow-unsigned");
+        let grants: Vec<String> = grants.iter().filter(|g| *g != "allow-unsigned").cloned().collect();
+        let sig = crate::plugin::signature::sig_path(path);
+        let trust = crate::plugin::signature::check(
+            path,
+            &wasm,
+            &sig,
+            &self.config().plugins.trusted_publishers,
+            allow_unsigned,
+        )
+        .map_err(|e| StateError::invalid("path", e.to_string()))?;
         let inspection = self.registry.inspect(&self.runtime, &wasm)?;
         let granted = if grants.iter().any(|g| g == "all") {
             inspection.manifest.grant_all()
         } else {
-            inspection.manifest.grant_some(grants).map_err(|e| StateError::invalid("grants", e.to_string()))?
+            inspection.manifest.grant_some(&grants).map_err(|e| StateError::invalid("grants", e.to_string()))?
         };
-        let installed = self.registry.install(inspection, &wasm, granted, false)?;
+        let installed = self.registry.install(inspection, &wasm, granted, false, trust)?;
         record_plugin(self.config(), "install", &installed, caller)?;
         Ok(installed)
     }
