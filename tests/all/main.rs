@@ -23,6 +23,8 @@
 //! - `agent`: the port agent in the daemon: guests' links attached and
 //!   detached as they come and go, kept across apply-state, concurrent
 //!   add_port calls, reconciling after a restart.
+//! - `lang_guests`: Python and JavaScript plugins (componentize-py,
+//!   componentize-js) installed and applied beside `net`; their faults.
 //! - `install`: `scripts/install.sh` in a lab; the systemd unit verified.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //! - `layout`: the host's module layout (no import circles; the ledger
@@ -37,6 +39,7 @@ mod dbus;
 mod faults;
 mod install;
 mod lab;
+mod lang_guests;
 mod layout;
 mod ledger;
 mod net;

@@ -1,0 +1,138 @@
+//! Plugins in other languages: a Python guest (componentize-py) and a
+//! JavaScript guest (componentize-js), built from `tests/guests-lang/` by
+//! `scripts/lang-guests` against the whole `state-plugin` world, installed
+//! with `portagent plugin install` and applied beside `net` in one file.
+
+use crate::net::{GUIDE_NET, apply, ledger, net_lab, portagent, snapshot};
+use crate::support::text;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The built guests, by name (`pynote`, `jsnote`): built once per test
+/// run, cached across runs in the target dir.
+fn lang_guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        // <target>/release/deps/all-HASH
+        let out = exe.ancestors().nth(3).unwrap().join("lang-guests");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let run = std::process::Command::new(root.join("scripts/lang-guests")).arg(&out).output().unwrap();
+        assert!(run.status.success(), "scripts/lang-guests: {}", text(&run.stderr));
+        text(&run.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(n, p)| (n.to_string(), PathBuf::from(p)))
+            .collect()
+    });
+    built[name].clone()
+}
+
+/// `(plugin, its section's sabotage word for an exception)`.
+const GUESTS: [(&str, &str, &str); 2] = [("pynote", "raise", "Python"), ("jsnote", "throw", "JavaScript")];
+
+fn install(lab: &portagent_lab::Lab, name: &str) {
+    let wasm = std::fs::read(lang_guest(name)).unwrap();
+    let path = format!("/etc/ovs-port-agent/{name}.wasm");
+    lab.write(&path, &wasm).unwrap();
+    let out = portagent(lab, &["plugin", "install", &path, "--yes", "--allow-unsigned"]);
+    assert!(out.status.success(), "{name}: {}{}", text(&out.stdout), text(&out.stderr));
+    let shown = text(&out.stdout);
+    // The toolchain imports the whole world; what it did not ask for is denied.
+    assert!(shown.contains("imports but does not ask for (every call denied): hostname, netlink"), "{shown}");
+}
+
+fn notes_yaml(name: &str, notes: &str, sabotage: Option<&str>) -> String {
+    let mut s = format!("{GUIDE_NET}  {name}:\n    notes: {{{notes}}}\n");
+    if let Some(word) = sabotage {
+        s.push_str(&format!("    sabotage: {word}\n"));
+    }
+    s
+}
+
+fn external_ids(lab: &portagent_lab::Lab) -> String {
+    lab.vsctl("get Open_vSwitch . external_ids").unwrap().trim().to_string()
+}
+
+#[test]
+fn python_and_javascript_plugins_install_and_apply_beside_net() {
+    let lab = net_lab();
+    for (name, ..) in GUESTS {
+        install(&lab, name);
+    }
+    let yaml =
+        format!("{GUIDE_NET}  pynote:\n    notes: {{rack: r12, owner: ops}}\n  jsnote:\n    notes: {{row: b}}\n");
+    let out = apply(&lab, "all", &yaml);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let order: Vec<&str> = r["plugins"].as_array().unwrap().iter().map(|p| p["plugin"].as_str().unwrap()).collect();
+    assert_eq!(order, ["net", "jsnote", "pynote"], "net first (after: [net]), then by name: {r}");
+    assert!(r["plugins"].as_array().unwrap().iter().all(|p| p["verified"] == true), "{r}");
+    let ids = external_ids(&lab);
+    for pair in ["\"pynote:rack\"=r12", "\"pynote:owner\"=ops", "\"jsnote:row\"=b"] {
+        assert!(ids.contains(pair), "{pair} in {ids}");
+    }
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "net's part applied too");
+
+    // Again: nothing to do. query-state's output re-applies as a no-op.
+    let again = apply(&lab, "all", &yaml);
+    let r: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(r["plugins"], serde_json::json!([]), "{r}");
+    for (name, ..) in GUESTS {
+        let q = portagent(&lab, &["query-state", "--plugin", name]);
+        assert!(q.status.success(), "{name}: {}", text(&q.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&apply(&lab, name, &text(&q.stdout)).stdout).unwrap();
+        assert_eq!(r["plugins"], serde_json::json!([]), "{name}: {}", text(&q.stdout));
+    }
+
+    // A bad field is named, with its plugin, and nothing changes.
+    let before = snapshot(&lab);
+    let out = apply(&lab, "bad", &notes_yaml("pynote", "Rack: r1", None));
+    assert_eq!(out.status.code(), Some(2), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("notes.Rack"), "{}", text(&out.stderr));
+    assert_eq!(snapshot(&lab), before);
+}
+
+/// A verify mismatch in either language's plugin undoes the whole apply,
+/// net's part included.
+#[test]
+fn a_verify_mismatch_in_a_python_or_javascript_plugin_rolls_everything_back() {
+    let lab = net_lab();
+    for (name, ..) in GUESTS {
+        install(&lab, name);
+    }
+    for (name, ..) in GUESTS {
+        let before = (snapshot(&lab), external_ids(&lab));
+        let out = apply(&lab, name, &notes_yaml(name, "rack: r12", Some("verify")));
+        assert_eq!(out.status.code(), Some(3), "{name}: {}{}", text(&out.stdout), text(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(r["errors"].to_string().contains(&format!("{name}:rack")), "{name}: {r}");
+        assert!(r["plugins"].as_array().unwrap().iter().all(|p| p["restored"] == true), "{name}: {r}");
+        assert_eq!((snapshot(&lab), external_ids(&lab)), before, "{name}: everything was rolled back");
+        let last = ledger(&lab).pop().unwrap();
+        assert_eq!(
+            (last["category"].as_str(), last["data"]["result"].as_str()),
+            (Some("rollback"), Some("rolled_back"))
+        );
+        assert_eq!(last["action"], format!("net,{name}"));
+    }
+}
+
+/// An exception in the guest is a crash whose message the admin reads.
+#[test]
+fn a_python_exception_and_a_javascript_error_reach_the_admin() {
+    let lab = net_lab();
+    for (name, word, language) in GUESTS {
+        install(&lab, name);
+        let before = snapshot(&lab);
+        let out = apply(&lab, name, &notes_yaml(name, "rack: r12", Some(word)));
+        assert_eq!(out.status.code(), Some(3), "{language}: {}{}", text(&out.stdout), text(&out.stderr));
+        let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(shown.contains(&format!("{name} was asked to {word} (note rack)")), "{language}: {shown}");
+        assert_eq!(snapshot(&lab), before, "{language}: rolled back");
+        // The daemon-less CLI keeps a short error in the ledger, not a backtrace.
+        let last = ledger(&lab).pop().unwrap();
+        assert!(last["data"]["errors"].to_string().len() < 4096, "{language}: {last}");
+    }
+}
