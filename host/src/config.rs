@@ -166,7 +166,9 @@ impl Config {
                 ));
             }
         }
-        crate::plugin::signature::check_trusted(&limits.trusted_publishers)?;
+        for (publisher, key) in &limits.trusted_publishers {
+            crate::util::public_key::parse(key).map_err(|m| format!("plugins.trusted_publishers.{publisher}: {m}"))?;
+        }
         if limits.call_max_ms < limits.call_timeout_ms {
             return Err("plugins.call_max_ms: must be at least plugins.call_timeout_ms".into());
         }
@@ -238,6 +240,8 @@ managed_block_tag = "ovs-port-agent"
         assert!(err.starts_with("plugins.cpu_limit_ms:"), "{err}");
         let err = Config::parse("[plugins]\ncall_timeout_ms = 60000\ncall_max_ms = 1000").unwrap_err();
         assert!(err.starts_with("plugins.call_max_ms:"), "{err}");
+        let err = Config::parse("[plugins.trusted_publishers]\nacme = \"ed25519:nope\"").unwrap_err();
+        assert!(err.starts_with("plugins.trusted_publishers.acme: not a 32-byte"), "{err}");
     }
 
     #[test]

@@ -235,3 +235,45 @@ fn compiled_components_are_cached_on_disk_and_reused() {
     let mut p = rt.load("probe", &compiled, Grants::default()).unwrap();
     assert_eq!(p.describe().unwrap().name, "probe");
 }
+
+/// A writable networkd grant makes only the plugin's own regular files
+/// and drop-in dirs: no symlink (relative ones escape the preopen for
+/// whoever follows them), no hard link, no file of another's name.
+#[test]
+fn networkd_write_makes_only_the_plugins_own_regular_files() {
+    let scratch = Scratch::new("");
+    let dir = scratch.networkd_dir();
+    std::fs::write(dir.join("10-portagent-br0.network"), "[Match]\nName=br0\n").unwrap();
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::NETWORKD, &["read", "write"])]));
+    let refused = [
+        "symlink:../../shadow=evil-rel",
+        "symlink:../..=evil-dir",
+        "symlink:/etc/shadow=evil-abs",
+        "symlink:10-probe.network=10-probe-link.network",
+        "hardlink:10-portagent-br0.network=10-probe-hard.network",
+        "write:evil.network",
+        "write:10-portagent-br0.network",
+        "rename:10-portagent-br0.network=10-probe-stolen.network",
+        "remove:10-portagent-br0.network",
+        "mkdir:evil",
+    ];
+    for cmd in refused {
+        let e = plugin_error(apply(&mut p, &[cmd]));
+        assert!(matches!(&e, PluginError::Failed(m) if m.contains("ermitted")), "{cmd}: {e}");
+    }
+    assert_eq!(crate::support::files_in(&dir), ["10-portagent-br0.network"], "nothing was made or removed");
+    assert_eq!(std::fs::read_to_string(dir.join("10-portagent-br0.network")).unwrap(), "[Match]\nName=br0\n");
+    // Its own names, and a drop-in dir: allowed.
+    let ok = [
+        "write:10-probe.network",
+        "mkdir:10-portagent-br0.network.d",
+        "write:10-portagent-br0.network.d/50-probe.conf",
+        "rename:10-probe.network=probe-renamed.network",
+        "remove:probe-renamed.network",
+    ];
+    apply(&mut p, &ok).unwrap();
+    let mut made = crate::support::files_in(&dir);
+    made.sort();
+    assert_eq!(made, ["10-portagent-br0.network", "10-portagent-br0.network.d"]);
+    assert!(dir.join("10-portagent-br0.network.d/50-probe.conf").is_file());
+}

@@ -65,6 +65,25 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
     move |source| RegistryError::Io { path: path.to_path_buf(), source }
 }
 
+/// An installed plugin's `networkd` `prefix:` items must carry its own
+/// name: it cannot claim the built-ins' files (`10-portagent-`) or
+/// another plugin's.
+fn check_file_prefixes(m: &Manifest) -> Result<(), ManifestError> {
+    for (i, r) in m.requests.iter().enumerate() {
+        if r.capability != super::Capability::NETWORKD {
+            continue;
+        }
+        let prefix = super::fs_guard::PREFIX_ITEM;
+        if let Some(p) = r.scope.iter().filter_map(|s| s.strip_prefix(prefix)).find(|p| !p.contains(&m.name)) {
+            return Err(ManifestError::Describe {
+                field: format!("capabilities[{i}]"),
+                message: format!("networkd: {prefix}{p} does not contain the plugin's name {:?}", m.name),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The directory of installed plugins, and the built-in ones.
 pub struct Registry {
     dir: PathBuf,
@@ -109,6 +128,7 @@ impl Registry {
         if super::builtin::reserved(&name) {
             return Err(RegistryError::Reserved(name));
         }
+        check_file_prefixes(&inspection.manifest)?;
         let existing = self.list()?;
         if !upgrade && existing.iter().any(|p| p.manifest.name == name) {
             return Err(RegistryError::Taken(name));
@@ -236,5 +256,35 @@ impl Registry {
         }
         let compiled = runtime.compile(&wasm)?;
         Ok(runtime.load(name, &compiled, installed.granted)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::manifest::Request;
+
+    fn asking_networkd(name: &str, scope: &[&str]) -> Manifest {
+        Manifest {
+            name: name.into(),
+            version: "1.0.0".into(),
+            wit_version: "0.2.0".into(),
+            section: name.into(),
+            after: vec![],
+            requests: vec![Request {
+                capability: crate::plugin::Capability::NETWORKD,
+                scope: scope.iter().map(|s| s.to_string()).collect(),
+                reason: String::new(),
+            }],
+            imports: vec![],
+        }
+    }
+
+    #[test]
+    fn an_installed_plugin_cannot_claim_others_file_names() {
+        assert!(check_file_prefixes(&asking_networkd("acme", &["write", "prefix:20-acme-"])).is_ok());
+        assert!(check_file_prefixes(&asking_networkd("acme", &["write"])).is_ok());
+        let err = check_file_prefixes(&asking_networkd("acme", &["write", "prefix:10-portagent-"])).unwrap_err();
+        assert!(err.to_string().contains("capabilities[0]: networkd: prefix:10-portagent-"), "{err}");
     }
 }

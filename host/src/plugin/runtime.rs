@@ -56,6 +56,7 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(|e| LoadError::Sandbox(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| LoadError::Sandbox(e.to_string()))?;
+        super::fs_guard::link(&mut linker).map_err(|e| LoadError::Sandbox(e.to_string()))?;
         super::caps::link(&mut linker).map_err(|e| LoadError::Sandbox(e.to_string()))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);

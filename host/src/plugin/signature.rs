@@ -12,7 +12,7 @@
 use crate::util::hash::sha256_hex;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -91,18 +91,7 @@ fn message(publisher: &str, sha256: &str) -> String {
     format!("{FORMAT}\n{publisher}\n{sha256}")
 }
 
-/// `ed25519:BASE64` of a public key.
-pub fn public_text(key: &VerifyingKey) -> String {
-    format!("ed25519:{}", B64.encode(key.as_bytes()))
-}
-
-/// Parses `ed25519:BASE64`.
-pub fn parse_public(text: &str) -> Result<VerifyingKey, String> {
-    let b64 = text.trim().strip_prefix("ed25519:").ok_or("expected `ed25519:BASE64`")?;
-    let bytes = B64.decode(b64).map_err(|e| format!("not base64: {e}"))?;
-    let arr: [u8; 32] = bytes.try_into().map_err(|_| "not a 32-byte Ed25519 public key".to_string())?;
-    VerifyingKey::from_bytes(&arr).map_err(|e| e.to_string())
-}
+use crate::util::public_key::{parse as parse_public, to_text as public_text};
 
 /// A publisher's signing key.
 pub struct SigningKeyFile {
@@ -217,14 +206,6 @@ pub fn check(
         }),
         None => Err(SignatureError::Untrusted { path: sig.into(), publisher: file.publisher }),
     }
-}
-
-/// Checks every trusted key parses (at config load).
-pub fn check_trusted(trusted: &BTreeMap<String, String>) -> Result<(), String> {
-    for (publisher, key) in trusted {
-        parse_public(key).map_err(|m| format!("plugins.trusted_publishers.{publisher}: {m}"))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -45,7 +45,11 @@ impl Plugin for Net {
                     &["Open_vSwitch", "Bridge", "Port", "Interface"],
                     "to create and remove OVS bridges and ports",
                 ),
-                CapabilityRequest::new("networkd", &["read", "write"], "to write .network files and reload networkd"),
+                CapabilityRequest::new(
+                    "networkd",
+                    &["read", "write", "prefix:10-portagent-"],
+                    "to write .network files and reload networkd",
+                ),
                 CapabilityRequest::new(
                     "netlink",
                     &["read", "write", "rename"],

@@ -49,7 +49,7 @@ impl Plugin for Netcfg {
                 CapabilityRequest::new("netlink", &["read", "write"], "to read and change routes and policy rules"),
                 CapabilityRequest::new(
                     "networkd",
-                    &["read", "write"],
+                    &["read", "write", "prefix:50-portagent-netcfg"],
                     "to keep routes, rules and DNS in drop-ins, and set a link's DNS",
                 ),
                 CapabilityRequest::new("openflow", &["*"], "to replace portagent's own OpenFlow flows"),

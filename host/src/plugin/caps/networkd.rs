@@ -194,7 +194,14 @@ impl Host for CapContext {
 /// `networkd`: its config dir (a WASI preopen), reload and reconfigure, link states.
 pub const CAPABILITY: Capability = Capability("networkd");
 
-pub static SPEC: Spec = Spec::read_write(CAPABILITY);
+/// `read`, `write`, and `prefix:NAME` items: the file names it may write
+/// besides its own name's (see [`fs_guard`](crate::plugin::fs_guard)).
+pub static SPEC: Spec = Spec {
+    capability: CAPABILITY,
+    scope_item: |item| item == "read" || item == "write" || crate::plugin::fs_guard::valid_prefix_item(item),
+    scope_expected: || "`read`, `write` and `prefix:NAME` items (the file names it may write)".into(),
+    empty_scope_grants: false,
+};
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,9 @@
 //! first error. Commands: `log`, `ovsdb:TABLE`, `ovsdb-raw:OPERATIONS`, `ovsdb-try:TABLE` (a
 //! transaction whose failure is an answer, not an error), `write:NAME`, `read:PATH`,
 //! `networkd-reload`, `netlink-links`, `flows:BRIDGE`, `loop`, `alloc`,
-//! `panic`, `sleep:MS`, `hostname` (a capability it imports but does not
+//! `panic`, `sleep:MS`, `symlink:TARGET=NAME`, `hardlink:OLD=NEW`,
+//! `rename:OLD=NEW`, `remove:NAME`, `mkdir:NAME` (names in the networkd
+//! dir), `hostname` (a capability it imports but does not
 //! ask for, as guests built against the whole world do). `query` returns how many calls this instance has served, which
 //! shows when the host replaced the instance.
 
@@ -16,6 +18,20 @@ use std::sync::atomic::{AtomicU32, Ordering};
 static CALLS: AtomicU32 = AtomicU32::new(0);
 
 struct Probe;
+
+/// `symlink(2)` as wasi-libc has it (std's is unstable on WASI).
+fn symlink(target: &str, name: &str) -> std::io::Result<()> {
+    unsafe extern "C" {
+        fn symlink(target: *const std::ffi::c_char, name: *const std::ffi::c_char) -> std::ffi::c_int;
+    }
+    let c = |s: &str| std::ffi::CString::new(s).map_err(std::io::Error::other);
+    let (t, n) = (c(target)?, c(name)?);
+    // SAFETY: two NUL-terminated strings that outlive the call.
+    match unsafe { symlink(t.as_ptr(), n.as_ptr()) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
 
 fn run(command: &str) -> Result<String, PluginError> {
     let (verb, arg) = command.split_once(':').unwrap_or((command, ""));
@@ -48,6 +64,21 @@ fn run(command: &str) -> Result<String, PluginError> {
             std::fs::write(&path, "[Match]\nName=probe0\n")
                 .map_err(|e| PluginError::Failed(format!("write {path}: {e}")))?;
             Ok(format!("wrote {path}"))
+        }
+        "symlink" | "hardlink" | "rename" => {
+            let (a, b) = arg.split_once('=').ok_or_else(|| PluginError::invalid("resource", "VERB:A=B"))?;
+            let at = |n: &str| format!("{}/{n}", portagent_sdk::NETWORKD_DIR);
+            let done = match verb {
+                "symlink" => symlink(a, &at(b)),
+                "hardlink" => std::fs::hard_link(at(a), at(b)),
+                _ => std::fs::rename(at(a), at(b)),
+            };
+            done.map(|_| format!("{verb} {a} {b}")).map_err(|e| PluginError::Failed(format!("{verb} {arg}: {e}")))
+        }
+        "remove" | "mkdir" => {
+            let path = format!("{}/{arg}", portagent_sdk::NETWORKD_DIR);
+            let done = if verb == "remove" { std::fs::remove_file(&path) } else { std::fs::create_dir(&path) };
+            done.map(|_| format!("{verb} {path}")).map_err(|e| PluginError::Failed(format!("{verb} {path}: {e}")))
         }
         "read" => std::fs::read_to_string(arg)
             .map(|s| format!("read {} bytes", s.len()))
