@@ -277,3 +277,78 @@ fn networkd_write_makes_only_the_plugins_own_regular_files() {
     assert_eq!(made, ["10-portagent-br0.network", "10-portagent-br0.network.d"]);
     assert!(dir.join("10-portagent-br0.network.d/50-probe.conf").is_file());
 }
+
+/// Rows belong to the plugin that made them: granted tables, a plugin
+/// still cannot change a bridge someone else made (by hand, `net`, or
+/// another plugin), nor the shared Open_vSwitch row beyond its own keys.
+#[test]
+fn a_plugin_changes_only_its_own_ovsdb_rows() {
+    let lab = Lab::start().unwrap();
+    lab.vsctl("add-br br-hand -- set bridge br-hand datapath_type=netdev").unwrap();
+    let scratch = Scratch::new(&format!("ovsdb_socket = {:?}", lab.path("/run/openvswitch/db.sock")));
+    let grant = || Grants::of(&[(Capability::OVSDB, &["Open_vSwitch", "Bridge"])]);
+    let runtime = Runtime::from_config(&scratch.config()).unwrap();
+    let compiled = runtime.compile(&probe_wasm()).unwrap();
+    let mut probe = runtime.load("probe", &compiled, grant()).unwrap();
+    let mut other = runtime.load("other", &compiled, grant()).unwrap();
+
+    // Its own bridge: made (tagged by the host), changed, kept.
+    let make = r#"ovsdb-raw:[{"op":"insert","table":"Bridge","uuid-name":"b","row":{"name":"br-mine","datapath_type":"netdev"}},
+        {"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["bridges","insert",["named-uuid","b"]]]}]"#;
+    let touch = |bridge: &str| {
+        format!(
+            r#"ovsdb-raw:[{{"op":"update","table":"Bridge","where":[["name","==","{bridge}"]],"row":{{"stp_enable":true}}}}]"#
+        )
+    };
+    apply(&mut probe, &[make, &touch("br-mine")]).unwrap();
+    assert_eq!(lab.vsctl("get bridge br-mine external_ids:portagent-plugin").unwrap().trim(), "probe");
+    assert_eq!(lab.vsctl("get bridge br-mine stp_enable").unwrap().trim(), "true");
+
+    // Someone else's: refused by name, nothing sent.
+    let e = plugin_error(apply(&mut other, &[&touch("br-mine")]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("Bridge \"br-mine\" belongs to plugin 'probe'")), "{e}");
+    let e = plugin_error(apply(&mut probe, &[&touch("br-hand")]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("\"br-hand\" was not made by plugin 'probe'")), "{e}");
+    assert_eq!(lab.vsctl("get bridge br-hand stp_enable").unwrap().trim(), "false");
+    // Nor can it take a bridge over by writing the owner key.
+    let steal = r#"ovsdb-raw:[{"op":"mutate","table":"Bridge","where":[["name","==","br-hand"]],"mutations":[["external_ids","insert",["map",[["portagent-plugin","probe"]]]]]}]"#;
+    assert!(matches!(plugin_error(apply(&mut probe, &[steal])), PluginError::Denied(_)));
+    // The shared row: its own keys yes, others' no; dropping a bridge it did not make, no.
+    let key = |k: &str| {
+        format!(
+            r#"ovsdb-raw:[{{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["external_ids","insert",["map",[["{k}","1"]]]]]}}]"#
+        )
+    };
+    apply(&mut probe, &[&key("probe:note")]).unwrap();
+    assert!(matches!(plugin_error(apply(&mut probe, &[&key("system-id")])), PluginError::Denied(_)));
+    let hand_uuid = lab.vsctl("get bridge br-hand _uuid").unwrap().trim().to_string();
+    let drop = format!(
+        r#"ovsdb-raw:[{{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["bridges","delete",["set",[["uuid","{hand_uuid}"]]]]]}}]"#
+    );
+    let e = plugin_error(apply(&mut probe, &[&drop]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("br-hand")), "{e}");
+    assert!(lab.vsctl("list-br").unwrap().lines().any(|l| l == "br-hand"), "br-hand is still there");
+    // Its own bridge it may remove.
+    let mine = lab.vsctl("get bridge br-mine _uuid").unwrap().trim().to_string();
+    let remove = format!(
+        r#"ovsdb-raw:[{{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["bridges","delete",["set",[["uuid","{mine}"]]]]]}}]"#
+    );
+    apply(&mut probe, &[&remove]).unwrap();
+    assert!(!lab.vsctl("list-br").unwrap().lines().any(|l| l == "br-mine"));
+}
+
+/// `netlink` `links:` patterns: a change to a link outside them is denied
+/// before the kernel is asked (these calls run in the test's own network
+/// namespace, so only refusals and a link that does not exist are used).
+#[test]
+fn netlink_changes_stay_inside_the_granted_link_patterns() {
+    let scratch = Scratch::new("");
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::NETLINK, &["read", "write", "links:veth-probe*"])]));
+    for outside in ["link-mtu:lo=1400", "link-mtu:veth-prob=1400"] {
+        let e = plugin_error(apply(&mut p, &[outside]));
+        assert!(matches!(&e, PluginError::Denied(m) if m.contains("links [veth-probe*] only")), "{outside}: {e}");
+    }
+    // Inside the pattern, the call reaches the kernel, which has no such link.
+    let e = plugin_error(apply(&mut p, &["link-mtu:veth-probe9=1400"]));
+    assert!(matches!(&e, PluginError::Failed(m) if m.contains("veth-probe9")), "{e}");
+}

@@ -42,8 +42,8 @@ impl Plugin for Net {
                 CapabilityRequest::new("log", &[], "to report what it does"),
                 CapabilityRequest::new(
                     "ovsdb",
-                    &["Open_vSwitch", "Bridge", "Port", "Interface"],
-                    "to create and remove OVS bridges and ports",
+                    &["Open_vSwitch", "Bridge", "Port", "Interface", "all-rows"],
+                    "to create and remove OVS bridges and ports (all-rows: it attaches ports to bridges it did not make)",
                 ),
                 CapabilityRequest::new(
                     "networkd",

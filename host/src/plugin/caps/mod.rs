@@ -9,6 +9,7 @@
 //! `capabilities!` line below declares them and links them; adding one
 //! is a new file here, one entry in that line, and its WIT interface.
 
+mod ovsdb_rows;
 mod settings;
 
 use super::bindings::current::CapError;

@@ -483,6 +483,30 @@ async fn set_up(h: Handle, s: Setup) -> NlResult<()> {
 }
 
 impl CapContext {
+    /// Refuses a change to a link outside the `links:` patterns of the
+    /// grant. `None` stands for a change that names no link (a route by
+    /// gateway, a rule without `iif`): it could touch any, so only a grant
+    /// without patterns covers it.
+    fn links_allowed<'a>(&self, links: impl IntoIterator<Item = Option<&'a str>>) -> Result<(), CapError> {
+        let scope = self.grants.scope(&self.plugin, Capability::NETLINK)?;
+        for link in links {
+            let ok = match link {
+                Some(l) => link_in_scope(scope, l),
+                None => link_in_scope(scope, "\0"),
+            };
+            if !ok {
+                let patterns: Vec<&str> = scope.iter().filter_map(|s| s.strip_prefix(LINKS_ITEM)).collect();
+                let what = link.map_or("a change that names no link".to_string(), |l| format!("link {l:?}"));
+                return Err(CapError::Denied(format!(
+                    "plugin '{}' was granted netlink changes to links [{}] only, not to {what}",
+                    self.plugin,
+                    patterns.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the scope, then runs `f` against the kernel.
     async fn netlink<T, F, Fut>(&mut self, scope: &str, f: F) -> wasmtime::Result<NlResult<T>>
     where
@@ -511,6 +535,9 @@ impl Host for CapContext {
     }
 
     async fn set_link_up(&mut self, link: String, up: bool) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed([Some(link.as_str())]) {
+            return Ok(Err(e));
+        }
         self.netlink("write", |h| async move {
             let index = index_of(&h, &link).await?;
             let msg = LinkUnspec::new_with_index(index);
@@ -521,6 +548,9 @@ impl Host for CapContext {
     }
 
     async fn rename_link(&mut self, link: String, new_name: String) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed([Some(link.as_str()), Some(new_name.as_str())]) {
+            return Ok(Err(e));
+        }
         if !valid_ifname(&new_name) {
             return Ok(Err(CapError::Failed(format!("{new_name:?} is not an interface name"))));
         }
@@ -552,6 +582,9 @@ impl Host for CapContext {
     }
 
     async fn set_link_mtu(&mut self, link: String, mtu: u32) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed([Some(link.as_str())]) {
+            return Ok(Err(e));
+        }
         self.netlink("write", |h| async move {
             let index = index_of(&h, &link).await?;
             let msg = LinkUnspec::new_with_index(index).mtu(mtu).build();
@@ -561,6 +594,9 @@ impl Host for CapContext {
     }
 
     async fn add_address(&mut self, address: Address) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed([Some(address.link.as_str())]) {
+            return Ok(Err(e));
+        }
         self.netlink("write", |h| async move {
             let ip = parse_ip("ip", &address.ip)?;
             let index = index_of(&h, &address.link).await?;
@@ -574,6 +610,9 @@ impl Host for CapContext {
     }
 
     async fn del_address(&mut self, address: Address) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed([Some(address.link.as_str())]) {
+            return Ok(Err(e));
+        }
         self.netlink("write", |h| async move {
             let ip = parse_ip("ip", &address.ip)?;
             let index = index_of(&h, &address.link).await?;
@@ -591,6 +630,9 @@ impl Host for CapContext {
     }
 
     async fn add_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed([route.link.as_deref()]) {
+            return Ok(Err(e));
+        }
         self.netlink("write", |h| async move {
             let msg = route_message(&h, &route).await?;
             h.route().add(msg).execute().await.map_err(|e| failed(&format!("add route {}", route.destination), e))
@@ -599,6 +641,9 @@ impl Host for CapContext {
     }
 
     async fn set_up_links(&mut self, links: Vec<LinkSetup>) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed(links.iter().map(|l| Some(l.link.as_str()))) {
+            return Ok(Err(e));
+        }
         self.netlink("write", |h| async move {
             let index: HashMap<String, u32> = names(&h).await?.into_iter().map(|(i, n)| (n, i)).collect();
             let setups = checked_setups(links, &index)?;
@@ -613,6 +658,9 @@ impl Host for CapContext {
     }
 
     async fn change_routes(&mut self, delete: Vec<Route>, add: Vec<Route>) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed(delete.iter().chain(&add).map(|r| r.link.as_deref())) {
+            return Ok(Err(e));
+        }
         self.netlink("write", |h| change_routes(h, delete, add)).await
     }
 
@@ -621,10 +669,16 @@ impl Host for CapContext {
     }
 
     async fn change_rules(&mut self, delete: Vec<Rule>, add: Vec<Rule>) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed(delete.iter().chain(&add).map(|r| r.iif.as_deref())) {
+            return Ok(Err(e));
+        }
         self.netlink("write", |h| change_rules(h, delete, add)).await
     }
 
     async fn del_route(&mut self, route: Route) -> wasmtime::Result<NlResult<()>> {
+        if let Err(e) = self.links_allowed([route.link.as_deref()]) {
+            return Ok(Err(e));
+        }
         self.netlink("write", |h| async move {
             let msg = delete_message(route_message(&h, &route).await?);
             h.route().del(msg).execute().await.map_err(|e| failed(&format!("delete route {}", route.destination), e))
@@ -637,12 +691,35 @@ impl Host for CapContext {
 /// `rename` (links).
 pub const CAPABILITY: Capability = Capability("netlink");
 
+/// `read`, `write`, `rename`, and `links:PATTERN` items (a name, or a
+/// prefix ending in `*`): with any, changes are allowed only to links
+/// whose names match one.
 pub static SPEC: Spec = Spec {
     capability: CAPABILITY,
-    scope_item: |item| ["read", "write", "rename"].contains(&item),
-    scope_expected: || "`read`, `write` and/or `rename`".into(),
+    scope_item: |item| ["read", "write", "rename"].contains(&item) || valid_link_pattern(item),
+    scope_expected: || "`read`, `write`, `rename` and `links:NAME` or `links:PREFIX*` items".into(),
     empty_scope_grants: false,
 };
+
+const LINKS_ITEM: &str = "links:";
+
+fn valid_link_pattern(item: &str) -> bool {
+    item.strip_prefix(LINKS_ITEM).is_some_and(|p| {
+        let name = p.strip_suffix('*').unwrap_or(p);
+        (!name.is_empty() || p == "*") && (name.is_empty() || valid_ifname(name))
+    })
+}
+
+/// Whether `link` matches one of the `links:` items of `scope`, or the
+/// scope has none (every link).
+fn link_in_scope(scope: &[String], link: &str) -> bool {
+    let mut patterns = scope.iter().filter_map(|s| s.strip_prefix(LINKS_ITEM)).peekable();
+    patterns.peek().is_none()
+        || patterns.any(|p| match p.strip_suffix('*') {
+            Some(prefix) => link.starts_with(prefix),
+            None => link == p,
+        })
+}
 
 #[cfg(test)]
 mod tests {
@@ -675,6 +752,22 @@ mod tests {
         assert!(err(vec![setup("p0", &[("p1", "10.0.0.1", 24)])]).contains("is for \"p1\", not \"p0\""));
         assert!(err(vec![setup("p0", &[("p0", "10.0.0.1", 33)])]).starts_with("prefix:"));
         assert!(err(vec![setup("p0", &[("p0", "ten", 8)])]).starts_with("ip:"));
+    }
+
+    #[test]
+    fn link_patterns() {
+        let scope = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(link_in_scope(&scope(&["write"]), "anything"));
+        let veths = scope(&["write", "links:veth*", "links:ovsbr9"]);
+        assert!(link_in_scope(&veths, "veth12") && link_in_scope(&veths, "ovsbr9"));
+        assert!(!link_in_scope(&veths, "eth0") && !link_in_scope(&veths, "ovsbr90"));
+        assert!(!link_in_scope(&veths, "\0"), "a change naming no link is outside any pattern");
+        for ok in ["links:veth*", "links:eth0", "links:*"] {
+            assert!(valid_link_pattern(ok), "{ok}");
+        }
+        for bad in ["links:", "links:a b", "links:ve*th", "links:this-name-is-too-long*"] {
+            assert!(!valid_link_pattern(bad), "{bad}");
+        }
     }
 
     #[test]

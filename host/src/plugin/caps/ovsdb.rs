@@ -2,7 +2,9 @@
 //! allowed only on the tables the plugin was granted, by effect: writing a
 //! column that holds strong references (`Bridge.ports`) or deleting a row
 //! that holds them changes the referenced table too (OVSDB deletes rows no
-//! longer referenced), so it needs that table's grant as well.
+//! longer referenced), so it needs that table's grant as well. Rows are
+//! owned besides ([`ovsdb_rows`](super::ovsdb_rows)): a plugin changes
+//! only its own unless its scope says `all-rows` (or `*`).
 
 use super::{CapContext, Capability, Spec};
 use crate::plugin::bindings::current::CapError;
@@ -78,8 +80,44 @@ impl Host for CapContext {
             return Ok(Err(e));
         }
         let timeout = caps.remaining(Capability::OVSDB)?;
+        let all_rows = caps.grants.scope(&caps.plugin, Capability::OVSDB).is_ok_and(super::ovsdb_rows::all_rows);
+        let operations = if all_rows {
+            operations
+        } else {
+            match confine(caps, &operations, timeout) {
+                Ok(ops) => ops,
+                Err(e) => return Ok(Err(e)),
+            }
+        };
         Ok(transact(&caps.backends.ovsdb_socket, &database, &operations, timeout))
     }
+}
+
+/// Narrows `operations` to the plugin's own rows, and refuses them when
+/// a row they would change (or a reference they would drop) is another's:
+/// looked at in one read-only transaction before anything is sent.
+fn confine(caps: &CapContext, operations: &str, timeout: Duration) -> Result<String, CapError> {
+    use super::ovsdb_rows::{confine, foreign_row, select, select_uuids};
+    let mut ops: Vec<Value> = serde_json::from_str(operations)
+        .map_err(|e| CapError::Failed(format!("operations are not a JSON array: {e}")))?;
+    let pre = confine(&caps.plugin, &mut ops)?;
+    let looks: Vec<(usize, &str, Value)> = pre
+        .matched
+        .iter()
+        .map(|(i, t, w)| (*i, t.as_str(), select(t, w.clone())))
+        .chain(pre.referenced.iter().map(|(i, t, u)| (*i, t.as_str(), select_uuids(t, u))))
+        .collect();
+    if !looks.is_empty() {
+        let selects = Value::Array(looks.iter().map(|(_, _, s)| s.clone()).collect()).to_string();
+        let found = transact(&caps.backends.ovsdb_socket, "Open_vSwitch", &selects, timeout)?;
+        let found: Value = serde_json::from_str(&found).map_err(|e| CapError::Failed(format!("OVSDB reply: {e}")))?;
+        for (k, (i, table, _)) in looks.iter().enumerate() {
+            if let Some(why) = foreign_row(&caps.plugin, table, &found[k]["rows"]) {
+                return Err(CapError::Denied(format!("operation {i}: {why}")));
+            }
+        }
+    }
+    Ok(Value::Array(ops).to_string())
 }
 
 /// Refuses a transaction outside the grant before anything is sent.
@@ -164,8 +202,14 @@ pub const CAPABILITY: Capability = Capability("ovsdb");
 
 pub static SPEC: Spec = Spec {
     capability: CAPABILITY,
-    scope_item: |item| item == "*" || super::OVSDB_TABLES.contains(&item),
-    scope_expected: || format!("`*` or tables of Open_vSwitch ({})", super::OVSDB_TABLES.join(", ")),
+    scope_item: |item| item == "*" || item == super::ovsdb_rows::ALL_ROWS || super::OVSDB_TABLES.contains(&item),
+    scope_expected: || {
+        format!(
+            "`*` (every table and row), tables of Open_vSwitch ({}), and `{}` (rows others made too)",
+            super::OVSDB_TABLES.join(", "),
+            super::ovsdb_rows::ALL_ROWS
+        )
+    },
     empty_scope_grants: false,
 };
 

@@ -3,7 +3,7 @@
 //! `apply` runs the actions in order and returns one line per action, or the
 //! first error. Commands: `log`, `ovsdb:TABLE`, `ovsdb-raw:OPERATIONS`, `ovsdb-try:TABLE` (a
 //! transaction whose failure is an answer, not an error), `write:NAME`, `read:PATH`,
-//! `networkd-reload`, `netlink-links`, `flows:BRIDGE`, `loop`, `alloc`,
+//! `networkd-reload`, `netlink-links`, `link-mtu:LINK=MTU`, `flows:BRIDGE`, `loop`, `alloc`,
 //! `panic`, `sleep:MS`, `symlink:TARGET=NAME`, `hardlink:OLD=NEW`,
 //! `rename:OLD=NEW`, `remove:NAME`, `mkdir:NAME` (names in the networkd
 //! dir), `hostname` (a capability it imports but does not
@@ -90,6 +90,13 @@ fn run(command: &str) -> Result<String, PluginError> {
         "netlink-links" => {
             let links = netlink::list_links()?;
             Ok(links.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(","))
+        }
+        "link-mtu" => {
+            let (link, mtu) =
+                arg.split_once('=').ok_or_else(|| PluginError::invalid("resource", "link-mtu:LINK=MTU"))?;
+            let mtu = mtu.parse().map_err(|_| PluginError::invalid("resource", "link-mtu:LINK=MTU"))?;
+            netlink::set_link_mtu(link, mtu)?;
+            Ok(format!("{link} mtu {mtu}"))
         }
         "flows" => Ok(openflow::dump_flows(arg)?.join("\n")),
         "hostname" => Ok(portagent_sdk::hostname::get()?.transient),
