@@ -130,6 +130,9 @@ fn a_python_exception_and_a_javascript_error_reach_the_admin() {
         assert_eq!(out.status.code(), Some(3), "{language}: {}{}", text(&out.stdout), text(&out.stderr));
         let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
         assert!(shown.contains(&format!("{name} was asked to {word} (note rack)")), "{language}: {shown}");
+        if language == "Python" {
+            assert!(shown.contains("crashed: an uncaught Python exception; it wrote: Traceback"), "{shown}");
+        }
         assert_eq!(snapshot(&lab), before, "{language}: rolled back");
         // The daemon-less CLI keeps a short error in the ledger, not a backtrace.
         let last = ledger(&lab).pop().unwrap();

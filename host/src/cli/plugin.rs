@@ -93,7 +93,7 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
                 .map_err(|e| Failure::invalid(anyhow::anyhow!("refused: {e}")))?;
             let runtime = Runtime::from_config(config)?;
             let inspection = registry
-                .inspect(&runtime, &wasm)
+                .inspect(&runtime, &wasm, &file)
                 .map_err(|e| Failure::invalid(anyhow::anyhow!("{}: refused: {e}", file.display())))?;
             let mut out = std::io::stdout().lock();
             print_request(&mut out, &inspection.manifest, &inspection.sha256, inspection.size)?;

@@ -242,14 +242,7 @@ impl Plugin {
                 // The whole trap (with its wasm backtrace) to the log; the
                 // admin gets what it was, and what the guest said last.
                 log::warn!("plugin '{plugin}' {op}: {trap:?}");
-                let what = match trap.downcast_ref::<wasmtime::Trap>() {
-                    Some(wasmtime::Trap::StackOverflow) => "stack overflow".to_string(),
-                    Some(wasmtime::Trap::UnreachableCodeReached) => "aborted (a panic, or `unreachable`)".to_string(),
-                    Some(wasmtime::Trap::MemoryOutOfBounds) => "out-of-bounds memory access".to_string(),
-                    Some(wasmtime::Trap::OutOfFuel) => "host-call data limit reached".to_string(),
-                    Some(t) => t.to_string(),
-                    None => trap.to_string(),
-                };
+                let what = trap_name(&trap, written);
                 let said = super::output::tail(written);
                 let message = if said.is_empty() { what } else { format!("{what}; it wrote: {said}") };
                 CallError::Trap { plugin, op, message }
@@ -313,4 +306,27 @@ enum Stopped {
     /// The wall clock ran out (the call was dropped where it was).
     Timeout,
     Instantiate(String),
+}
+
+/// What a trap was, as the admin should read it.
+fn trap_name(trap: &wasmtime::Error, written: &str) -> String {
+    // wasmtime's error for it is private; its text is what there is.
+    if format!("{trap:#}").contains("fuel allocated for hostcalls has been exhausted") {
+        return "host-call data limit reached: more than 128 MiB passed between the plugin and the host in one call"
+            .into();
+    }
+    match trap.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::StackOverflow) => "stack overflow".into(),
+        Some(wasmtime::Trap::UnreachableCodeReached) if written.contains("Traceback (most recent call last)") => {
+            "an uncaught Python exception".into()
+        }
+        Some(wasmtime::Trap::UnreachableCodeReached) => "aborted (a panic, or `unreachable`)".into(),
+        // A Rust or C guest's own stack lives in linear memory: its
+        // overflow runs into the memory below and reads as this.
+        Some(wasmtime::Trap::MemoryOutOfBounds) => {
+            "out-of-bounds memory access (in a Rust or C plugin, often a stack overflow)".into()
+        }
+        Some(t) => t.to_string(),
+        None => trap.to_string(),
+    }
 }

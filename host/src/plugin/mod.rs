@@ -5,6 +5,7 @@
 //! - [`bindings`]: the generated types of the WIT world, per version.
 //! - [`caps`]: capabilities, grants and their host implementations.
 //! - [`sandbox`]: the limits of a call and its wall clock.
+//! - [`errno`]: WASI error numbers named in guests' messages.
 //! - [`fs_guard`]: what a plugin may make in the networkd preopen.
 //! - [`store`]: per-instance store data: WASI context, capability view, limits.
 //! - [`runtime`]: the engine, linker and compile cache.
@@ -18,6 +19,7 @@ pub mod api;
 pub mod bindings;
 pub mod builtin;
 pub mod caps;
+pub mod errno;
 pub mod fs_guard;
 pub mod instance;
 pub mod manifest;

@@ -96,10 +96,12 @@ impl Registry {
         Registry { dir: dir.into(), builtins: std::sync::OnceLock::new() }
     }
 
-    /// Compiles `wasm`, checks its interfaces and runs `describe()` in a
-    /// sandbox with no grants. Nothing is written but the compile cache.
-    pub fn inspect(&self, runtime: &Runtime, wasm: &[u8]) -> Result<Inspection, RegistryError> {
-        self.inspect_compiled(runtime, runtime.compile(wasm)?, wasm.len())
+    /// Compiles `wasm` (read from `file`, which errors name), checks its
+    /// interfaces and runs `describe()` in a sandbox with no grants.
+    /// Nothing is written but the compile cache.
+    pub fn inspect(&self, runtime: &Runtime, wasm: &[u8], file: &Path) -> Result<Inspection, RegistryError> {
+        let label = format!("(inspecting {})", file.display());
+        self.inspect_compiled(runtime, runtime.compile(wasm)?, wasm.len(), &label)
     }
 
     fn inspect_compiled(
@@ -107,9 +109,10 @@ impl Registry {
         runtime: &Runtime,
         compiled: super::runtime::Compiled,
         size: usize,
+        label: &str,
     ) -> Result<Inspection, RegistryError> {
         let imported = manifest::check_interfaces(runtime.engine(), &compiled.component)?;
-        let mut plugin = runtime.load("(inspecting)", &compiled, Grants::default())?;
+        let mut plugin = runtime.load(label, &compiled, Grants::default())?;
         let info = plugin.describe().map_err(RegistryError::Describe)?;
         let manifest = manifest::from_info(info, super::bindings::current::WIT_VERSION, &imported)?;
         Ok(Inspection { manifest, sha256: compiled.sha256, size: size as u64 })
@@ -175,8 +178,12 @@ impl Registry {
         let records = super::builtin::BUILTINS
             .iter()
             .map(|b| {
-                let inspection =
-                    self.inspect_compiled(runtime, runtime.compile_hashed(b.wasm, b.sha256)?, b.wasm.len())?;
+                let inspection = self.inspect_compiled(
+                    runtime,
+                    runtime.compile_hashed(b.wasm, b.sha256)?,
+                    b.wasm.len(),
+                    &format!("(built-in {})", b.name),
+                )?;
                 Ok(Installed {
                     granted: inspection.manifest.grant_all(),
                     manifest: inspection.manifest,

@@ -43,7 +43,7 @@ impl Manager {
             allow_unsigned,
         )
         .map_err(|e| StateError::invalid("path", e.to_string()))?;
-        let inspection = self.registry.inspect(&self.runtime, &wasm)?;
+        let inspection = self.registry.inspect(&self.runtime, &wasm, path)?;
         let granted = if grants.iter().any(|g| g == "all") {
             inspection.manifest.grant_all()
         } else {

@@ -22,14 +22,16 @@ use crate::plugin::api;
 /// This bindings module's version of the WIT package.
 pub const WIT_VERSION: &str = "0.2.0";
 
+use crate::plugin::errno::name_errors;
+
 impl From<wit::PluginError> for api::PluginError {
     fn from(e: wit::PluginError) -> api::PluginError {
         match e {
             wit::PluginError::Invalid(f) => {
-                api::PluginError::Invalid(api::FieldError { field: f.field, message: f.message })
+                api::PluginError::Invalid(api::FieldError { field: f.field, message: name_errors(f.message) })
             }
-            wit::PluginError::Failed(m) => api::PluginError::Failed(m),
-            wit::PluginError::Denied(m) => api::PluginError::Denied(m),
+            wit::PluginError::Failed(m) => api::PluginError::Failed(name_errors(m)),
+            wit::PluginError::Denied(m) => api::PluginError::Denied(name_errors(m)),
         }
     }
 }
