@@ -74,6 +74,20 @@ fn python_and_javascript_plugins_install_and_apply_beside_net() {
         assert!(ids.contains(pair), "{pair} in {ids}");
     }
     assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "net's part applied too");
+    // The ledger names each plugin that ran: name, version, component sha256.
+    let entry = ledger(&lab).pop().unwrap();
+    let ran: Vec<(String, String)> = entry["data"]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_string(), p["sha256"].as_str().unwrap().to_string()))
+        .collect();
+    let sha = |name: &str| portagent::util::hash::sha256_hex(&std::fs::read(lang_guest(name)).unwrap());
+    assert_eq!(ran[1], ("jsnote".to_string(), sha("jsnote")), "{entry}");
+    assert_eq!(ran[2], ("pynote".to_string(), sha("pynote")), "{entry}");
+    assert_eq!(entry["data"]["plugins"][2]["version"], "0.1.0");
+    assert_eq!(ran[0].0, "net");
+    assert_eq!(ran[0].1.len(), 64, "the built-in's sha256 too");
 
     // Again: nothing to do. query-state's output re-applies as a no-op.
     let again = apply(&lab, "all", &yaml);

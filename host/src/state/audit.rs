@@ -119,7 +119,8 @@ pub fn apply_record(desired_state_hash: &str, report: &ApplyReport, caller: Call
         "changes_applied": report.changes_applied,
         "errors": short(&report.errors),
         "plugins": report.plugins.iter().map(|p| json!({
-            "plugin": p.plugin, "actions": p.actions, "verified": p.verified, "restored": p.restored,
+            "plugin": p.plugin, "name": p.name, "version": p.version, "sha256": p.sha256,
+            "actions": p.actions, "verified": p.verified, "restored": p.restored,
         })).collect::<Vec<_>>(),
     });
     if !report.success {

@@ -41,6 +41,8 @@ impl Queried {
 
 pub(super) struct Loaded {
     pub manifest: Manifest,
+    /// Of the component that runs (recorded with every apply).
+    pub sha256: String,
     pub plugin: Plugin,
 }
 
@@ -136,8 +138,8 @@ impl Manager {
     }
 
     /// Every runnable plugin, keyed by the section it owns.
-    fn available(&self) -> Result<BTreeMap<String, Manifest>, StateError> {
-        Ok(self.registry.all(&self.runtime)?.into_iter().map(|p| (p.manifest.section.clone(), p.manifest)).collect())
+    fn available(&self) -> Result<BTreeMap<String, crate::plugin::Installed>, StateError> {
+        Ok(self.registry.all(&self.runtime)?.into_iter().map(|p| (p.manifest.section.clone(), p)).collect())
     }
 
     /// The plugins for `sections`, in apply order (`after` first).
@@ -145,10 +147,14 @@ impl Manager {
         self.load_from(&self.available()?, sections)
     }
 
-    fn load_from(&self, available: &BTreeMap<String, Manifest>, sections: &[&str]) -> Result<Vec<Loaded>, StateError> {
+    fn load_from(
+        &self,
+        available: &BTreeMap<String, crate::plugin::Installed>,
+        sections: &[&str],
+    ) -> Result<Vec<Loaded>, StateError> {
         let mut loaded = Vec::new();
         for section in sections {
-            let manifest = available.get(*section).cloned().ok_or_else(|| {
+            let installed = available.get(*section).cloned().ok_or_else(|| {
                 StateError::invalid(
                     format!("plugins.{section}"),
                     format!(
@@ -157,8 +163,8 @@ impl Manager {
                     ),
                 )
             })?;
-            let plugin = self.registry.load(&self.runtime, &manifest.name)?;
-            loaded.push(Loaded { manifest, plugin });
+            let plugin = self.registry.load(&self.runtime, &installed.manifest.name)?;
+            loaded.push(Loaded { manifest: installed.manifest, sha256: installed.sha256, plugin });
         }
         let order = apply_order(&loaded.iter().map(|l| &l.manifest).collect::<Vec<_>>())?;
         let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();

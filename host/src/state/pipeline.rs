@@ -126,8 +126,12 @@ impl Manager {
             .into_iter()
             .filter(|s| !s.actions.is_empty())
             .map(|s| {
+                let m = &s.loaded.manifest;
                 let r = PluginReport {
-                    plugin: s.loaded.manifest.section.clone(),
+                    plugin: m.section.clone(),
+                    name: m.name.clone(),
+                    version: m.version.clone(),
+                    sha256: s.loaded.sha256.clone(),
                     actions: s.actions.iter().map(action_json).collect(),
                     ..Default::default()
                 };

@@ -17,7 +17,15 @@ pub struct PluginDiff {
 /// What one plugin did during an apply.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct PluginReport {
+    /// The section (the plugin's name for every plugin shipped).
     pub plugin: String,
+    /// The plugin that ran: name, version and the sha256 of its component.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub sha256: String,
     /// The actions planned, in the guide's shape.
     pub actions: Vec<Value>,
     pub changes_applied: Vec<String>,
