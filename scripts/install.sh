@@ -81,6 +81,9 @@ if [ ! -e "$CONFIG_DIR/config.toml" ]; then
 elif ! grep -q "^bridge_name = \"$bridge\"" "$CONFIG_DIR/config.toml"; then
     echo "note: $CONFIG_DIR/config.toml is kept as it is; its bridge_name is not $bridge"
 fi
+# The built-in plugins compiled now, so the first command is as fast as the
+# next (and artifacts of an earlier version are removed).
+"$agent" --config "$CONFIG_DIR/config.toml" plugin precompile
 # A running bus picks up the new policy now.
 dbus-send --system --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ReloadConfig >/dev/null 2>&1 || true
 echo "installed $agent, its D-Bus policy, polkit action and rule, systemd unit, $CONFIG_DIR/config.toml"

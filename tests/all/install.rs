@@ -33,6 +33,8 @@ fn install_moves_the_uplink_onto_the_bridge_and_keeps_the_gateway() {
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("systemd is not running here"), "{stdout}");
+    // The built-ins were compiled at install, before any command needed them.
+    assert!(stdout.lines().any(|l| l.starts_with("net ") && l.contains("ready in")), "{stdout}");
 
     assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.50/24"]);
     assert!(lab.addresses("eth0").unwrap().is_empty());

@@ -209,3 +209,37 @@ fn signed_plugin_installs_modified_and_unsigned_are_refused() {
     );
     assert_eq!(entries[0]["data"]["publisher"], "acme");
 }
+
+/// `plugin precompile` fills the cache with every plugin's artifact; the
+/// cache keeps only what a built-in or installed plugin uses.
+#[test]
+fn precompile_fills_the_cache_and_unused_artifacts_are_pruned() {
+    let s = Scratch::new("");
+    let cache = s.state_dir().join("cache");
+    let cwasm = || {
+        let mut v: Vec<String> = files_in(&cache).into_iter().filter(|f| f.ends_with(".cwasm")).collect();
+        v.sort();
+        v
+    };
+    let out = s.portagent(&["plugin", "precompile"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    for name in ["net ", "netcfg "] {
+        assert!(shown.lines().any(|l| l.starts_with(name) && l.contains("ready in")), "{shown}");
+    }
+    let builtins = cwasm();
+    assert_eq!(builtins.len(), 2, "{builtins:?}");
+    // An artifact of a plugin long gone, and one of an older engine.
+    std::fs::write(cache.join(format!("{}-0000000000000000.cwasm", "ab".repeat(32))), b"old").unwrap();
+    let sha = builtins[0].split('-').next().unwrap();
+    std::fs::write(cache.join(format!("{sha}-ffffffffffffffff.cwasm")), b"older engine").unwrap();
+    let out = s.portagent(&["plugin", "precompile"]);
+    assert!(text(&out.stdout).contains(": 2 unused artifacts removed"), "{}", text(&out.stdout));
+    assert_eq!(cwasm(), builtins);
+
+    let probe = probe_wasm_path();
+    assert!(s.portagent(&["plugin", "install", probe.to_str().unwrap(), "--yes", "--allow-unsigned"]).status.success());
+    assert_eq!(cwasm().len(), 3, "the installed plugin's artifact");
+    assert!(s.portagent(&["plugin", "remove", "probe"]).status.success());
+    assert_eq!(cwasm(), builtins, "removed with its plugin");
+}

@@ -45,6 +45,9 @@ pub enum PluginCommand {
     },
     /// Remove an installed plugin.
     Remove { name: String },
+    /// Compile every built-in and installed plugin into the cache now (as
+    /// `scripts/install.sh` does), and remove artifacts nothing uses.
+    Precompile,
     /// Make a publisher signing key; prints the public key an admin adds
     /// to `[plugins.trusted_publishers]`.
     Keygen {
@@ -92,14 +95,24 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             let trust = signature::check(&file, &wasm, &sig, &config.plugins.trusted_publishers, allow_unsigned)
                 .map_err(|e| Failure::invalid(anyhow::anyhow!("refused: {e}")))?;
             let runtime = Runtime::from_config(config)?;
+            // Compiling a Python or JS plugin takes seconds: say so on a terminal.
+            let progress = std::io::stderr().is_terminal();
+            let started = std::time::Instant::now();
+            if progress {
+                eprint!("compiling {} ({:.1} MB) ... ", file.display(), wasm.len() as f64 / 1e6);
+            }
             let inspection = registry
                 .inspect(&runtime, &wasm, &file)
                 .map_err(|e| Failure::invalid(anyhow::anyhow!("{}: refused: {e}", file.display())))?;
+            if progress {
+                eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+            }
             let mut out = std::io::stdout().lock();
             print_request(&mut out, &inspection.manifest, &inspection.sha256, inspection.size)?;
             writeln!(out, "  {}", trust_text(&trust))?;
             let granted = consent(&inspection.manifest, yes, &grant)?;
             let installed = registry.install(inspection, &wasm, granted, upgrade, trust).map_err(classify)?;
+            prune(&registry, &runtime);
             writeln!(
                 out,
                 "installed {} {} with {}",
@@ -158,8 +171,18 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
         }
         PluginCommand::Remove { name } => {
             let p = registry.remove(&name).map_err(classify)?;
+            prune(&registry, &Runtime::from_config(config)?);
             println!("removed {} {}", p.manifest.name, p.manifest.version);
             recorded(config, "remove", &p)
+        }
+        PluginCommand::Precompile => {
+            let runtime = Runtime::from_config(config)?;
+            let (timed, (files, bytes)) = registry.precompile(&runtime).map_err(classify)?;
+            for (name, took) in timed {
+                println!("{name:<16} ready in {} ms", took.as_millis());
+            }
+            println!("cache {}: {files} unused artifacts removed ({} KiB)", config.cache_dir().display(), bytes >> 10);
+            Ok(())
         }
         PluginCommand::Keygen { publisher, key } => {
             let k =
@@ -190,6 +213,16 @@ fn trust_text(t: &Trust) -> String {
     match t {
         Trust::Signed { publisher, key } => format!("signed by '{publisher}' ({key}), a trusted publisher"),
         Trust::AllowedUnsigned { reason } => format!("NOT signed by a trusted publisher ({reason}); --allow-unsigned"),
+    }
+}
+
+/// Drops compiled artifacts no plugin uses any more (a warning if that
+/// fails: the change itself is done).
+fn prune(registry: &Registry, runtime: &Runtime) {
+    match registry.prune(runtime) {
+        Ok((0, _)) => {}
+        Ok((files, bytes)) => log::info!("compile cache: {files} unused artifacts removed ({} KiB)", bytes >> 10),
+        Err(e) => log::warn!("compile cache not pruned: {e}"),
     }
 }
 

@@ -131,6 +131,31 @@ impl Runtime {
         unsafe { Component::deserialize(&self.engine, &bytes) }.map_err(|e| LoadError::Invalid(format!("{e:#}")))
     }
 
+    /// Removes compiled artifacts of components not in `keep` (sha256s),
+    /// and any an older engine made; returns how many files and bytes.
+    /// A file that cannot be removed is a warning: the cache is only an
+    /// optimisation.
+    pub fn prune_cache(&self, keep: &[&str]) -> (usize, u64) {
+        let Ok(entries) = std::fs::read_dir(&self.cache_dir) else { return (0, 0) };
+        let mut freed = (0, 0);
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".cwasm") else { continue };
+            let current =
+                stem.split_once('-').is_some_and(|(sha, engine)| engine == self.engine_hash && keep.contains(&sha));
+            if current {
+                continue;
+            }
+            let size = entry.metadata().map_or(0, |m| m.len());
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => freed = (freed.0 + 1, freed.1 + size),
+                Err(e) => log::warn!("compile cache {}: {e}", entry.path().display()),
+            }
+            self.memory.lock().unwrap().remove(stem.split_once('-').map_or(stem, |(sha, _)| sha));
+        }
+        freed
+    }
+
     /// A plugin handle with exactly `grants`. Instances are created lazily
     /// and replaced after any fault.
     pub fn load(&self, name: &str, compiled: &Compiled, grants: Grants) -> Result<Plugin, LoadError> {
