@@ -29,6 +29,33 @@ fn sha256_hex(bytes: &[u8]) -> String {
     <sha2::Sha256 as sha2::Digest>::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `$OUT_DIR/kit.rs`: what `portagent plugin new` writes besides its
+/// templates: the SDK's sources and the WIT, as this build has them.
+fn kit(root: &Path) -> String {
+    let files = |dir: &Path, ext: &str| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .collect();
+        v.sort();
+        v
+    };
+    let list = |name: &str, base: &Path, paths: Vec<PathBuf>| {
+        let mut s = format!("pub const {name}: &[(&str, &str)] = &[\n");
+        for p in paths {
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            s.push_str(&format!("    ({rel:?}, include_str!({:?})),\n", p.display().to_string()));
+        }
+        s + "];\n"
+    };
+    let sdk = root.join("sdk");
+    let mut sdk_files = vec![sdk.join("Cargo.toml")];
+    sdk_files.extend(files(&sdk.join("src"), "rs"));
+    list("SDK_FILES", &sdk, sdk_files) + &list("WIT_FILES", &root.join("wit"), files(&root.join("wit"), "wit"))
+}
+
 fn main() {
     // Read at run time, not baked in with env!(): a shared target dir may
     // hold this script compiled for a checkout at another path.
@@ -83,6 +110,7 @@ fn main() {
     }
     list.push_str("];\n");
     std::fs::write(out_dir.join("builtins.rs"), list).expect("write builtins.rs");
+    std::fs::write(out_dir.join("kit.rs"), kit(&root)).expect("write kit.rs");
     for g in builtins.iter().chain(&test_guests) {
         let var = g.to_uppercase().replace('-', "_");
         println!("cargo:rustc-env=PORTAGENT_GUEST_{var}={}", wasm_of(g).display());

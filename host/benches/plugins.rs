@@ -41,8 +41,11 @@ fn lang_guests() -> Vec<(String, PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target-bench-guests");
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or(out);
-    let built =
-        std::process::Command::new(root.join("scripts/lang-guests")).arg(target.join("lang-guests")).output().unwrap();
+    let built = std::process::Command::new(root.join("scripts/lang-guests"))
+        .arg(target.join("lang-guests"))
+        .env("PORTAGENT_BIN", env!("CARGO_BIN_EXE_portagent"))
+        .output()
+        .unwrap();
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
     String::from_utf8_lossy(&built.stdout)
         .lines()

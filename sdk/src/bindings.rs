@@ -1,9 +1,9 @@
-//! Raw bindings generated from the `state-plugin` world (`../wit`). Plugin
+//! Raw bindings generated from the `state-plugin` world (`wit/`, a link to the repo's `wit/`). Plugin
 //! code uses the wrappers in this crate's modules instead, which run
 //! natively against [`crate::testing`] too.
 
 wit_bindgen::generate!({
-    path: "../wit",
+    path: "wit",
     world: "portagent:plugin/state-plugin",
     pub_export_macro: true,
     export_macro_name: "export_plugin",

@@ -18,7 +18,11 @@ fn lang_guest(name: &str) -> PathBuf {
         // <target>/release/deps/all-HASH
         let out = exe.ancestors().nth(3).unwrap().join("lang-guests");
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let run = std::process::Command::new(root.join("scripts/lang-guests")).arg(&out).output().unwrap();
+        let run = std::process::Command::new(root.join("scripts/lang-guests"))
+            .arg(&out)
+            .env("PORTAGENT_BIN", env!("CARGO_BIN_EXE_portagent"))
+            .output()
+            .unwrap();
         assert!(run.status.success(), "scripts/lang-guests: {}", text(&run.stderr));
         text(&run.stdout)
             .lines()
@@ -152,4 +156,51 @@ fn a_python_exception_and_a_javascript_error_reach_the_admin() {
         let last = ledger(&lab).pop().unwrap();
         assert!(last["data"]["errors"].to_string().len() < 4096, "{language}: {last}");
     }
+}
+
+/// The author kit: `plugin new` in each language makes a project that
+/// builds with its own build script, installs, applies beside `net`,
+/// re-applies as a no-op, and reads back.
+#[test]
+fn plugin_new_makes_a_project_that_builds_installs_and_applies_in_every_language() {
+    lang_guest("pynote"); // the toolchains are there (built once)
+    let lab = net_lab();
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.ancestors().nth(3).unwrap().to_path_buf();
+    let tools = std::env::var("PORTAGENT_TOOLS").unwrap_or_else(|_| "/var/tmp/portagent-tools".into());
+    let mut yaml = GUIDE_NET.to_string();
+    for (lang, name) in [("rust", "kit-rust"), ("python", "kit-python"), ("js", "kit-js")] {
+        let project = dir.path().join(name);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_portagent"))
+            .args(["plugin", "new", name, "--lang", lang, "--dir"])
+            .arg(&project)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{lang}: {}", text(&out.stderr));
+        let built = std::process::Command::new(project.join("build.sh"))
+            .env("CARGO_TARGET_DIR", target.join("kit-target"))
+            .env("PORTAGENT_TOOLS", &tools)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{lang}: {}{}", text(&built.stdout), text(&built.stderr));
+        let wasm = std::fs::read(project.join(format!("{name}.wasm"))).unwrap();
+        let path = format!("/etc/ovs-port-agent/{name}.wasm");
+        lab.write(&path, &wasm).unwrap();
+        let out = portagent(&lab, &["plugin", "install", &path, "--yes", "--allow-unsigned"]);
+        assert!(out.status.success(), "{lang}: {}", text(&out.stderr));
+        // The project's own example, beside net's.
+        let example = std::fs::read_to_string(project.join("state.yaml")).unwrap();
+        yaml.push_str(example.split_once("plugins:\n").unwrap().1);
+    }
+    let out = apply(&lab, "kit", &yaml);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let ids = external_ids(&lab);
+    for name in ["kit-rust", "kit-python", "kit-js"] {
+        assert!(ids.contains(&format!("\"{name}:rack\"=r12")), "{name} in {ids}");
+    }
+    let again = apply(&lab, "kit", &yaml);
+    let r: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(r["plugins"], serde_json::json!([]), "{r}");
 }

@@ -5,6 +5,7 @@ mod ledger;
 mod plugin;
 mod ports;
 mod remote;
+mod scaffold;
 mod state;
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};

@@ -45,6 +45,17 @@ pub enum PluginCommand {
     },
     /// Remove an installed plugin.
     Remove { name: String },
+    /// Make a new plugin project: sources, WIT, build script, example state
+    /// file and README, ready to build and install.
+    New {
+        /// The plugin's (and its section's) name.
+        name: String,
+        #[arg(long, value_enum)]
+        lang: super::scaffold::Lang,
+        /// Where (default: ./NAME); must not exist or be empty.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Compile every built-in and installed plugin into the cache now (as
     /// `scripts/install.sh` does), and remove artifacts nothing uses.
     Precompile,
@@ -175,6 +186,7 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             println!("removed {} {}", p.manifest.name, p.manifest.version);
             recorded(config, "remove", &p)
         }
+        PluginCommand::New { name, lang, dir } => super::scaffold::run(&name, lang, dir),
         PluginCommand::Precompile => {
             let runtime = Runtime::from_config(config)?;
             let (timed, (files, bytes)) = registry.precompile(&runtime).map_err(classify)?;

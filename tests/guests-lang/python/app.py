@@ -1,160 +1,56 @@
-"""pynote: a portagent plugin in Python (componentize-py), a test guest.
-
-It owns the `pynote` section of a state file:
+"""pynote, a test guest in Python (componentize-py): the plugin that
+`portagent plugin new pynote --lang python` makes (built beside this file
+as notes.py, by scripts/lang-guests), plus `sabotage`, for tests:
 
     plugins:
       pynote:
-        notes: {rack: r12, owner: ops}
-
-and keeps each note as `external_ids:pynote:KEY=VALUE` of OVS's
-Open_vSwitch row, through the `ovsdb` capability (scope: Open_vSwitch).
-Keys without the prefix belong to others and are never touched.
-
-`sabotage` is for tests: `verify` makes apply write a wrong value (verify
-finds the mismatch and the host rolls the whole apply back); `raise`
-makes apply raise an exception the host must show.
+        notes: {rack: r12}
+        sabotage: verify   # apply writes a wrong value: verify must catch it
+        sabotage: raise    # apply raises: the admin must read the message
 """
 
 import json
 
-from componentize_py_types import Err
-from wit_world import exports
-from wit_world.imports import log, ovsdb
-from wit_world.imports.types import (
-    Action,
-    ActionKind,
-    CapabilityRequest,
-    FieldError,
-    Mismatch,
-    PluginError_Failed,
-    PluginError_Invalid,
-    PluginInfo,
-)
-
-PREFIX = "pynote:"
-KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+import notes
+from wit_world.imports.types import ActionKind
 
 
-def invalid(field, message):
-    return Err(PluginError_Invalid(FieldError(field, message)))
-
-
-def parse(desired):
-    """The section as (notes, sabotage), or Err naming the bad field."""
+def strip(desired):
+    """The section without `sabotage` (as JSON text), and its value."""
     try:
         section = json.loads(desired) if desired.strip() else {}
-    except ValueError as e:
-        raise invalid("", f"not JSON: {e}")
-    if section is None:
-        section = {}
+    except ValueError:
+        return desired, None  # notes.parse names the error
     if not isinstance(section, dict):
-        raise invalid("", "expected a mapping with `notes`")
-    unknown = sorted(set(section) - {"notes", "sabotage"})
-    if unknown:
-        raise invalid(unknown[0], "unknown field (expected `notes`)")
-    notes = section.get("notes") or {}
-    if not isinstance(notes, dict):
-        raise invalid("notes", "expected a mapping of KEY: VALUE")
-    for key, value in notes.items():
-        if not key or not set(key) <= KEY_CHARS:
-            raise invalid(f"notes.{key}", "a key is lower-case letters, digits, - and _")
-        if not isinstance(value, str):
-            raise invalid(f"notes.{key}", f"expected a string, got {json.dumps(value)}")
-    sabotage = section.get("sabotage")
+        return desired, None
+    sabotage = section.pop("sabotage", None)
     if sabotage not in (None, "verify", "raise"):
-        raise invalid("sabotage", "expected `verify` or `raise`")
-    return notes, sabotage
+        raise notes.invalid("sabotage", "expected `verify` or `raise`")
+    return json.dumps(section), sabotage
 
 
-def transact(operations):
-    try:
-        return json.loads(ovsdb.transact("Open_vSwitch", json.dumps(operations)))
-    except Err as e:
-        raise Err(PluginError_Failed(f"ovsdb: {e.value.value}"))
-
-
-def live_notes():
-    result = transact([{"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["external_ids"]}])
-    rows = result[0].get("rows", [])
-    if not rows:
-        raise Err(PluginError_Failed("ovsdb: the Open_vSwitch table has no row"))
-    pairs = rows[0]["external_ids"][1]
-    return {k[len(PREFIX):]: v for k, v in pairs if k.startswith(PREFIX)}
-
-
-def write_notes(delete, insert):
-    """One transaction: drop the keys in `delete`, then set `insert`."""
-    mutations = []
-    if delete:
-        mutations.append(["external_ids", "delete", ["set", [PREFIX + k for k in delete]]])
-    if insert:
-        mutations.append(["external_ids", "insert", ["map", [[PREFIX + k, v] for k, v in insert.items()]]])
-    if mutations:
-        transact([{"op": "mutate", "table": "Open_vSwitch", "where": [], "mutations": mutations}])
-
-
-class Plugin(exports.Plugin):
-    def describe(self):
-        return PluginInfo(
-            name="pynote",
-            version="0.1.0",
-            section="pynote",
-            capabilities=[
-                CapabilityRequest("ovsdb", ["Open_vSwitch"], "to keep notes in external_ids"),
-                CapabilityRequest("log", [], "to say what it changed"),
-            ],
-            after=["net"],
-        )
-
+class Plugin(notes.Plugin):
     def validate(self, desired):
-        parse(desired)
-
-    def query(self):
-        return json.dumps({"notes": live_notes()}, sort_keys=True)
+        super().validate(strip(desired)[0])
 
     def diff(self, current, desired):
-        have, _ = parse(current)
-        want, sabotage = parse(desired)
-        actions = []
-        for key in sorted(want):
-            if key not in have:
-                kind = ActionKind.CREATE
-            elif have[key] != want[key]:
-                kind = ActionKind.MODIFY
-            else:
+        desired, sabotage = strip(desired)
+        actions = super().diff(current, desired)
+        for a in actions:
+            if a.kind == ActionKind.DELETE or sabotage is None:
                 continue
-            body = {"value": want[key] + ("-sabotaged" if sabotage == "verify" else "")}
-            if sabotage == "raise":
-                body["raise"] = f"pynote was asked to raise (note {key})"
-            actions.append(Action(kind, key, json.dumps(body)))
-        for key in sorted(set(have) - set(want)):
-            actions.append(Action(ActionKind.DELETE, key, "null"))
+            if sabotage == "verify":
+                a.body = json.dumps(json.loads(a.body) + "-sabotaged")
+            else:
+                a.body = json.dumps({"raise": f"pynote was asked to raise (note {a.resource})"})
         return actions
 
     def apply(self, actions):
-        delete = [a.resource for a in actions]
-        bodies = {a.resource: json.loads(a.body) for a in actions if a.kind != ActionKind.DELETE}
-        for body in bodies.values():
-            if "raise" in body:
-                raise RuntimeError(body["raise"])
-        insert = {key: body["value"] for key, body in bodies.items()}
-        write_notes(delete, insert)
         for a in actions:
-            log.log(log.Level.INFO, f"note {a.resource}: {a.kind.name.lower()}")
-        return [PREFIX + a.resource for a in actions]
+            body = json.loads(a.body)
+            if isinstance(body, dict):
+                raise RuntimeError(body["raise"])
+        return super().apply(actions)
 
     def verify(self, desired):
-        want, _ = parse(desired)
-        have = live_notes()
-        return [
-            Mismatch(PREFIX + k, "value", json.dumps(want.get(k)), json.dumps(have.get(k)))
-            for k in sorted(set(want) | set(have))
-            if want.get(k) != have.get(k)
-        ]
-
-    def checkpoint(self):
-        return json.dumps(live_notes(), sort_keys=True).encode()
-
-    def restore(self, checkpoint):
-        saved = json.loads(checkpoint.decode())
-        write_notes(list(live_notes()), saved)
+        return super().verify(strip(desired)[0])
