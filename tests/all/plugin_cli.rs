@@ -243,3 +243,23 @@ fn precompile_fills_the_cache_and_unused_artifacts_are_pruned() {
     assert!(s.portagent(&["plugin", "remove", "probe"]).status.success());
     assert_eq!(cwasm(), builtins, "removed with its plugin");
 }
+
+/// What a plugin author asks the host: the WIT it serves, and its version.
+#[test]
+fn the_wit_and_its_version_are_printed() {
+    let s = Scratch::new("");
+    let v = text(&s.portagent(&["--version"]).stdout);
+    assert!(v.starts_with("portagent ") && v.contains("WIT portagent:plugin@0.2.0"), "{v}");
+    let out = s.portagent(&["plugin", "wit"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let wit = text(&out.stdout);
+    for expected in
+        ["package portagent:plugin@0.2.0;", "world state-plugin {", "interface ovsdb {", "// ==> wit/types.wit <=="]
+    {
+        assert!(wit.contains(expected), "{expected}");
+    }
+    assert_eq!(text(&s.portagent(&["plugin", "wit", "--version", "0.2.0"]).stdout), wit);
+    let old = s.portagent(&["plugin", "wit", "--version", "0.1.0"]);
+    assert_eq!(old.status.code(), Some(2));
+    assert!(text(&old.stderr).contains("supported: 0.2.0"), "{}", text(&old.stderr));
+}

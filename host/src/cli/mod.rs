@@ -61,10 +61,22 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
+/// `--version`: the program's, and the WIT versions plugins may be built against.
+fn version_text() -> &'static str {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{} (plugins: WIT portagent:plugin@{})",
+            env!("CARGO_PKG_VERSION"),
+            crate::plugin::bindings::current::WIT_VERSION
+        )
+    });
+    &TEXT
+}
+
 #[derive(Parser)]
 #[command(
     name = "portagent",
-    version,
+    version = version_text(),
     about = "portagent, the OVS Port Agent: declarative network state for Open vSwitch hosts"
 )]
 pub struct Cli {

@@ -56,6 +56,13 @@ pub enum PluginCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Print the WIT a plugin is built against (the `state-plugin` world
+    /// and what it uses), as this portagent serves it.
+    Wit {
+        /// A version this portagent supports (default: the current one).
+        #[arg(long = "version", visible_alias = "wit-version", value_name = "VERSION")]
+        version: Option<String>,
+    },
     /// Compile every built-in and installed plugin into the cache now (as
     /// `scripts/install.sh` does), and remove artifacts nothing uses.
     Precompile,
@@ -187,6 +194,18 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             recorded(config, "remove", &p)
         }
         PluginCommand::New { name, lang, dir } => super::scaffold::run(&name, lang, dir),
+        PluginCommand::Wit { version } => {
+            let current = crate::plugin::bindings::current::WIT_VERSION;
+            match version {
+                Some(v) if v != current => Err(Failure::invalid(anyhow::anyhow!(
+                    "--version: {v:?} is not served by this portagent (supported: {current})"
+                ))),
+                _ => {
+                    print!("{}", super::scaffold::wit_text());
+                    Ok(())
+                }
+            }
+        }
         PluginCommand::Precompile => {
             let runtime = Runtime::from_config(config)?;
             let (timed, (files, bytes)) = registry.precompile(&runtime).map_err(classify)?;

@@ -75,6 +75,11 @@ fn files(name: &str, lang: Lang) -> Vec<(PathBuf, String)> {
     out
 }
 
+/// Every WIT file of the package, one after another, each headed by its name.
+pub fn wit_text() -> String {
+    kit::WIT_FILES.iter().map(|(name, text)| format!("// ==> wit/{name} <==\n{text}\n")).collect()
+}
+
 fn state_example(name: &str) -> String {
     format!("version: 1\nplugins:\n  {name}:\n    notes:\n      rack: r12\n      owner: ops\n")
 }
