@@ -20,11 +20,13 @@ use std::time::{Duration, Instant};
 /// Runs the CLI in the lab: wall time, peak RSS (KiB) of that process.
 fn measured(lab: &Lab, args: &[&str]) -> (Duration, i64) {
     let t = Instant::now();
+    // Reaped by wait4 below, which also gives this child's own peak RSS.
+    #[allow(clippy::zombie_processes)]
     let child = lab
         .command(env!("CARGO_BIN_EXE_portagent"))
         .args(args)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
         .spawn()
         .unwrap();
     let mut status = 0;
@@ -72,8 +74,8 @@ fn main() {
         measured(&lab, &["plugin", "precompile"]);
         let name = label.split(' ').next().unwrap();
         let wasm = std::fs::read(path).unwrap();
-        lab.write(&format!("/etc/ovs-port-agent/{name}.wasm"), &wasm).unwrap();
         let file = format!("/etc/ovs-port-agent/{name}.wasm");
+        lab.write(&file, &wasm).unwrap();
         let (install, install_rss) = measured(&lab, &["plugin", "install", &file, "--yes", "--allow-unsigned"]);
         let section =
             if name == "probe" { "probe:\n    run: []\n" } else { &format!("{name}:\n    notes: {{a: b}}\n") };

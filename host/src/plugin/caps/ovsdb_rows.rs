@@ -71,10 +71,8 @@ pub fn confine(plugin: &str, ops: &mut [Value]) -> Result<Preflight, CapError> {
         }
         match name.as_str() {
             "insert" => tag_row(plugin, op).map_err(denied)?,
-            "update" => {
-                if op.get("row").and_then(|r| r.get("external_ids")).is_some() {
-                    tag_row(plugin, op).map_err(denied)?;
-                }
+            "update" if op.get("row").and_then(|r| r.get("external_ids")).is_some() => {
+                tag_row(plugin, op).map_err(denied)?;
             }
             "mutate" => {
                 let touches_owner = op["mutations"].as_array().into_iter().flatten().any(|m| {
