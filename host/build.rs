@@ -53,7 +53,10 @@ fn kit(root: &Path) -> String {
     let sdk = root.join("sdk");
     let mut sdk_files = vec![sdk.join("Cargo.toml")];
     sdk_files.extend(files(&sdk.join("src"), "rs"));
-    list("SDK_FILES", &sdk, sdk_files) + &list("WIT_FILES", &root.join("wit"), files(&root.join("wit"), "wit"))
+    let frozen = root.join("wit/deps/portagent-plugin@0.1.0");
+    list("SDK_FILES", &sdk, sdk_files)
+        + &list("WIT_FILES", &root.join("wit"), files(&root.join("wit"), "wit"))
+        + &list("WIT_0_1_FILES", &frozen, files(&frozen, "wit"))
 }
 
 fn main() {

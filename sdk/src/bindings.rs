@@ -1,4 +1,4 @@
-//! Raw bindings generated from the `state-plugin` world (`wit/`, a link to the repo's `wit/`). Plugin
+//! Raw bindings generated from the `state-plugin` world (`wit/`, links to the repo's `wit/*.wit`). Plugin
 //! code uses the wrappers in this crate's modules instead, which run
 //! natively against [`crate::testing`] too.
 

@@ -2,8 +2,8 @@
 //! every plugin shares. A plugin implements [`Plugin`] on a type and
 //! registers it with [`export_plugin!`]; `cargo build --target
 //! wasm32-wasip2` then emits a component that `portagent plugin install`
-//! accepts. The WIT in `wit/` (a link to the repo's `wit/`) is the single
-//! source of truth.
+//! accepts. The WIT in `wit/` (links to the repo's `wit/*.wit`) is the
+//! single source of truth.
 //!
 //! - [`validate`]: interface names (the one rule, the host's too) and
 //!   parsing a section with bad fields named by path. Built without the

@@ -249,7 +249,7 @@ fn precompile_fills_the_cache_and_unused_artifacts_are_pruned() {
 fn the_wit_and_its_version_are_printed() {
     let s = Scratch::new("");
     let v = text(&s.portagent(&["--version"]).stdout);
-    assert!(v.starts_with("portagent ") && v.contains("WIT portagent:plugin@0.2.0"), "{v}");
+    assert!(v.starts_with("portagent ") && v.contains("WIT portagent:plugin@0.2.0, @0.1.0"), "{v}");
     let out = s.portagent(&["plugin", "wit"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let wit = text(&out.stdout);
@@ -259,7 +259,11 @@ fn the_wit_and_its_version_are_printed() {
         assert!(wit.contains(expected), "{expected}");
     }
     assert_eq!(text(&s.portagent(&["plugin", "wit", "--version", "0.2.0"]).stdout), wit);
-    let old = s.portagent(&["plugin", "wit", "--version", "0.1.0"]);
-    assert_eq!(old.status.code(), Some(2));
-    assert!(text(&old.stderr).contains("supported: 0.2.0"), "{}", text(&old.stderr));
+    let old = text(&s.portagent(&["plugin", "wit", "--version", "0.1.0"]).stdout);
+    assert!(
+        old.contains("package portagent:plugin@0.1.0;") && old.contains("wit/deps/portagent-plugin@0.1.0/world.wit")
+    );
+    let future = s.portagent(&["plugin", "wit", "--version", "0.3.0"]);
+    assert_eq!(future.status.code(), Some(2));
+    assert!(text(&future.stderr).contains("supported: 0.2.0, 0.1.0"), "{}", text(&future.stderr));
 }

@@ -353,3 +353,26 @@ fn netlink_changes_stay_inside_the_granted_link_patterns() {
     let e = plugin_error(apply(&mut p, &["link-mtu:veth-probe9=1400"]));
     assert!(matches!(&e, PluginError::Failed(m) if m.contains("veth-probe9")), "{e}");
 }
+
+/// A plugin built against `portagent:plugin@0.1.0` (frozen in `wit/deps`)
+/// installs and runs: its imports are served by today's capabilities,
+/// grant checks included.
+#[test]
+fn a_plugin_built_against_wit_0_1_0_is_served() {
+    let scratch = Scratch::new("");
+    let legacy = std::path::Path::new(env!("PORTAGENT_GUEST_LEGACY"));
+    let out = scratch.portagent(&["plugin", "install", legacy.to_str().unwrap(), "--yes", "--allow-unsigned"]);
+    assert!(out.status.success(), "{}", crate::support::text(&out.stderr));
+    assert!(crate::support::text(&out.stdout).contains("plugin legacy 0.0.9 (portagent:plugin@0.1.0)"));
+
+    let runtime = Runtime::from_config(&scratch.config()).unwrap();
+    let compiled = runtime.compile(&std::fs::read(legacy).unwrap()).unwrap();
+    let grants = Grants::of(&[(Capability::LOG, &[]), (Capability::NETLINK, &["read"])]);
+    let mut p = runtime.load("legacy", &compiled, grants).unwrap();
+    let out = apply(&mut p, &["log", "links"]).unwrap();
+    assert_eq!(out[0], "logged");
+    assert!(out[1].ends_with(" links") && !out[1].starts_with("0 "), "{out:?}");
+    // Not granted: denied through 0.1's own cap-error.
+    let e = plugin_error(apply(&mut p, &["ovsdb:Bridge"]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("ovsdb")), "{e}");
+}

@@ -67,7 +67,7 @@ fn version_text() -> &'static str {
         format!(
             "{} (plugins: WIT portagent:plugin@{})",
             env!("CARGO_PKG_VERSION"),
-            crate::plugin::bindings::current::WIT_VERSION
+            crate::plugin::bindings::SUPPORTED.join(", @")
         )
     });
     &TEXT

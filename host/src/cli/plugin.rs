@@ -195,15 +195,17 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
         }
         PluginCommand::New { name, lang, dir } => super::scaffold::run(&name, lang, dir),
         PluginCommand::Wit { version } => {
-            let current = crate::plugin::bindings::current::WIT_VERSION;
-            match version {
-                Some(v) if v != current => Err(Failure::invalid(anyhow::anyhow!(
-                    "--version: {v:?} is not served by this portagent (supported: {current})"
-                ))),
-                _ => {
-                    print!("{}", super::scaffold::wit_text());
+            let supported = crate::plugin::bindings::SUPPORTED;
+            let version = version.as_deref().unwrap_or(supported[0]);
+            match super::scaffold::wit_text(version) {
+                Some(text) => {
+                    print!("{text}");
                     Ok(())
                 }
+                None => Err(Failure::invalid(anyhow::anyhow!(
+                    "--version: {version:?} is not served by this portagent (supported: {})",
+                    supported.join(", ")
+                ))),
             }
         }
         PluginCommand::Precompile => {

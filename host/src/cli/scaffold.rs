@@ -75,9 +75,15 @@ fn files(name: &str, lang: Lang) -> Vec<(PathBuf, String)> {
     out
 }
 
-/// Every WIT file of the package, one after another, each headed by its name.
-pub fn wit_text() -> String {
-    kit::WIT_FILES.iter().map(|(name, text)| format!("// ==> wit/{name} <==\n{text}\n")).collect()
+/// Every WIT file of the package at `version` (a served one), one after
+/// another, each headed by its path in this repo.
+pub fn wit_text(version: &str) -> Option<String> {
+    let (dir, files) = match version {
+        v if v == crate::plugin::bindings::current::WIT_VERSION => ("wit", kit::WIT_FILES),
+        v if v == crate::plugin::bindings::v0_1::WIT_VERSION => ("wit/deps/portagent-plugin@0.1.0", kit::WIT_0_1_FILES),
+        _ => return None,
+    };
+    Some(files.iter().map(|(name, text)| format!("// ==> {dir}/{name} <==\n{text}\n")).collect())
 }
 
 fn state_example(name: &str) -> String {

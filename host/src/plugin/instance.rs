@@ -6,7 +6,7 @@
 //! the next call gets a fresh one and the host lives on.
 
 use super::api::{Action, Mismatch, PluginError, PluginInfo};
-use super::bindings::current::{StatePlugin, StatePluginPre};
+use super::bindings::{Op, Out, v0_1, v0_2};
 use super::caps::{Backends, DeadlineExceeded, Grants};
 use super::sandbox::{CallClock, Limits, Tripped};
 use super::store::HostState;
@@ -36,78 +36,54 @@ pub enum CallError {
 
 struct Live {
     store: Store<HostState>,
-    bindings: StatePlugin,
+    bindings: Bindings,
 }
 
-/// One export call and its arguments.
-enum Op<'a> {
-    Describe,
-    Validate(&'a str),
-    Query,
-    Diff(&'a str, &'a str),
-    Apply(&'a [Action]),
-    Verify(&'a str),
-    Checkpoint,
-    Restore(&'a [u8]),
+/// A component ready to instantiate, by the WIT version it was built for.
+#[derive(Clone)]
+pub(crate) enum Pre {
+    V0_1(v0_1::StatePluginPre<HostState>),
+    V0_2(v0_2::StatePluginPre<HostState>),
 }
 
-impl Op<'_> {
-    fn name(&self) -> &'static str {
+/// An instance's exports, by WIT version.
+enum Bindings {
+    V0_1(v0_1::StatePlugin),
+    V0_2(v0_2::StatePlugin),
+}
+
+impl Pre {
+    fn engine(&self) -> &wasmtime::Engine {
         match self {
-            Op::Describe => "describe",
-            Op::Validate(_) => "validate",
-            Op::Query => "query",
-            Op::Diff(..) => "diff",
-            Op::Apply(_) => "apply",
-            Op::Verify(_) => "verify",
-            Op::Checkpoint => "checkpoint",
-            Op::Restore(_) => "restore",
+            Pre::V0_1(p) => p.engine(),
+            Pre::V0_2(p) => p.engine(),
         }
+    }
+
+    async fn instantiate_async(&self, store: &mut Store<HostState>) -> wasmtime::Result<Bindings> {
+        Ok(match self {
+            Pre::V0_1(p) => Bindings::V0_1(p.instantiate_async(store).await?),
+            Pre::V0_2(p) => Bindings::V0_2(p.instantiate_async(store).await?),
+        })
     }
 }
 
-/// What an export call returned.
-enum Out {
-    Info(PluginInfo),
-    Unit,
-    Text(String),
-    Actions(Vec<Action>),
-    Changed(Vec<String>),
-    Mismatches(Vec<Mismatch>),
-    Blob(Vec<u8>),
-}
-
-/// Calls the export of `op`; what it returns, in the host's types.
+/// Calls the export of `op` in the instance's own WIT version.
 async fn dispatch(
     store: &mut Store<HostState>,
-    b: &StatePlugin,
+    b: &Bindings,
     op: &Op<'_>,
 ) -> wasmtime::Result<Result<Out, PluginError>> {
-    let p = b.portagent_plugin_plugin();
-    let out = match op {
-        Op::Describe => Ok(Out::Info(p.call_describe(store).await?.into())),
-        Op::Validate(d) => p.call_validate(store, d).await?.map(|()| Out::Unit),
-        Op::Query => p.call_query(store).await?.map(Out::Text),
-        Op::Diff(c, d) => {
-            p.call_diff(store, c, d).await?.map(|a| Out::Actions(a.into_iter().map(Into::into).collect()))
-        }
-        Op::Apply(a) => {
-            let actions: Vec<_> = a.iter().map(Into::into).collect();
-            p.call_apply(store, &actions).await?.map(Out::Changed)
-        }
-        Op::Verify(d) => {
-            p.call_verify(store, d).await?.map(|m| Out::Mismatches(m.into_iter().map(Into::into).collect()))
-        }
-        Op::Checkpoint => p.call_checkpoint(store).await?.map(Out::Blob),
-        Op::Restore(c) => p.call_restore(store, c).await?.map(|()| Out::Unit),
-    };
-    Ok(out.map_err(Into::into))
+    match b {
+        Bindings::V0_1(b) => v0_1::dispatch(store, b, op).await,
+        Bindings::V0_2(b) => v0_2::dispatch(store, b, op).await,
+    }
 }
 
 /// A plugin ready to be called, with its grant and limits.
 pub struct Plugin {
     name: String,
-    pre: StatePluginPre<HostState>,
+    pre: Pre,
     grants: Grants,
     backends: Backends,
     limits: Limits,
@@ -122,7 +98,7 @@ pub struct Plugin {
 impl Plugin {
     pub(crate) fn new(
         name: &str,
-        pre: StatePluginPre<HostState>,
+        pre: Pre,
         grants: Grants,
         backends: Backends,
         limits: Limits,

@@ -2,7 +2,6 @@
 //! the imports the component really has and the WIT version it was built for.
 
 use super::api::{PluginInfo, WIT_PACKAGE};
-use super::bindings::current::WIT_VERSION;
 use super::caps::{Capability, Grants};
 use serde::{Deserialize, Serialize};
 use wasmtime::Engine;
@@ -49,9 +48,8 @@ impl Manifest {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error(
-        "built against {WIT_PACKAGE}@{found}; this host supports {WIT_PACKAGE}@{} (compatible {})",
-        WIT_VERSION,
-        compatible_range()
+        "built against {WIT_PACKAGE}@{found}; this host supports {WIT_PACKAGE}@{} (and what is compatible with them as cargo reads semver)",
+        super::bindings::SUPPORTED.join(", ")
     )]
     IncompatibleWit { found: String },
     #[error("does not export {WIT_PACKAGE}/plugin: not a portagent plugin (exports: {exports})")]
@@ -62,40 +60,25 @@ pub enum ManifestError {
     Describe { field: String, message: String },
 }
 
-fn compatible_range() -> String {
-    let (major, minor) = major_minor(WIT_VERSION);
-    if major == 0 { format!("0.{minor}.x") } else { format!("{major}.x") }
-}
-
-fn major_minor(v: &str) -> (u64, u64) {
-    let mut parts = v.split('.').map(|p| p.parse::<u64>().unwrap_or(u64::MAX));
-    (parts.next().unwrap_or(u64::MAX), parts.next().unwrap_or(u64::MAX))
-}
-
-/// Semver compatibility as cargo reads it: same major, and same minor while
-/// the major is 0.
-fn compatible(found: &str) -> bool {
-    let ours = major_minor(WIT_VERSION);
-    let theirs = major_minor(found);
-    theirs.0 == ours.0 && (ours.0 != 0 || theirs.1 == ours.1)
-}
-
-/// Checks the component's exports and imports before it is ever run.
-pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<Vec<Capability>, ManifestError> {
+/// Checks the component's exports and imports before it is ever run: the
+/// WIT version it is served as, and the capabilities it imports.
+pub fn check_interfaces(
+    engine: &Engine,
+    component: &Component,
+) -> Result<(&'static str, Vec<Capability>), ManifestError> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
     let prefix = format!("{WIT_PACKAGE}/plugin@");
-    match exports.iter().find_map(|n| n.strip_prefix(&prefix)) {
-        Some(found) if compatible(found) => {}
-        Some(found) => return Err(ManifestError::IncompatibleWit { found: found.into() }),
+    let version = match exports.iter().find_map(|n| n.strip_prefix(&prefix)) {
+        Some(found) => super::bindings::served(found).ok_or(ManifestError::IncompatibleWit { found: found.into() })?,
         None => return Err(ManifestError::NotAPlugin { exports: exports.join(", ") }),
-    }
+    };
     let mut used = Vec::new();
     for (name, _) in ty.imports(engine) {
         if let Some(rest) = name.strip_prefix(&format!("{WIT_PACKAGE}/")) {
-            let (iface, version) = rest.split_once('@').unwrap_or((rest, ""));
-            if !compatible(version) {
-                return Err(ManifestError::IncompatibleWit { found: version.into() });
+            let (iface, imported) = rest.split_once('@').unwrap_or((rest, ""));
+            if super::bindings::served(imported) != Some(version) {
+                return Err(ManifestError::IncompatibleWit { found: imported.into() });
             }
             match Capability::parse(iface) {
                 Some(cap) => used.push(cap),
@@ -106,7 +89,7 @@ pub fn check_interfaces(engine: &Engine, component: &Component) -> Result<Vec<Ca
             return Err(ManifestError::UnknownImport(name.into()));
         }
     }
-    Ok(used)
+    Ok((version, used))
 }
 
 /// Turns `describe()` output into a manifest, checking every field. A
@@ -229,16 +212,6 @@ mod tests {
                 .collect(),
             after: vec![],
         }
-    }
-
-    #[test]
-    fn wit_versions() {
-        assert!(compatible("0.2.0"));
-        assert!(compatible("0.2.7"));
-        assert!(!compatible("0.1.0"));
-        assert!(!compatible("0.3.0"));
-        assert!(!compatible("1.0.0"));
-        assert!(!compatible("garbage"));
     }
 
     #[test]

@@ -111,10 +111,10 @@ impl Registry {
         size: usize,
         label: &str,
     ) -> Result<Inspection, RegistryError> {
-        let imported = manifest::check_interfaces(runtime.engine(), &compiled.component)?;
+        let (wit_version, imported) = manifest::check_interfaces(runtime.engine(), &compiled.component)?;
         let mut plugin = runtime.load(label, &compiled, Grants::default())?;
         let info = plugin.describe().map_err(RegistryError::Describe)?;
-        let manifest = manifest::from_info(info, super::bindings::current::WIT_VERSION, &imported)?;
+        let manifest = manifest::from_info(info, wit_version, &imported)?;
         Ok(Inspection { manifest, sha256: compiled.sha256, size: size as u64 })
     }
 

@@ -160,8 +160,13 @@ impl Runtime {
     /// and replaced after any fault.
     pub fn load(&self, name: &str, compiled: &Compiled, grants: Grants) -> Result<Plugin, LoadError> {
         let pre = self.linker.instantiate_pre(&compiled.component).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        let pre =
-            super::bindings::current::StatePluginPre::new(pre).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let invalid = |e: wasmtime::Error| LoadError::Invalid(format!("{e:#}"));
+        let pre = match super::bindings::version_of(&self.engine, &compiled.component) {
+            Some(super::bindings::v0_1::WIT_VERSION) => {
+                super::instance::Pre::V0_1(super::bindings::v0_1::StatePluginPre::new(pre).map_err(invalid)?)
+            }
+            _ => super::instance::Pre::V0_2(super::bindings::v0_2::StatePluginPre::new(pre).map_err(invalid)?),
+        };
         Ok(Plugin::new(name, pre, grants, self.backends.clone(), self.limits, self.ticker.clone()))
     }
 }

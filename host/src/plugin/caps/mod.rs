@@ -11,6 +11,7 @@
 
 mod ovsdb_rows;
 mod settings;
+mod wit_v0_1;
 
 use super::bindings::current::CapError;
 use serde::{Deserialize, Serialize};
@@ -87,7 +88,9 @@ pub fn link<T: Caps>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     use super::bindings::current::portagent::plugin as wit;
     wit::types::add_to_linker::<T, HasSelf<CapContext>>(linker, T::caps)?;
     wit::settings::add_to_linker::<T, HasSelf<CapContext>>(linker, T::caps)?;
-    link_capabilities(linker)
+    link_capabilities(linker)?;
+    // Plugins built against 0.1.0 get the same capabilities, converted.
+    wit_v0_1::link(linker)
 }
 
 /// A capability interface of the `state-plugin` world, by name.

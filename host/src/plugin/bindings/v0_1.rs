@@ -1,0 +1,18 @@
+//! `bindgen!` for `portagent:plugin@0.1.0`, frozen in
+//! `wit/deps/portagent-plugin@0.1.0/`: plugins built against it keep
+//! working. Its capability imports are served by the current (0.2)
+//! implementations, converted (`caps/wit_v0_1.rs`).
+
+wasmtime::component::bindgen!({
+    path: "../wit/deps/portagent-plugin@0.1.0",
+    world: "portagent:plugin/state-plugin",
+    imports: { default: async | trappable },
+    exports: { default: async },
+});
+
+use self::portagent::plugin::types as wit;
+
+/// This bindings module's version of the WIT package.
+pub const WIT_VERSION: &str = "0.1.0";
+
+super::export_glue!();
