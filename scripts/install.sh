@@ -67,6 +67,14 @@ say "Installing files"
 install -D -m 0755 "$BINARY" "$PREFIX/bin/ovs-port-agent"
 ln -sf ovs-port-agent "$PREFIX/bin/portagent"
 agent="$PREFIX/bin/ovs-port-agent"
+# Man pages and shell completions (generated from the commands: dist/).
+install -d "$PREFIX/share/man/man1"
+install -m 0644 dist/man/*.1 "$PREFIX/share/man/man1/"
+for name in ovs-port-agent portagent; do
+    install -D -m 0644 "dist/completions/$name.bash" "$PREFIX/share/bash-completion/completions/$name"
+    install -D -m 0644 "dist/completions/_$name" "$PREFIX/share/zsh/vendor-completions/_$name"
+    install -D -m 0644 "dist/completions/$name.fish" "$PREFIX/share/fish/vendor_completions.d/$name.fish"
+done
 install -D -m 0644 systemd/dev.ovs.PortAgent1.conf "$DBUS_SYSTEM_DIR/dev.ovs.PortAgent1.conf"
 install -D -m 0644 systemd/dev.ovs.PortAgent1.service "$DBUS_SERVICES_DIR/dev.ovs.PortAgent1.service"
 install -D -m 0644 systemd/dev.ovs.PortAgent1.policy "$POLKIT_ACTIONS_DIR/dev.ovs.PortAgent1.policy"

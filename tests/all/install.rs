@@ -46,6 +46,11 @@ fn install_moves_the_uplink_onto_the_bridge_and_keeps_the_gateway() {
 
     for f in [
         "/run/pa-install/bin/ovs-port-agent",
+        "/run/pa-install/share/man/man1/ovs-port-agent.1",
+        "/run/pa-install/share/man/man1/ovs-port-agent-apply-state.1",
+        "/run/pa-install/share/bash-completion/completions/ovs-port-agent",
+        "/run/pa-install/share/zsh/vendor-completions/_portagent",
+        "/run/pa-install/share/fish/vendor_completions.d/ovs-port-agent.fish",
         "/etc/dbus-1/system.d/dev.ovs.PortAgent1.conf",
         "/etc/systemd/system/ovs-port-agent.service",
         "/etc/polkit-1/rules.d/50-ovs-port-agent.rules",

@@ -25,6 +25,7 @@
 //!   add_port calls, reconciling after a restart.
 //! - `lang_guests`: Python and JavaScript plugins (componentize-py,
 //!   componentize-js) installed and applied beside `net`; their faults.
+//! - `dist`: the man pages and completions in `dist/` are current.
 //! - `install`: `scripts/install.sh` in a lab; the systemd unit verified.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //! - `layout`: the host's module layout (no import circles; the ledger
@@ -36,6 +37,7 @@
 mod agent;
 mod bad_input;
 mod dbus;
+mod dist;
 mod faults;
 mod install;
 mod lab;

@@ -1,6 +1,7 @@
 //! The command line of `portagent` (also installed as `ovs-port-agent`):
 //! parses flags, calls the library, maps errors to exit codes.
 
+mod docs;
 mod ledger;
 mod plugin;
 mod ports;
@@ -125,6 +126,19 @@ enum Command {
     },
     /// Take a guest's port (by its name or its template name) off the bridge.
     RemoveInterface { name: String },
+    /// Print the shell completion script (bash, zsh, fish).
+    Completions {
+        #[arg(value_enum)]
+        shell: docs::Shell,
+        /// The program name to complete.
+        #[arg(long, default_value = "ovs-port-agent", value_parser = ["ovs-port-agent", "portagent"])]
+        name: String,
+    },
+    /// Write the man pages (one per command) into a directory.
+    Man {
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+    },
     /// The audit ledger: verify, stats, show, proof, checkpoint.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -194,6 +208,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         log::warn!("{}: {key} is ignored (every ledger commit is followed by a signed head now)", cli.config.display());
     }
     match cli.command {
+        Command::Completions { shell, name } => {
+            docs::completions(shell, if name == "portagent" { "portagent" } else { "ovs-port-agent" })
+        }
+        Command::Man { out_dir } => docs::man(&out_dir),
         Command::Plugin(cmd) => plugin::run(&config, cmd),
         Command::Ledger(cmd) => ledger::run(&config, cmd),
         Command::ApplyState(args) => state::apply(config, &cli.config, args),
