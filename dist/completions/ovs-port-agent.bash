@@ -55,6 +55,9 @@ _ovs__port__agent() {
             ovs__port__agent,man)
                 cmd="ovs__port__agent__subcmd__man"
                 ;;
+            ovs__port__agent,metrics)
+                cmd="ovs__port__agent__subcmd__metrics"
+                ;;
             ovs__port__agent,plugin)
                 cmd="ovs__port__agent__subcmd__plugin"
                 ;;
@@ -108,6 +111,9 @@ _ovs__port__agent() {
                 ;;
             ovs__port__agent__subcmd__help,man)
                 cmd="ovs__port__agent__subcmd__help__subcmd__man"
+                ;;
+            ovs__port__agent__subcmd__help,metrics)
+                cmd="ovs__port__agent__subcmd__help__subcmd__metrics"
                 ;;
             ovs__port__agent__subcmd__help,plugin)
                 cmd="ovs__port__agent__subcmd__help__subcmd__plugin"
@@ -269,7 +275,7 @@ _ovs__port__agent() {
 
     case "${cmd}" in
         ovs__port__agent)
-            opts="-h -V --config --help --version apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface completions man ledger plugin help"
+            opts="-h -V --config --help --version apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface metrics completions man ledger plugin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -451,7 +457,7 @@ _ovs__port__agent() {
             return 0
             ;;
         ovs__subcmd__port__subcmd__agent__subcmd__help)
-            opts="apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface completions man ledger plugin help"
+            opts="apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface metrics completions man ledger plugin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -703,6 +709,20 @@ _ovs__port__agent() {
             return 0
             ;;
         ovs__subcmd__port__subcmd__agent__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ovs__subcmd__port__subcmd__agent__subcmd__help__subcmd__metrics)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1194,6 +1214,28 @@ _ovs__port__agent() {
             fi
             case "${prev}" in
                 --out-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ovs__subcmd__port__subcmd__agent__subcmd__metrics)
+            opts="-h --textfile --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --textfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -53,6 +53,10 @@ pub struct Config {
     /// The static hostname, written by the `hostname` capability where
     /// hostnamed does not run (where it runs, it writes its own).
     pub hostname_file: PathBuf,
+    /// Where the daemon keeps `portagent metrics` (Prometheus text, for
+    /// node_exporter's textfile collector), rewritten every 15 s; empty:
+    /// not written.
+    pub metrics_textfile: PathBuf,
     /// The largest state file read, from a file, stdin or D-Bus.
     pub max_state_bytes: u64,
     pub plugins: PluginLimits,
@@ -111,6 +115,7 @@ impl Default for Config {
             ovs_rundir: "/run/openvswitch".into(),
             networkd_dir: "/etc/systemd/network".into(),
             hostname_file: "/etc/hostname".into(),
+            metrics_textfile: PathBuf::new(),
             max_state_bytes: 8 << 20,
             plugins: PluginLimits::default(),
         }

@@ -18,6 +18,7 @@
 //!   killed mid-apply, a damaged ledger, a full disk, a guest that will not
 //!   return, and a seeded fault-injection run.
 //! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
+//! - `metrics`: `portagent metrics` read by a real Prometheus parser.
 //! - `dbus`: the daemon on the lab's system bus with real clients
 //!   (dbus-send, busctl, python3-dbus), access control, signals.
 //! - `agent`: the port agent in the daemon: guests' links attached and
@@ -44,6 +45,7 @@ mod lab;
 mod lang_guests;
 mod layout;
 mod ledger;
+mod metrics;
 mod net;
 mod netcfg;
 mod plugin_cli;

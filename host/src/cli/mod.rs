@@ -126,6 +126,14 @@ enum Command {
     },
     /// Take a guest's port (by its name or its template name) off the bridge.
     RemoveInterface { name: String },
+    /// Prometheus text exposition: applies, rollbacks, failures by plugin,
+    /// apply durations, ledger height and head age, a pending confirmation.
+    Metrics {
+        /// Write it atomically here (node_exporter's textfile collector)
+        /// instead of printing it.
+        #[arg(long)]
+        textfile: Option<PathBuf>,
+    },
     /// Print the shell completion script (bash, zsh, fish).
     Completions {
         #[arg(value_enum)]
@@ -212,6 +220,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             docs::completions(shell, if name == "portagent" { "portagent" } else { "ovs-port-agent" })
         }
         Command::Man { out_dir } => docs::man(&out_dir),
+        Command::Metrics { textfile: Some(path) } => {
+            crate::state::metrics::write_textfile(&config, &path).map_err(|e| Failure::from(anyhow::Error::from(e)))
+        }
+        Command::Metrics { textfile: None } => {
+            let text = crate::state::metrics::collect(&config).map_err(|e| Failure::from(anyhow::Error::from(e)))?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+            Ok(())
+        }
         Command::Plugin(cmd) => plugin::run(&config, cmd),
         Command::Ledger(cmd) => ledger::run(&config, cmd),
         Command::ApplyState(args) => state::apply(config, &cli.config, args),

@@ -43,6 +43,26 @@ pub enum DaemonError {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
+/// Rewrites `metrics_textfile`, when configured, every 15 s.
+fn spawn_metrics_textfile(config: Config) {
+    if config.metrics_textfile.as_os_str().is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        loop {
+            tick.tick().await;
+            let c = config.clone();
+            let written =
+                tokio::task::spawn_blocking(move || crate::state::metrics::write_textfile(&c, &c.metrics_textfile))
+                    .await;
+            if let Ok(Err(e)) = written {
+                log::warn!("metrics_textfile {}: {e}", config.metrics_textfile.display());
+            }
+        }
+    });
+}
+
 pub fn run(config: Config) -> Result<(), DaemonError> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(serve(config))
@@ -52,6 +72,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     let _running = crate::state::lock::DaemonLock::take(&config.state_dir)?.ok_or_else(|| {
         std::io::Error::other(format!("another portagent daemon is running ({})", config.state_dir.display()))
     })?;
+    let config_for_metrics = config.clone();
     let manager = Arc::new(Manager::open(config)?);
     // Crash recovery first: no work is accepted before it. What cannot be
     // settled now (OVS down, the ledger unwritable) is retried below.
@@ -72,6 +93,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     settle::watch_pending(manager.clone(), announcer.clone());
     agent::spawn(connection.clone(), manager.clone())?;
     settle::spawn_retry(connection.clone(), manager, announcer);
+    spawn_metrics_textfile(config_for_metrics);
     log::info!("serving {BUS_NAME} at {OBJECT_PATH}");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -126,6 +126,9 @@ pub fn apply_record(desired_state_hash: &str, report: &ApplyReport, caller: Call
     if !report.success {
         data["reason"] = json!("apply failed");
     }
+    // Each phase's time so far (plan, checkpoint, apply, verify, ...), for
+    // `portagent metrics`.
+    data["timings_ms"] = json!(report.timings_ms);
     if let Some(p) = &report.pending_confirmation {
         data["confirm_deadline"] = json!(p.deadline);
     }

@@ -21,6 +21,7 @@ pub mod journal;
 pub mod located;
 pub mod lock;
 pub mod manager;
+pub mod metrics;
 pub mod pipeline;
 pub mod plugins;
 pub mod probe;
