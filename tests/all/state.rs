@@ -108,3 +108,21 @@ fn a_second_plugin_failing_rolls_back_the_first() {
     assert!(r["plugins"].as_array().unwrap().iter().all(|p| p["verified"] == true), "{r}");
     assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"]);
 }
+
+/// An action body that is not JSON is the plugin's fault, named with the
+/// action, and nothing is applied (net's part included).
+#[test]
+fn an_action_body_that_is_not_json_is_refused_before_anything_changes() {
+    let lab = net_lab();
+    install_probe(&lab);
+    let before = crate::net::snapshot(&lab);
+    let out = apply(&lab, "badbody", &two_plugins("log, bad-body"));
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("plugin 'probe' diff") && said.contains("actions[1] (bad-body): the body is not JSON"),
+        "{said}"
+    );
+    assert_eq!(crate::net::snapshot(&lab), before);
+    assert!(ledger(&lab).iter().all(|e| e["category"] == "plugin"), "no apply recorded");
+}

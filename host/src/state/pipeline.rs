@@ -52,6 +52,25 @@ struct Step {
     actions: Vec<Action>,
 }
 
+/// Every action's body must be JSON text (the contract: the full config
+/// for `create`, a JSON Merge Patch of it for `modify`, `null` for
+/// `delete`): what the ledger records and `show-diff` prints.
+fn check_bodies(plugin: &str, actions: &[Action]) -> Result<(), crate::plugin::CallError> {
+    for (i, a) in actions.iter().enumerate() {
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&a.body) {
+            return Err(crate::plugin::CallError::Plugin {
+                plugin: plugin.into(),
+                op: "diff",
+                error: crate::plugin::api::PluginError::Failed(format!(
+                    "actions[{i}] ({}): the body is not JSON ({e}); see docs/plugins.md",
+                    a.resource
+                )),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Ledger space set aside for an apply's records: generous for the
 /// entries' fixed parts, twice the actions (the outcome, and a rollback
 /// if recording the outcome fails).
@@ -85,6 +104,7 @@ impl Manager {
             let current = l.plugin.query().map_err(|e| classify(&section, e))?;
             let actions = l.plugin.diff(&current, &desired).map_err(|e| classify(&section, e))?;
             plugin_ms += ms(t);
+            check_bodies(&l.manifest.name, &actions).map_err(|e| classify(&section, e))?;
             planned.push(Step { loaded: l, desired, current, actions });
         }
         Ok((planned, plugin_ms))

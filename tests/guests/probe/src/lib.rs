@@ -156,9 +156,12 @@ impl Plugin for Probe {
         run.iter()
             .enumerate()
             .map(|(i, c)| match c.as_str() {
-                Some(cmd) => {
-                    Ok(Action { kind: portagent_sdk::ActionKind::Modify, resource: cmd.into(), body: "{}".into() })
-                }
+                // `bad-body`: an action whose body is not JSON (the host refuses it).
+                Some(cmd) => Ok(Action {
+                    kind: portagent_sdk::ActionKind::Modify,
+                    resource: cmd.into(),
+                    body: if cmd == "bad-body" { "not json".into() } else { "{}".into() },
+                }),
                 None => Err(PluginError::invalid(format!("run[{i}]"), "must be a command string")),
             })
             .collect()
