@@ -18,6 +18,7 @@
 //!   killed mid-apply, a damaged ledger, a full disk, a guest that will not
 //!   return, and a seeded fault-injection run.
 //! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
+//! - `logs`: journald's native protocol under systemd, plain text otherwise.
 //! - `metrics`: `portagent metrics` read by a real Prometheus parser.
 //! - `dbus`: the daemon on the lab's system bus with real clients
 //!   (dbus-send, busctl, python3-dbus), access control, signals.
@@ -45,6 +46,7 @@ mod lab;
 mod lang_guests;
 mod layout;
 mod ledger;
+mod logs;
 mod metrics;
 mod net;
 mod netcfg;

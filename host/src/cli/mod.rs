@@ -3,6 +3,7 @@
 
 mod docs;
 mod ledger;
+mod logging;
 mod plugin;
 mod ports;
 mod remote;
@@ -164,29 +165,9 @@ pub enum Output {
     Yaml,
 }
 
-/// The syslog priority journald reads from a `<N>` line prefix.
-fn syslog_priority(level: log::Level) -> u8 {
-    match level {
-        log::Level::Error => 3,
-        log::Level::Warn => 4,
-        log::Level::Info => 6,
-        log::Level::Debug | log::Level::Trace => 7,
-    }
-}
-
 /// Entry point of both binaries.
 pub fn main() -> ExitCode {
-    let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    if std::env::var_os("JOURNAL_STREAM").is_some() {
-        // Under systemd: journald's `<N>` priority prefix, no timestamps.
-        logger.format(|out, record| {
-            use std::io::Write;
-            writeln!(out, "<{}>{}: {}", syslog_priority(record.level()), record.target(), record.args())
-        });
-    } else {
-        logger.format_timestamp(None);
-    }
-    logger.init();
+    logging::init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::from(exit::OK),

@@ -68,16 +68,26 @@ fn short(errors: &[String]) -> Vec<String> {
 /// Writes `r` durably.
 pub fn append(ledger: &Ledger, r: &Record) -> Result<(), LedgerError> {
     let plugins = r.plugins.join(",");
-    ledger.append(NewEntry {
+    let appended = ledger.append(NewEntry {
         category: r.category.clone(),
         action: plugins.clone(),
         metadata: Metadata {
             user: super::Caller { uid: r.uid }.describe(),
             host: crate::ledger::store::hostname(),
-            plugin: plugins,
+            plugin: plugins.clone(),
         },
         data: r.data.clone(),
     })?;
+    // One line per record, with the fields journald keeps apart.
+    let checkpoint = r.data["checkpoint_id"].as_str().unwrap_or("");
+    log::info!(
+        plugin = plugins.as_str(), checkpoint = checkpoint, ledger_hash = appended.hash.as_str(), caller_uid = r.uid;
+        "recorded {} {} (height {}, {})",
+        r.category,
+        r.data["result"].as_str().or(r.data["action"].as_str()).unwrap_or(""),
+        appended.height,
+        appended.hash
+    );
     Ok(())
 }
 

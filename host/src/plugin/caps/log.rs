@@ -23,7 +23,7 @@ impl Host for CapContext {
         while !message.is_char_boundary(end) {
             end -= 1;
         }
-        log::log!(target: "plugin", level, "[{}] {}", self.plugin, &message[..end]);
+        log::log!(target: "plugin", level, plugin = self.plugin.as_str(); "[{}] {}", self.plugin, &message[..end]);
         Ok(())
     }
 }
