@@ -76,31 +76,26 @@ fn written_columns(op: &Value) -> Option<Vec<&str>> {
 impl Host for CapContext {
     async fn transact(&mut self, database: String, operations: String) -> wasmtime::Result<Result<String, CapError>> {
         let caps = &*self;
-        if let Err(e) = check(caps, &database, &operations) {
-            return Ok(Err(e));
-        }
+        // Parsed once: checked, confined to the plugin's rows, sent.
+        let mut ops = match check(caps, &database, &operations) {
+            Ok(ops) => ops,
+            Err(e) => return Ok(Err(e)),
+        };
         let timeout = caps.remaining(Capability::OVSDB)?;
         let all_rows = caps.grants.scope(&caps.plugin, Capability::OVSDB).is_ok_and(super::ovsdb_rows::all_rows);
-        let operations = if all_rows {
-            operations
-        } else {
-            match confine(caps, &operations, timeout) {
-                Ok(ops) => ops,
-                Err(e) => return Ok(Err(e)),
-            }
-        };
-        Ok(transact(&caps.backends.ovsdb_socket, &database, &operations, timeout))
+        if !all_rows && let Err(e) = confine(caps, &mut ops, timeout) {
+            return Ok(Err(e));
+        }
+        Ok(send(&caps.backends.ovsdb_socket, &database, ops, timeout))
     }
 }
 
 /// Narrows `operations` to the plugin's own rows, and refuses them when
 /// a row they would change (or a reference they would drop) is another's:
 /// looked at in one read-only transaction before anything is sent.
-fn confine(caps: &CapContext, operations: &str, timeout: Duration) -> Result<String, CapError> {
+fn confine(caps: &CapContext, ops: &mut [Value], timeout: Duration) -> Result<(), CapError> {
     use super::ovsdb_rows::{confine, foreign_row, select, select_uuids};
-    let mut ops: Vec<Value> = serde_json::from_str(operations)
-        .map_err(|e| CapError::Failed(format!("operations are not a JSON array: {e}")))?;
-    let pre = confine(&caps.plugin, &mut ops)?;
+    let pre = confine(&caps.plugin, ops)?;
     let looks: Vec<(usize, &str, Value)> = pre
         .matched
         .iter()
@@ -108,8 +103,8 @@ fn confine(caps: &CapContext, operations: &str, timeout: Duration) -> Result<Str
         .chain(pre.referenced.iter().map(|(i, t, u)| (*i, t.as_str(), select_uuids(t, u))))
         .collect();
     if !looks.is_empty() {
-        let selects = Value::Array(looks.iter().map(|(_, _, s)| s.clone()).collect()).to_string();
-        let found = transact(&caps.backends.ovsdb_socket, "Open_vSwitch", &selects, timeout)?;
+        let selects = looks.iter().map(|(_, _, s)| s.clone()).collect();
+        let found = send(&caps.backends.ovsdb_socket, "Open_vSwitch", selects, timeout)?;
         let found: Value = serde_json::from_str(&found).map_err(|e| CapError::Failed(format!("OVSDB reply: {e}")))?;
         for (k, (i, table, _)) in looks.iter().enumerate() {
             if let Some(why) = foreign_row(&caps.plugin, table, &found[k]["rows"]) {
@@ -117,11 +112,12 @@ fn confine(caps: &CapContext, operations: &str, timeout: Duration) -> Result<Str
             }
         }
     }
-    Ok(Value::Array(ops).to_string())
+    Ok(())
 }
 
-/// Refuses a transaction outside the grant before anything is sent.
-fn check(caps: &CapContext, database: &str, operations: &str) -> Result<(), CapError> {
+/// Refuses a transaction outside the grant before anything is sent;
+/// returns its operations, parsed.
+fn check(caps: &CapContext, database: &str, operations: &str) -> Result<Vec<Value>, CapError> {
     caps.grants.scope(&caps.plugin, Capability::OVSDB)?;
     if database != "Open_vSwitch" {
         return Err(CapError::Denied(format!("only the Open_vSwitch database is proxied, not {database:?}")));
@@ -147,21 +143,29 @@ fn check(caps: &CapContext, database: &str, operations: &str) -> Result<(), CapE
             None => return Err(CapError::Failed(format!("operation {i} ({name:?}) has no table"))),
         }
     }
-    Ok(())
+    Ok(ops)
 }
 
-/// Sends one `transact` and waits for its reply.
+fn failed_at(socket: &std::path::Path) -> impl Fn(&str, &dyn std::fmt::Display) -> CapError + '_ {
+    move |what, e| CapError::Failed(format!("OVSDB at {}: {what}: {e}", socket.display()))
+}
+
+/// Sends one `transact` of `operations` (JSON text) and waits for its reply.
 pub(crate) fn transact(
     socket: &std::path::Path,
     database: &str,
     operations: &str,
     timeout: Duration,
 ) -> Result<String, CapError> {
-    let failed =
-        |what: &str, e: &dyn std::fmt::Display| CapError::Failed(format!("OVSDB at {}: {what}: {e}", socket.display()));
-    let ops: Value = serde_json::from_str(operations).map_err(|e| failed("bad operations", &e))?;
+    let ops: Value = serde_json::from_str(operations).map_err(|e| failed_at(socket)("bad operations", &e))?;
+    send(socket, database, ops.as_array().cloned().unwrap_or_default(), timeout)
+}
+
+/// Sends one `transact` of parsed operations and waits for its reply.
+fn send(socket: &std::path::Path, database: &str, ops: Vec<Value>, timeout: Duration) -> Result<String, CapError> {
+    let failed = failed_at(socket);
     let mut params = vec![json!(database)];
-    params.extend(ops.as_array().cloned().unwrap_or_default());
+    params.extend(ops);
     let request = json!({"method": "transact", "params": params, "id": 1});
 
     let stream = UnixStream::connect(socket).map_err(|e| failed("connect", &e))?;
