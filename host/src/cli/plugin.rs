@@ -130,7 +130,7 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             writeln!(out, "  {}", trust_text(&trust))?;
             let granted = consent(&inspection.manifest, yes, &grant)?;
             let installed = registry.install(inspection, &wasm, granted, upgrade, trust).map_err(classify)?;
-            prune(&registry, &runtime);
+            registry.prune_after_change(&runtime);
             writeln!(
                 out,
                 "installed {} {} with {}",
@@ -189,7 +189,7 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
         }
         PluginCommand::Remove { name } => {
             let p = registry.remove(&name).map_err(classify)?;
-            prune(&registry, &Runtime::from_config(config)?);
+            registry.prune_after_change(&Runtime::from_config(config)?);
             println!("removed {} {}", p.manifest.name, p.manifest.version);
             recorded(config, "remove", &p)
         }
@@ -246,16 +246,6 @@ fn trust_text(t: &Trust) -> String {
     match t {
         Trust::Signed { publisher, key } => format!("signed by '{publisher}' ({key}), a trusted publisher"),
         Trust::AllowedUnsigned { reason } => format!("NOT signed by a trusted publisher ({reason}); --allow-unsigned"),
-    }
-}
-
-/// Drops compiled artifacts no plugin uses any more (a warning if that
-/// fails: the change itself is done).
-fn prune(registry: &Registry, runtime: &Runtime) {
-    match registry.prune(runtime) {
-        Ok((0, _)) => {}
-        Ok((files, bytes)) => log::info!("compile cache: {files} unused artifacts removed ({} KiB)", bytes >> 10),
-        Err(e) => log::warn!("compile cache not pruned: {e}"),
     }
 }
 

@@ -215,15 +215,7 @@ impl Registry {
         }
         for p in self.list()? {
             let t = std::time::Instant::now();
-            let path = self.dir.join(&p.manifest.name).join("plugin.wasm");
-            let wasm = std::fs::read(&path).map_err(io(&path))?;
-            // Hashed, not taken from the record: an artifact is only ever
-            // filed under the hash of the bytes it was compiled from.
-            let compiled = runtime.compile(&wasm)?;
-            if compiled.sha256 != p.sha256 {
-                let (name, expected, found) = (p.manifest.name, p.sha256, compiled.sha256);
-                return Err(RegistryError::Tampered { name, expected, found });
-            }
+            self.compile_installed(runtime, &p)?;
             timed.push((p.manifest.name, t.elapsed()));
         }
         Ok((timed, self.prune(runtime)?))
@@ -238,6 +230,16 @@ impl Registry {
             .chain(installed.iter().map(|p| p.sha256.as_str()))
             .collect();
         Ok(runtime.prune_cache(&keep))
+    }
+
+    /// [`Registry::prune`] after an install, upgrade or remove: a cache
+    /// that cannot be pruned is a warning, as the change itself is done.
+    pub fn prune_after_change(&self, runtime: &Runtime) {
+        match self.prune(runtime) {
+            Ok((0, _)) => {}
+            Ok((files, bytes)) => log::info!("compile cache: {files} unused artifacts removed ({} KiB)", bytes >> 10),
+            Err(e) => log::warn!("compile cache not pruned: {e}"),
+        }
     }
 
     /// Built-in plugins followed by installed ones: everything that can run.
@@ -297,14 +299,21 @@ impl Registry {
             return Ok(runtime.load(name, &runtime.compile_hashed(b.wasm, b.sha256)?, record.granted)?);
         }
         let installed = self.get(name)?;
-        let path = self.dir.join(name).join("plugin.wasm");
+        let compiled = self.compile_installed(runtime, &installed)?;
+        Ok(runtime.load(name, &compiled, installed.granted)?)
+    }
+
+    /// Compiles (or takes from the cache) an installed plugin's component,
+    /// refusing a file whose sha256 is not the one recorded at install. The
+    /// file is hashed once, here, and the artifact filed under that hash.
+    fn compile_installed(&self, runtime: &Runtime, p: &Installed) -> Result<super::runtime::Compiled, RegistryError> {
+        let path = self.dir.join(&p.manifest.name).join("plugin.wasm");
         let wasm = std::fs::read(&path).map_err(io(&path))?;
         let found = sha256_hex(&wasm);
-        if found != installed.sha256 {
-            return Err(RegistryError::Tampered { name: name.into(), expected: installed.sha256, found });
+        if found != p.sha256 {
+            return Err(RegistryError::Tampered { name: p.manifest.name.clone(), expected: p.sha256.clone(), found });
         }
-        let compiled = runtime.compile(&wasm)?;
-        Ok(runtime.load(name, &compiled, installed.granted)?)
+        Ok(runtime.compile_hashed(&wasm, &found)?)
     }
 }
 

@@ -50,21 +50,14 @@ impl Manager {
             inspection.manifest.grant_some(&grants).map_err(|e| StateError::invalid("grants", e.to_string()))?
         };
         let installed = self.registry.install(inspection, &wasm, granted, false, trust)?;
-        self.prune_cache();
+        self.registry.prune_after_change(&self.runtime);
         record_plugin(self.config(), "install", &installed, caller)?;
         Ok(installed)
     }
 
-    /// Drops compiled artifacts no plugin uses (a warning if it fails).
-    fn prune_cache(&self) {
-        if let Err(e) = self.registry.prune(&self.runtime) {
-            log::warn!("compile cache not pruned: {e}");
-        }
-    }
-
     pub fn remove_plugin(&self, name: &str, caller: Caller) -> Result<Installed, StateError> {
         let removed = self.registry.remove(name)?;
-        self.prune_cache();
+        self.registry.prune_after_change(&self.runtime);
         record_plugin(self.config(), "remove", &removed, caller)?;
         Ok(removed)
     }
