@@ -99,16 +99,21 @@ impl log::Log for Journal {
         if !self.filter.matches(record) {
             return;
         }
-        let mut out = Vec::with_capacity(256);
-        field(&mut out, "PRIORITY", &priority(record.level()).to_string());
-        field(&mut out, "SYSLOG_IDENTIFIER", "ovs-port-agent");
-        field(&mut out, "CODE_MODULE", record.target());
-        field(&mut out, "MESSAGE", &record.args().to_string());
-        let _ = record.key_values().visit(&mut Fields(&mut out));
-        // A record too big for one datagram is cut, not lost.
-        if self.socket.send(&out).is_err() {
-            out.truncate(16 << 10);
-            let _ = self.socket.send(&out);
+        let message = record.args().to_string();
+        let datagram = |message: &str| {
+            let mut out = Vec::with_capacity(256 + message.len());
+            field(&mut out, "PRIORITY", &priority(record.level()).to_string());
+            field(&mut out, "SYSLOG_IDENTIFIER", "ovs-port-agent");
+            field(&mut out, "CODE_MODULE", record.target());
+            field(&mut out, "MESSAGE", message);
+            let _ = record.key_values().visit(&mut Fields(&mut out));
+            out
+        };
+        // A message too big for one datagram is sent cut (every field
+        // still whole), not lost.
+        if self.socket.send(&datagram(&message)).is_err() {
+            let end = message.floor_char_boundary(8 << 10);
+            let _ = self.socket.send(&datagram(&format!("{} [cut]", &message[..end])));
         }
     }
 

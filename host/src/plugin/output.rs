@@ -52,10 +52,7 @@ impl GuestOutput {
 /// joined with ` | `.
 pub fn tail(text: &str) -> String {
     let text = text.trim_end();
-    let mut start = text.len().saturating_sub(TAIL);
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
+    let start = text.ceil_char_boundary(text.len().saturating_sub(TAIL));
     text[start..].lines().map(str::trim_end).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
 }
 

@@ -56,10 +56,7 @@ fn short(errors: &[String]) -> Vec<String> {
             if e.len() <= ERROR_IN_LEDGER {
                 return e.clone();
             }
-            let mut end = ERROR_IN_LEDGER;
-            while !e.is_char_boundary(end) {
-                end -= 1;
-            }
+            let end = e.floor_char_boundary(ERROR_IN_LEDGER);
             format!("{}... ({} bytes)", &e[..end], e.len())
         })
         .collect()

@@ -19,10 +19,7 @@ impl Host for CapContext {
             Level::Debug => log::Level::Debug,
             Level::Trace => log::Level::Trace,
         };
-        let mut end = message.len().min(MAX_MESSAGE);
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
+        let end = message.floor_char_boundary(MAX_MESSAGE);
         log::log!(target: "plugin", level, plugin = self.plugin.as_str(); "[{}] {}", self.plugin, &message[..end]);
         Ok(())
     }
