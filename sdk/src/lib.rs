@@ -58,7 +58,7 @@ mod guest {
     pub use crate::bindings::export_plugin;
     pub use crate::bindings::exports::portagent::plugin::plugin::Guest as Plugin;
     pub use crate::bindings::portagent::plugin::types::{
-        Action, ActionKind, CapError, CapabilityRequest, FieldError, Mismatch, PluginError, PluginInfo,
+        Action, ActionKind, CapError, CapabilityRequest, FieldError, Mismatch, PluginError, PluginInfo, Snapshot,
     };
     pub use crate::networkd::NETWORKD_DIR;
 
@@ -69,12 +69,45 @@ mod guest {
         }
     }
 
+    /// A capability's refusal, as the plugin's: `denied` stays `denied`,
+    /// every other variant is the backend's refusal, `failed`.
     impl From<CapError> for PluginError {
         fn from(e: CapError) -> Self {
             match e {
                 CapError::Denied(m) => PluginError::Denied(m),
-                CapError::Failed(m) => PluginError::Failed(m),
+                CapError::Failed(m)
+                | CapError::NotFound(m)
+                | CapError::InvalidArgument(m)
+                | CapError::Conflict(m)
+                | CapError::Timeout(m) => PluginError::Failed(m),
             }
+        }
+    }
+
+    impl CapError {
+        /// The message, whatever the variant.
+        pub fn message(&self) -> &str {
+            match self {
+                CapError::Denied(m)
+                | CapError::Failed(m)
+                | CapError::NotFound(m)
+                | CapError::InvalidArgument(m)
+                | CapError::Conflict(m)
+                | CapError::Timeout(m) => m,
+            }
+        }
+    }
+
+    impl Snapshot {
+        /// The snapshot of `checkpoint(id)`: `state` as JSON, under the
+        /// host's `id`.
+        pub fn new<T: serde::Serialize>(id: String, state: &T) -> Self {
+            Snapshot { id, data: crate::section::encode(state) }
+        }
+
+        /// The state a snapshot holds, as `plugin`'s (for `restore`).
+        pub fn state<T: serde::de::DeserializeOwned>(&self, plugin: &str) -> Result<T, PluginError> {
+            crate::section::decode(plugin, &self.data)
         }
     }
 

@@ -122,7 +122,7 @@ impl Fake {
         self.links
             .iter_mut()
             .find(|l| l.name == name)
-            .ok_or_else(|| CapError::Failed(format!("no link named {name:?}")))
+            .ok_or_else(|| CapError::NotFound(format!("no link named {name:?}")))
     }
 }
 
@@ -159,7 +159,9 @@ impl Fake {
     fn check_flows(&self, flows: &[String]) -> Result<(), CapError> {
         match (&self.refused_flow, flows.iter().position(|f| self.refused_flow.as_ref().is_some_and(|r| f.contains(r))))
         {
-            (Some(r), Some(i)) => Err(CapError::Failed(format!("flow {i}: OVS refused it: unknown action {r}"))),
+            (Some(r), Some(i)) => {
+                Err(CapError::InvalidArgument(format!("flow {i}: OVS refused it: unknown action {r}")))
+            }
             _ => Ok(()),
         }
     }
@@ -179,7 +181,7 @@ impl Host for Fake {
     }
 
     fn ovsdb_transact(&mut self, _database: &str, operations: &str) -> Result<String, CapError> {
-        let ops: Value = serde_json::from_str(operations).map_err(|e| CapError::Failed(e.to_string()))?;
+        let ops: Value = serde_json::from_str(operations).map_err(|e| CapError::InvalidArgument(e.to_string()))?;
         let f = self
             .ovsdb
             .as_mut()
@@ -214,7 +216,7 @@ impl Host for Fake {
     fn rename_link(&mut self, link: &str, new_name: &str) -> Result<(), CapError> {
         self.calls.push(format!("netlink.rename-link {link} {new_name}"));
         if self.links.iter().any(|l| l.name == new_name) {
-            return Err(CapError::Failed(format!("netlink rename {link} to {new_name}: File exists")));
+            return Err(CapError::Conflict(format!("netlink rename {link} to {new_name}: File exists")));
         }
         self.link(link)?.name = new_name.into();
         Ok(())
@@ -224,7 +226,7 @@ impl Host for Fake {
         self.calls.push(format!("netlink.add-address {} {}/{}", a.link, a.ip, a.prefix));
         self.link(&a.link)?;
         if self.addresses.iter().any(|x| x.link == a.link && x.ip == a.ip && x.prefix == a.prefix) {
-            return Err(CapError::Failed(format!("{}/{} is on {} already", a.ip, a.prefix, a.link)));
+            return Err(CapError::Conflict(format!("{}/{} is on {} already", a.ip, a.prefix, a.link)));
         }
         self.addresses.push(a.clone());
         Ok(())
@@ -236,7 +238,7 @@ impl Host for Fake {
             .addresses
             .iter()
             .position(|x| x.link == a.link && x.ip == a.ip && x.prefix == a.prefix)
-            .ok_or_else(|| CapError::Failed(format!("{}/{} is not on {}", a.ip, a.prefix, a.link)))?;
+            .ok_or_else(|| CapError::NotFound(format!("{}/{} is not on {}", a.ip, a.prefix, a.link)))?;
         self.addresses.remove(at);
         Ok(())
     }
@@ -244,7 +246,7 @@ impl Host for Fake {
     fn add_route(&mut self, r: &Route) -> Result<(), CapError> {
         self.calls.push(format!("netlink.add-route {} table {}", r.destination, r.table));
         if self.routes.iter().any(|x| same_route(x, r)) {
-            return Err(CapError::Failed(format!("route {} exists", r.destination)));
+            return Err(CapError::Conflict(format!("route {} exists", r.destination)));
         }
         self.routes.push(r.clone());
         Ok(())
@@ -256,7 +258,7 @@ impl Host for Fake {
             .routes
             .iter()
             .position(|x| same_route(x, r))
-            .ok_or_else(|| CapError::Failed(format!("no route {}", r.destination)))?;
+            .ok_or_else(|| CapError::NotFound(format!("no route {}", r.destination)))?;
         self.routes.remove(at);
         Ok(())
     }
@@ -333,7 +335,7 @@ impl Host for Fake {
             .link_states
             .iter_mut()
             .find(|s| s.name == link)
-            .ok_or_else(|| CapError::Failed(format!("networkd knows no link {link:?}")))?;
+            .ok_or_else(|| CapError::NotFound(format!("networkd knows no link {link:?}")))?;
         state.dns = servers.to_vec();
         state.domains = domains.to_vec();
         Ok(())
@@ -365,7 +367,7 @@ impl Host for Fake {
     fn replace_flows(&mut self, bridge: &str, flows: &[String]) -> Result<(), CapError> {
         self.calls.push(format!("openflow.replace-flows {bridge} ({} flows)", flows.len()));
         if !self.bridges.iter().any(|b| b == bridge) {
-            return Err(CapError::Failed(format!("{bridge} is not a bridge")));
+            return Err(CapError::NotFound(format!("{bridge} is not a bridge")));
         }
         self.check_flows(flows)?;
         self.own_flows.insert(bridge.into(), flows.iter().map(|f| f.trim().to_string()).collect());
@@ -383,7 +385,7 @@ impl Host for Fake {
 
     fn hostname_set(&mut self, name: &str) -> Result<(), CapError> {
         self.calls.push(format!("hostname.set {name}"));
-        crate::validate::hostname(name).map_err(CapError::Failed)?;
+        crate::validate::hostname(name).map_err(CapError::InvalidArgument)?;
         self.hostnames = Hostnames { transient: name.into(), configured: name.into() };
         Ok(())
     }

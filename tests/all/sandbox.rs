@@ -50,6 +50,33 @@ fn granted_capabilities_work() {
     );
 }
 
+/// A capability's refusal tells the plugin what kind it is (WIT 0.2.0's
+/// `cap-error`): a missing bridge or link, an argument OVS or the host
+/// cannot parse.
+#[test]
+fn capability_refusals_name_their_kind() {
+    let lab = Lab::start().unwrap();
+    let scratch = Scratch::new(&format!(
+        "ovsdb_socket = {:?}\novs_rundir = {:?}",
+        lab.path("/run/openvswitch/db.sock"),
+        lab.path("/run/openvswitch")
+    ));
+    let (_rt, mut p) = probe(
+        &scratch,
+        Grants::of(&[
+            (Capability::OVSDB, &["Open_vSwitch"]),
+            (Capability::OPENFLOW, &["br-probe"]),
+            (Capability::NETWORKD, &["write"]),
+        ]),
+    );
+    let out = apply(&mut p, &["cap:no-bridge", "cap:bad-flow", "cap:no-table", "cap:no-link"]).unwrap();
+    let kinds: Vec<&str> = out.iter().map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(kinds, ["not-found", "invalid-argument", "invalid-argument", "not-found"], "{out:#?}");
+    assert!(out[0].contains("br-probe"), "{}", out[0]);
+    assert!(out[1].contains("flow 0: OVS refused it"), "{}", out[1]);
+    assert!(out[3].contains("no interface nosuch0"), "{}", out[3]);
+}
+
 #[test]
 fn ungranted_capabilities_are_refused_and_do_nothing() {
     let scratch = Scratch::new("ovsdb_socket = \"/nonexistent/db.sock\"");

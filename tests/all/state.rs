@@ -109,6 +109,37 @@ fn a_second_plugin_failing_rolls_back_the_first() {
     assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"]);
 }
 
+/// Every plugin checkpoints under the host's id for the apply (the one
+/// the user sees and the ledger records) and is restored with it; a
+/// snapshot returned under another id is refused before anything changes.
+#[test]
+fn plugins_checkpoint_under_the_hosts_id() {
+    let lab = net_lab();
+    install_probe(&lab);
+    let out = apply(&lab, "ids", &two_plugins("checkpoint-id"));
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = r["checkpoint"].as_str().unwrap();
+    assert_eq!(r["plugins"][1]["changes_applied"][0], format!("checkpoint {id}"), "{r}");
+    assert_eq!(ledger(&lab).last().unwrap()["data"]["checkpoint_id"], id);
+
+    // A failure restores net and probe; probe's restore checks that it
+    // got its snapshot back under the id it was taken under.
+    let out = apply(&lab, "undo", &two_plugins("log, panic"));
+    assert_eq!(out.status.code(), Some(3), "{}{}", text(&out.stdout), text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["rolled_back"], true, "{r}");
+    assert!(r["plugins"].as_array().unwrap().iter().all(|p| p["restored"] == true), "{r}");
+
+    let before = crate::net::snapshot(&lab);
+    let entries = ledger(&lab).len();
+    let out = apply(&lab, "wrong", &two_plugins("checkpoint-wrong-id"));
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("checkpoint returned the snapshot under id"), "{}", text(&out.stderr));
+    assert_eq!(crate::net::snapshot(&lab), before, "nothing changed");
+    assert_eq!(ledger(&lab).len(), entries, "nothing recorded");
+}
+
 /// An action body that is not JSON is the plugin's fault, named with the
 /// action, and nothing is applied (net's part included).
 #[test]

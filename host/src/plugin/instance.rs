@@ -265,15 +265,17 @@ impl Plugin {
         }
     }
 
-    pub fn checkpoint(&mut self) -> Result<Vec<u8>, CallError> {
-        match self.call(Op::Checkpoint)? {
+    /// The plugin's snapshot data under the host's checkpoint `id`.
+    pub fn checkpoint(&mut self, id: &str) -> Result<Vec<u8>, CallError> {
+        match self.call(Op::Checkpoint(id))? {
             Out::Blob(b) => Ok(b),
             _ => unreachable!("checkpoint returns bytes"),
         }
     }
 
-    pub fn restore(&mut self, checkpoint: &[u8]) -> Result<(), CallError> {
-        self.call(Op::Restore(checkpoint)).map(drop)
+    /// Puts back the snapshot `data` taken under checkpoint `id`.
+    pub fn restore(&mut self, id: &str, data: &[u8]) -> Result<(), CallError> {
+        self.call(Op::Restore(id, data)).map(drop)
     }
 }
 

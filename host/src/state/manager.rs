@@ -6,7 +6,7 @@
 
 use super::audit;
 use super::error::StateError;
-use super::journal::{Journal, Record, Saved};
+use super::journal::{Journal, Record};
 use super::lock::{ApplyLock, NotTaken, Wait};
 use super::report::mismatch_text;
 use crate::config::Config;
@@ -248,14 +248,14 @@ impl Manager {
         }
     }
 
-    /// Restores `saved` in reverse order and verifies each restore against
-    /// the state before the apply; `restored[i]` tells which succeeded.
-    /// The errors, empty when every restore succeeded.
-    pub(super) fn undo(&self, plugins: &mut [&mut Plugin], saved: &[Saved], restored: &mut [bool]) -> Vec<String> {
+    /// Restores the plugins `j` saved in reverse order and verifies each
+    /// restore against the state before the apply; `restored[i]` tells
+    /// which succeeded. The errors, empty when every restore succeeded.
+    pub(super) fn undo(&self, plugins: &mut [&mut Plugin], j: &Journal, restored: &mut [bool]) -> Vec<String> {
         let mut errors = Vec::new();
-        for i in (0..saved.len()).rev() {
-            let s = &saved[i];
-            if let Err(e) = plugins[i].restore(&s.checkpoint) {
+        for i in (0..j.plugins.len()).rev() {
+            let s = &j.plugins[i];
+            if let Err(e) = plugins[i].restore(&j.id, &s.checkpoint) {
                 errors.push(format!("ROLLBACK FAILED: plugin '{}': {e}", s.section));
                 continue;
             }
@@ -280,7 +280,7 @@ impl Manager {
         }
         let mut refs: Vec<&mut Plugin> = plugins.iter_mut().collect();
         let mut restored = vec![false; j.plugins.len()];
-        self.undo(&mut refs, &j.plugins, &mut restored)
+        self.undo(&mut refs, j, &mut restored)
     }
 }
 

@@ -174,10 +174,11 @@ impl Manager {
 
         // Checkpoint everything, durably, before the first change.
         let t = Instant::now();
+        let id = crate::util::id::checkpoint_id();
         let mut saved: Vec<Saved> = Vec::new();
         for (s, r) in &mut work {
             let t = Instant::now();
-            let blob = s.loaded.plugin.checkpoint().map_err(|e| classify(&r.plugin, e))?;
+            let blob = s.loaded.plugin.checkpoint(&id).map_err(|e| classify(&r.plugin, e))?;
             plugin_ms += ms(t);
             saved.push(Saved {
                 plugin: s.loaded.manifest.name.clone(),
@@ -186,7 +187,6 @@ impl Manager {
                 checkpoint: blob,
             });
         }
-        let id = crate::util::id::checkpoint_id();
         report.checkpoint = Some(id.clone());
         let mut journal = Journal {
             id,
@@ -296,7 +296,7 @@ impl Manager {
         report.pending_confirmation = None;
         let mut restored = vec![false; work.len()];
         let mut plugins: Vec<&mut Plugin> = work.iter_mut().map(|w| &mut w.0.loaded.plugin).collect();
-        let errors = self.undo(&mut plugins, &journal.plugins, &mut restored);
+        let errors = self.undo(&mut plugins, journal, &mut restored);
         report.rollback_failed = !errors.is_empty();
         report.rolled_back = errors.is_empty();
         report.errors.extend(errors);

@@ -137,11 +137,12 @@ export const plugin = {
         actual: JSON.stringify(have[k] ?? null),
       }));
   },
-  checkpoint() {
-    return new TextEncoder().encode(JSON.stringify(sorted(liveNotes())));
+  // `id` is the host's, for this apply: give it back with the data.
+  checkpoint(id) {
+    return { id, data: new TextEncoder().encode(JSON.stringify(sorted(liveNotes()))) };
   },
-  restore(checkpoint) {
-    const saved = JSON.parse(new TextDecoder().decode(checkpoint));
+  restore(snapshot) {
+    const saved = JSON.parse(new TextDecoder().decode(snapshot.data));
     writeNotes(Object.keys(liveNotes()), saved);
   },
 };

@@ -28,6 +28,7 @@ from wit_world.imports.types import (
     PluginError_Failed,
     PluginError_Invalid,
     PluginInfo,
+    Snapshot,
 )
 
 PREFIX = "__NAME__:"
@@ -141,9 +142,10 @@ class Plugin(exports.Plugin):
             if want.get(k) != have.get(k)
         ]
 
-    def checkpoint(self):
-        return json.dumps(live_notes(), sort_keys=True).encode()
+    def checkpoint(self, id):
+        # `id` is the host's, for this apply: give it back with the data.
+        return Snapshot(id, json.dumps(live_notes(), sort_keys=True).encode())
 
-    def restore(self, checkpoint):
-        saved = json.loads(checkpoint.decode())
+    def restore(self, snapshot):
+        saved = json.loads(snapshot.data.decode())
         write_notes(list(live_notes()), saved)

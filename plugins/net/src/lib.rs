@@ -22,7 +22,7 @@ pub mod networkd;
 pub mod ovs;
 pub mod verify;
 
-use portagent_sdk::{Action, ActionKind, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
+use portagent_sdk::{Action, ActionKind, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, Snapshot};
 
 fn parse_valid(json: &str) -> Result<model::NetState, PluginError> {
     let state = model::parse(json).map_err(PluginError::from)?;
@@ -96,12 +96,12 @@ impl Plugin for Net {
         verify::verify(&parse_valid(&desired)?)
     }
 
-    fn checkpoint() -> Result<Vec<u8>, PluginError> {
-        Ok(portagent_sdk::section::encode(&checkpoint::take()?))
+    fn checkpoint(id: String) -> Result<Snapshot, PluginError> {
+        Ok(Snapshot::new(id, &checkpoint::take()?))
     }
 
-    fn restore(blob: Vec<u8>) -> Result<(), PluginError> {
-        checkpoint::restore(&portagent_sdk::section::decode("net", &blob)?)
+    fn restore(snapshot: Snapshot) -> Result<(), PluginError> {
+        checkpoint::restore(&snapshot.state("net")?)
     }
 }
 

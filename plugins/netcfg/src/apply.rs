@@ -107,16 +107,14 @@ fn records_after(
 
 /// `flow N: ...` from the host as `ovs_flows[index] (bridge B): ...`.
 fn name_the_flow(e: CapError, change: &FlowsChange) -> PluginError {
-    let message = match &e {
-        CapError::Failed(m) | CapError::Denied(m) => m.clone(),
-    };
-    let named = message
+    let named = e
+        .message()
         .strip_prefix("flow ")
         .and_then(|r| r.split_once(':'))
         .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest)))
-        .and_then(|(n, rest)| Some((change.flows.get(n)?.index, rest)));
+        .and_then(|(n, rest)| Some((change.flows.get(n)?.index, rest.to_string())));
     match (named, e) {
-        (Some((index, rest)), CapError::Failed(_)) => {
+        (Some((index, rest)), CapError::InvalidArgument(_)) => {
             PluginError::Failed(format!("ovs_flows[{index}] (bridge {}):{rest}", change.bridge))
         }
         (_, e) => PluginError::from(e),

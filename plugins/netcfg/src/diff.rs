@@ -188,7 +188,7 @@ fn ovs_flows(current: &NetcfgState, desired: &NetcfgState, out: &mut Vec<Action>
                 let want: Vec<String> = normal.iter().map(|n| flows::spec_of(bridge, n).text()).collect();
                 flows::same(&want, have)
             }
-            Err(CapError::Failed(_)) => false,
+            Err(CapError::InvalidArgument(_)) => false,
             Err(e) => return Err(e.into()),
         };
         if same {

@@ -22,7 +22,7 @@ pub mod live;
 pub mod model;
 pub mod verify;
 
-use portagent_sdk::{Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo};
+use portagent_sdk::{Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, Snapshot};
 
 fn parse_valid(json: &str) -> Result<model::NetcfgState, PluginError> {
     let state = model::parse(json).map_err(PluginError::from)?;
@@ -85,12 +85,12 @@ impl Plugin for Netcfg {
         verify::verify(&desired, &live, &default_link())
     }
 
-    fn checkpoint() -> Result<Vec<u8>, PluginError> {
-        Ok(portagent_sdk::section::encode(&checkpoint::take()?))
+    fn checkpoint(id: String) -> Result<Snapshot, PluginError> {
+        Ok(Snapshot::new(id, &checkpoint::take()?))
     }
 
-    fn restore(blob: Vec<u8>) -> Result<(), PluginError> {
-        checkpoint::restore(&portagent_sdk::section::decode("netcfg", &blob)?)
+    fn restore(snapshot: Snapshot) -> Result<(), PluginError> {
+        checkpoint::restore(&snapshot.state("netcfg")?)
     }
 }
 

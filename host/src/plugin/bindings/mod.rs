@@ -19,8 +19,10 @@ pub(crate) enum Op<'a> {
     Diff(&'a str, &'a str),
     Apply(&'a [Action]),
     Verify(&'a str),
-    Checkpoint,
-    Restore(&'a [u8]),
+    /// The host's checkpoint id for this apply.
+    Checkpoint(&'a str),
+    /// The checkpoint id and the plugin's snapshot data.
+    Restore(&'a str, &'a [u8]),
 }
 
 impl Op<'_> {
@@ -32,8 +34,8 @@ impl Op<'_> {
             Op::Diff(..) => "diff",
             Op::Apply(_) => "apply",
             Op::Verify(_) => "verify",
-            Op::Checkpoint => "checkpoint",
-            Op::Restore(_) => "restore",
+            Op::Checkpoint(_) => "checkpoint",
+            Op::Restore(..) => "restore",
         }
     }
 }
@@ -49,10 +51,11 @@ pub(crate) enum Out {
     Blob(Vec<u8>),
 }
 
-/// The glue every version's `plugin` export interface shares (its shape has
-/// not changed): conversions of its types to and from the host's, and the
-/// dispatch of one export call. Expanded inside each version's module,
-/// where `wit` names that version's `types` interface.
+/// The glue every version's `plugin` export interface shares: conversions
+/// of its types to and from the host's, and the dispatch of one export
+/// call. Expanded inside each version's module, where `wit` names that
+/// version's `types` interface and `checkpoint`/`restore` call that
+/// version's exports of the same names (their shape changed in 0.2.0).
 macro_rules! export_glue {
     () => {
         use super::{Op, Out};
@@ -146,8 +149,8 @@ macro_rules! export_glue {
                 Op::Verify(d) => {
                     p.call_verify(store, d).await?.map(|m| Out::Mismatches(m.into_iter().map(Into::into).collect()))
                 }
-                Op::Checkpoint => p.call_checkpoint(store).await?.map(Out::Blob),
-                Op::Restore(c) => p.call_restore(store, c).await?.map(|()| Out::Unit),
+                Op::Checkpoint(id) => checkpoint(store, p, id).await?.map(Out::Blob),
+                Op::Restore(id, data) => restore(store, p, id, data).await?.map(|()| Out::Unit),
             };
             Ok(out.map_err(Into::into))
         }

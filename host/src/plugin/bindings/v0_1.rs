@@ -16,3 +16,17 @@ use self::portagent::plugin::types as wit;
 pub const WIT_VERSION: &str = "0.1.0";
 
 super::export_glue!();
+
+use self::exports::portagent::plugin::plugin::Guest;
+
+type Called<T> = wasmtime::Result<Result<T, wit::PluginError>>;
+
+/// 0.1.0's `checkpoint` takes no id; the host keeps its own beside the data.
+async fn checkpoint<T: Send + 'static>(store: &mut wasmtime::Store<T>, p: &Guest, _id: &str) -> Called<Vec<u8>> {
+    p.call_checkpoint(store).await
+}
+
+/// 0.1.0's `restore` takes the data alone.
+async fn restore<T: Send + 'static>(store: &mut wasmtime::Store<T>, p: &Guest, _id: &str, data: &[u8]) -> Called<()> {
+    p.call_restore(store, data).await
+}

@@ -24,3 +24,26 @@ pub use self::portagent::plugin::types::CapError;
 pub const WIT_VERSION: &str = "0.2.0";
 
 super::export_glue!();
+
+use self::exports::portagent::plugin::plugin::Guest;
+
+type Called<T> = wasmtime::Result<Result<T, wit::PluginError>>;
+
+/// The plugin's snapshot under the host's checkpoint `id`; a snapshot that
+/// comes back under another id is refused (it is not this apply's).
+async fn checkpoint<T: Send + 'static>(store: &mut wasmtime::Store<T>, p: &Guest, id: &str) -> Called<Vec<u8>> {
+    Ok(p.call_checkpoint(store, id).await?.and_then(|s| {
+        if s.id == id {
+            Ok(s.data)
+        } else {
+            Err(wit::PluginError::Failed(format!(
+                "checkpoint returned the snapshot under id {:?}, not the host's {id:?}",
+                s.id
+            )))
+        }
+    }))
+}
+
+async fn restore<T: Send + 'static>(store: &mut wasmtime::Store<T>, p: &Guest, id: &str, data: &[u8]) -> Called<()> {
+    p.call_restore(store, &wit::Snapshot { id: id.to_string(), data: data.to_vec() }).await
+}

@@ -94,7 +94,7 @@ impl Host for CapContext {
             return Ok(Err(e));
         }
         if let Err(why) = portagent_sdk::validate::hostname(&name) {
-            return Ok(Err(CapError::Failed(why)));
+            return Ok(Err(CapError::InvalidArgument(why)));
         }
         let timeout = self.remaining(Capability::HOSTNAME)?;
         if let Some(conn) = hostnamed(timeout).await {

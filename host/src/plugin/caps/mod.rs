@@ -271,8 +271,22 @@ impl CapContext {
     }
 }
 
+/// A backend's refusal with error number `errno`, as the variant a plugin
+/// can act on: the resource is missing, is there already (or busy), or
+/// the argument is bad; `failed` for the rest.
+pub(crate) fn by_errno(errno: i32, message: String) -> CapError {
+    match errno {
+        libc::ENOENT | libc::ENODEV | libc::ESRCH | libc::ENXIO | libc::EADDRNOTAVAIL => CapError::NotFound(message),
+        libc::EEXIST | libc::EBUSY | libc::EADDRINUSE | libc::ENOTEMPTY => CapError::Conflict(message),
+        libc::EINVAL | libc::ERANGE | libc::EAFNOSUPPORT | libc::ENAMETOOLONG => CapError::InvalidArgument(message),
+        libc::ETIMEDOUT => CapError::Timeout(message),
+        _ => CapError::Failed(message),
+    }
+}
+
 /// Runs `cmd`, killing it when `timeout` passes; stdout on success, a
-/// `failed` cap-error naming the command otherwise.
+/// `failed` cap-error naming the command otherwise (`timeout` when it ran
+/// out of time).
 pub(crate) async fn run_command(cmd: std::process::Command, timeout: std::time::Duration) -> Result<String, CapError> {
     use std::process::Stdio;
     let shown = format!("{cmd:?}");
@@ -281,7 +295,7 @@ pub(crate) async fn run_command(cmd: std::process::Command, timeout: std::time::
     let child = cmd.spawn().map_err(|e| CapError::Failed(format!("cannot run {shown}: {e}")))?;
     let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(out) => out.map_err(|e| CapError::Failed(format!("{shown}: {e}")))?,
-        Err(_) => return Err(CapError::Failed(format!("{shown} timed out after {timeout:?}"))),
+        Err(_) => return Err(CapError::Timeout(format!("{shown} timed out after {timeout:?}"))),
     };
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -325,6 +339,34 @@ mod tests {
         assert!(Capability::OPENFLOW.check_scope(&s(&["a-very-long-bridge-name"])).is_err());
         assert!(Capability::LOG.check_scope(&s(&[])).is_ok());
         assert!(Capability::LOG.check_scope(&s(&["x"])).is_err());
+    }
+
+    #[test]
+    fn a_backend_command_out_of_time_is_a_timeout() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut sleep = std::process::Command::new("sleep");
+        sleep.arg("5");
+        let e = rt.block_on(run_command(sleep, std::time::Duration::from_millis(50))).unwrap_err();
+        assert!(matches!(e, CapError::Timeout(m) if m.contains("sleep") && m.contains("timed out")));
+        let e = rt.block_on(run_command(std::process::Command::new("false"), std::time::Duration::from_secs(5)));
+        assert!(matches!(e, Err(CapError::Failed(_))));
+    }
+
+    #[test]
+    fn refusals_by_errno() {
+        let kind = |errno| match by_errno(errno, String::new()) {
+            CapError::NotFound(_) => "not-found",
+            CapError::Conflict(_) => "conflict",
+            CapError::InvalidArgument(_) => "invalid-argument",
+            CapError::Timeout(_) => "timeout",
+            CapError::Failed(_) => "failed",
+            CapError::Denied(_) => "denied",
+        };
+        assert_eq!(kind(libc::ENODEV), "not-found");
+        assert_eq!(kind(libc::EEXIST), "conflict");
+        assert_eq!(kind(libc::EINVAL), "invalid-argument");
+        assert_eq!(kind(libc::ETIMEDOUT), "timeout");
+        assert_eq!(kind(libc::EPERM), "failed", "the host's own lack of rights is not the plugin's denial");
     }
 
     #[test]

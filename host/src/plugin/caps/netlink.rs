@@ -27,8 +27,15 @@ use std::time::Duration;
 
 type NlResult<T> = Result<T, CapError>;
 
-fn failed(what: &str, e: impl std::fmt::Display) -> CapError {
-    CapError::Failed(format!("netlink {what}: {e}"))
+/// A netlink call's error: a refusal by the kernel is classified by its
+/// errno (a missing link is `not-found`, an address there already a
+/// `conflict`, ...); anything else is `failed`.
+fn failed(what: &str, e: impl std::fmt::Display + 'static) -> CapError {
+    let message = format!("netlink {what}: {e}");
+    match (&e as &dyn std::any::Any).downcast_ref::<rtnetlink::Error>() {
+        Some(rtnetlink::Error::NetlinkError(m)) if m.raw_code() != 0 => super::by_errno(-m.raw_code(), message),
+        _ => CapError::Failed(message),
+    }
 }
 
 /// Runs `f` with a fresh netlink handle, bounded by `timeout`.
@@ -41,7 +48,7 @@ where
     let conn = tokio::spawn(connection);
     let result = tokio::time::timeout(timeout, f(handle))
         .await
-        .unwrap_or_else(|_| Err(failed("call", format!("timed out after {timeout:?}"))));
+        .unwrap_or_else(|_| Err(CapError::Timeout(format!("netlink call timed out after {timeout:?}"))));
     conn.abort();
     result
 }
@@ -102,7 +109,7 @@ async fn index_of(handle: &Handle, name: &str) -> NlResult<u32> {
     let mut stream = handle.link().get().match_name(name.to_string()).execute();
     match stream.try_next().await {
         Ok(Some(msg)) => Ok(msg.header.index),
-        Ok(None) | Err(_) => Err(CapError::Failed(format!("no link named {name:?}"))),
+        Ok(None) | Err(_) => Err(CapError::NotFound(format!("no link named {name:?}"))),
     }
 }
 
@@ -201,7 +208,7 @@ fn protocol_name(p: RouteProtocol) -> String {
 }
 
 fn parse_ip(field: &str, text: &str) -> NlResult<IpAddr> {
-    text.parse().map_err(|_| CapError::Failed(format!("{field}: {text:?} is not an IP address")))
+    text.parse().map_err(|_| CapError::InvalidArgument(format!("{field}: {text:?} is not an IP address")))
 }
 
 /// Whether `prefix` is a prefix length of `ip`'s family.
@@ -211,7 +218,7 @@ fn prefix_fits(ip: IpAddr, prefix: u8) -> bool {
 
 /// `A.B.C.D/N` -> (address, prefix), with the prefix checked for the family.
 fn parse_cidr(field: &str, text: &str) -> NlResult<(IpAddr, u8)> {
-    let bad = || CapError::Failed(format!("{field}: {text:?} is not ADDRESS/PREFIX"));
+    let bad = || CapError::InvalidArgument(format!("{field}: {text:?} is not ADDRESS/PREFIX"));
     let (ip, prefix) = text.split_once('/').ok_or_else(bad)?;
     let ip = parse_ip(field, ip)?;
     let prefix: u8 = prefix.parse().map_err(|_| bad())?;
@@ -247,7 +254,7 @@ async fn route_message(handle: &Handle, route: &Route) -> NlResult<RouteMessage>
         RouteKind::Blackhole => b.kind(RouteType::BlackHole),
         RouteKind::Unreachable => b.kind(RouteType::Unreachable),
         RouteKind::Prohibit => b.kind(RouteType::Prohibit),
-        RouteKind::Other => return Err(CapError::Failed(format!("route {}: kind `other` cannot be added", route.destination))),
+        RouteKind::Other => return Err(CapError::InvalidArgument(format!("route {}: kind `other` cannot be added", route.destination))),
     };
     Ok(b.build())
 }
@@ -306,7 +313,7 @@ async fn change_routes(h: Handle, delete: Vec<Route>, add: Vec<Route>) -> NlResu
 fn rule_prefix(field: &str, text: &str, ipv6: bool) -> NlResult<(IpAddr, u8)> {
     let (ip, prefix) = parse_cidr(field, text)?;
     if ip.is_ipv6() != ipv6 {
-        return Err(CapError::Failed(format!("{field}: {text} is not an IPv{} prefix", if ipv6 { 6 } else { 4 })));
+        return Err(CapError::InvalidArgument(format!("{field}: {text} is not an IPv{} prefix", if ipv6 { 6 } else { 4 })));
     }
     Ok((ip, prefix))
 }
@@ -331,7 +338,7 @@ fn rule_message(rule: &Rule) -> NlResult<RuleMessage> {
     }
     if let Some(iif) = &rule.iif {
         if !valid_ifname(iif) {
-            return Err(CapError::Failed(format!("iif: {iif:?} is not an interface name")));
+            return Err(CapError::InvalidArgument(format!("iif: {iif:?} is not an interface name")));
         }
         msg.attributes.push(RuleAttribute::Iifname(iif.clone()));
     }
@@ -440,20 +447,20 @@ fn checked_setups(links: Vec<LinkSetup>, index: &HashMap<String, u32>) -> NlResu
     links
         .into_iter()
         .map(|s| {
-            let idx = *index.get(&s.link).ok_or_else(|| CapError::Failed(format!("no link named {:?}", s.link)))?;
+            let idx = *index.get(&s.link).ok_or_else(|| CapError::NotFound(format!("no link named {:?}", s.link)))?;
             let addresses = s
                 .addresses
                 .iter()
                 .map(|a| {
                     if a.link != s.link {
-                        return Err(CapError::Failed(format!(
+                        return Err(CapError::InvalidArgument(format!(
                             "address {}/{} is for {:?}, not {:?}",
                             a.ip, a.prefix, a.link, s.link
                         )));
                     }
                     let ip = parse_ip("ip", &a.ip)?;
                     if !prefix_fits(ip, a.prefix) {
-                        return Err(CapError::Failed(format!("prefix: {} is too long for {}", a.prefix, a.ip)));
+                        return Err(CapError::InvalidArgument(format!("prefix: {} is too long for {}", a.prefix, a.ip)));
                     }
                     Ok((ip, a.prefix))
                 })
@@ -552,13 +559,13 @@ impl Host for CapContext {
             return Ok(Err(e));
         }
         if !valid_ifname(&new_name) {
-            return Ok(Err(CapError::Failed(format!("{new_name:?} is not an interface name"))));
+            return Ok(Err(CapError::InvalidArgument(format!("{new_name:?} is not an interface name"))));
         }
         self.netlink("rename", |h| async move {
             let mut stream = h.link().get().match_name(link.clone()).execute();
             let msg = match stream.try_next().await {
                 Ok(Some(msg)) => msg,
-                Ok(None) | Err(_) => return Err(CapError::Failed(format!("no link named {link:?}"))),
+                Ok(None) | Err(_) => return Err(CapError::NotFound(format!("no link named {link:?}"))),
             };
             let (index, up) = (msg.header.index, msg.header.flags.contains(LinkFlags::Up));
             let set = |m| h.link().set(m).execute();
@@ -624,7 +631,7 @@ impl Host for CapContext {
                     return h.address().del(msg).execute().await.map_err(|e| failed("delete address", e));
                 }
             }
-            Err(CapError::Failed(format!("{}/{} is not on {}", address.ip, address.prefix, address.link)))
+            Err(CapError::NotFound(format!("{}/{} is not on {}", address.ip, address.prefix, address.link)))
         })
         .await
     }
@@ -745,13 +752,16 @@ mod tests {
             (7, vec![("10.0.0.1".parse().unwrap(), 24)], 8)
         );
         let err = |links| match checked_setups(links, &index) {
-            Err(CapError::Failed(m)) => m,
-            other => panic!("{:?}", other.map(|v| v.len())),
+            Err(e) => e,
+            Ok(v) => panic!("{} setups", v.len()),
         };
-        assert!(err(vec![setup("p0", &[]), setup("p9", &[])]).contains("no link named \"p9\""));
-        assert!(err(vec![setup("p0", &[("p1", "10.0.0.1", 24)])]).contains("is for \"p1\", not \"p0\""));
-        assert!(err(vec![setup("p0", &[("p0", "10.0.0.1", 33)])]).starts_with("prefix:"));
-        assert!(err(vec![setup("p0", &[("p0", "ten", 8)])]).starts_with("ip:"));
+        let missing = err(vec![setup("p0", &[]), setup("p9", &[])]);
+        assert!(matches!(missing, CapError::NotFound(m) if m.contains("no link named \"p9\"")));
+        let elsewhere = err(vec![setup("p0", &[("p1", "10.0.0.1", 24)])]);
+        assert!(matches!(elsewhere, CapError::InvalidArgument(m) if m.contains("is for \"p1\", not \"p0\"")));
+        let long = err(vec![setup("p0", &[("p0", "10.0.0.1", 33)])]);
+        assert!(matches!(long, CapError::InvalidArgument(m) if m.starts_with("prefix:")));
+        assert!(matches!(err(vec![setup("p0", &[("p0", "ten", 8)])]), CapError::InvalidArgument(m) if m.starts_with("ip:")));
     }
 
     #[test]
@@ -771,11 +781,25 @@ mod tests {
     }
 
     #[test]
+    fn kernel_refusals_are_classified_by_errno() {
+        let refusal = |errno: i32| {
+            let mut m = rtnetlink::packet_core::ErrorMessage::default();
+            m.code = std::num::NonZeroI32::new(-errno);
+            failed("add 10.0.0.1/24 to p0", rtnetlink::Error::NetlinkError(m))
+        };
+        assert!(matches!(refusal(libc::EEXIST), CapError::Conflict(m) if m.starts_with("netlink add 10.0.0.1/24 to p0")));
+        assert!(matches!(refusal(libc::ENODEV), CapError::NotFound(_)));
+        assert!(matches!(refusal(libc::EINVAL), CapError::InvalidArgument(_)));
+        assert!(matches!(refusal(libc::EPERM), CapError::Failed(_)));
+        assert!(matches!(failed("socket", "no socket".to_string()), CapError::Failed(_)));
+    }
+
+    #[test]
     fn cidr_parsing_names_the_field() {
         assert_eq!(parse_cidr("d", "10.0.0.0/8").unwrap(), ("10.0.0.0".parse().unwrap(), 8));
         assert_eq!(parse_cidr("d", "::/0").unwrap().1, 0);
         assert!(
-            matches!(parse_cidr("destination", "10.0.0.0/33"), Err(CapError::Failed(m)) if m.starts_with("destination:"))
+            matches!(parse_cidr("destination", "10.0.0.0/33"), Err(CapError::InvalidArgument(m)) if m.starts_with("destination:"))
         );
         assert!(parse_cidr("d", "10.0.0.0").is_err());
         assert!(parse_cidr("d", "banana/3").is_err());

@@ -29,14 +29,29 @@ async fn call_manager<B>(method: &'static str, body: &B, timeout: Duration) -> R
 where
     B: serde::Serialize + zbus::zvariant::DynamicType + Sync,
 {
-    let failed = |e: &dyn std::fmt::Display| CapError::Failed(format!("networkd {method}: {e}"));
     let call = async {
         let conn = zbus::Connection::system().await?;
         conn.call_method(Some(DEST), MANAGER_PATH, Some(MANAGER), method, body).await.map(drop)
     };
     match tokio::time::timeout(timeout, call).await {
-        Ok(result) => result.map_err(|e| failed(&e)),
-        Err(_) => Err(failed(&format!("no answer within {timeout:?}"))),
+        Ok(result) => result.map_err(|e| refused(method, e)),
+        Err(_) => Err(CapError::Timeout(format!("networkd {method}: no answer within {timeout:?}"))),
+    }
+}
+
+/// networkd's D-Bus error, as the variant it means: a link it does not
+/// know is `not-found`, arguments it refuses `invalid-argument`.
+fn refused(method: &str, e: zbus::Error) -> CapError {
+    let name = match &e {
+        zbus::Error::MethodError(name, ..) => name.as_str(),
+        _ => "",
+    };
+    let message = format!("networkd {method}: {e}");
+    match name.rsplit('.').next().unwrap_or("") {
+        "NoSuchLink" | "UnknownObject" | "UnknownMethod" => CapError::NotFound(message),
+        "InvalidArgs" => CapError::InvalidArgument(message),
+        "Timeout" | "NoReply" => CapError::Timeout(message),
+        _ => CapError::Failed(message),
     }
 }
 
@@ -64,12 +79,12 @@ impl CapContext {
 /// The interface index of `link`, from sysfs.
 fn ifindex(link: &str) -> Result<i32, CapError> {
     if !valid_ifname(link) {
-        return Err(CapError::Failed(format!("{link:?} is not an interface name")));
+        return Err(CapError::InvalidArgument(format!("{link:?} is not an interface name")));
     }
     std::fs::read_to_string(Path::new(SYS_CLASS_NET).join(link).join("ifindex"))
         .ok()
         .and_then(|i| i.trim().parse().ok())
-        .ok_or_else(|| CapError::Failed(format!("no interface {link}")))
+        .ok_or_else(|| CapError::NotFound(format!("no interface {link}")))
 }
 
 /// Parses `networkctl list --no-legend`: `IDX LINK TYPE OPERATIONAL SETUP`.
@@ -103,7 +118,7 @@ fn dns_server(text: &str) -> Result<(i32, Vec<u8>), CapError> {
     match text.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(v4)) => Ok((libc::AF_INET, v4.octets().to_vec())),
         Ok(std::net::IpAddr::V6(v6)) => Ok((libc::AF_INET6, v6.octets().to_vec())),
-        Err(_) => Err(CapError::Failed(format!("DNS server {text:?} is not an IP address"))),
+        Err(_) => Err(CapError::InvalidArgument(format!("DNS server {text:?} is not an IP address"))),
     }
 }
 
@@ -114,7 +129,7 @@ fn search_domain(text: &str) -> Result<(String, bool), CapError> {
         && text.split('.').all(|l| {
             !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
-    if ok { Ok((text.to_string(), false)) } else { Err(CapError::Failed(format!("{text:?} is not a domain name"))) }
+    if ok { Ok((text.to_string(), false)) } else { Err(CapError::InvalidArgument(format!("{text:?} is not a domain name"))) }
 }
 
 /// Every kernel link with networkd's states from its state file (what

@@ -15,7 +15,7 @@ impl CapContext {
             return Ok(Err(e));
         }
         if !valid_ifname(bridge) {
-            return Ok(Err(CapError::Failed(format!("{bridge:?} is not a bridge name"))));
+            return Ok(Err(CapError::InvalidArgument(format!("{bridge:?} is not a bridge name"))));
         }
         let timeout = self.remaining(Capability::OPENFLOW)?;
         let mut cmd = Command::new("ovs-ofctl");
@@ -59,19 +59,20 @@ fn parsed_as_dumped(line: &str) -> Option<String> {
 fn check_flows(flows: &[String]) -> Result<(), CapError> {
     for (i, f) in flows.iter().enumerate() {
         if f.contains('\n') || f.contains('\r') {
-            return Err(CapError::Failed(format!("flow {i}: {f:?} spans lines")));
+            return Err(CapError::InvalidArgument(format!("flow {i}: {f:?} spans lines")));
         }
         if f.to_ascii_lowercase().contains("cookie") {
-            return Err(CapError::Failed(format!("flow {i}: {f:?} sets a cookie; the host sets the plugin's own")));
+            return Err(CapError::InvalidArgument(format!("flow {i}: {f:?} sets a cookie; the host sets the plugin's own")));
         }
         if f.trim().is_empty() {
-            return Err(CapError::Failed(format!("flow {i} is empty")));
+            return Err(CapError::InvalidArgument(format!("flow {i} is empty")));
         }
     }
     Ok(())
 }
 
-/// `ovs-ofctl: FILE:N: message` as `flow N-1: message`.
+/// `ovs-ofctl: FILE:N: message` as `flow N-1: message`, an invalid
+/// argument; a bridge OVS does not have as `not-found`.
 fn name_the_flow(e: CapError, file: &std::path::Path) -> CapError {
     match e {
         CapError::Failed(m) => {
@@ -79,11 +80,19 @@ fn name_the_flow(e: CapError, file: &std::path::Path) -> CapError {
             match m.split_once(&at).and_then(|(_, rest)| rest.split_once(": ")) {
                 Some((line, why)) if line.parse::<usize>().is_ok() => {
                     let n: usize = line.parse().unwrap_or(1);
-                    CapError::Failed(format!("flow {}: OVS refused it: {}", n.saturating_sub(1), why.trim()))
+                    CapError::InvalidArgument(format!("flow {}: OVS refused it: {}", n.saturating_sub(1), why.trim()))
                 }
-                _ => CapError::Failed(m),
+                _ => no_such_bridge(CapError::Failed(m)),
             }
         }
+        other => other,
+    }
+}
+
+/// `ovs-ofctl: br9 is not a bridge or a socket` as `not-found`.
+fn no_such_bridge(e: CapError) -> CapError {
+    match e {
+        CapError::Failed(m) if m.contains("is not a bridge or a socket") => CapError::NotFound(m),
         other => other,
     }
 }
@@ -109,7 +118,8 @@ impl Host for CapContext {
         cmd.args(["--no-stats", "dump-flows", &bridge]);
         Ok(run_command(cmd, timeout)
             .await
-            .map(|out| out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()))
+            .map(|out| out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
+            .map_err(no_such_bridge))
     }
 
     async fn list_bridges(&mut self) -> wasmtime::Result<Result<Vec<String>, CapError>> {
@@ -146,9 +156,10 @@ impl Host for CapContext {
             Err(e) => return Ok(Err(e)),
         };
         cmd.args(["--no-stats", "dump-flows", &bridge, &format!("cookie={:#x}/-1", cookie_of(&self.plugin))]);
-        Ok(run_command(cmd, timeout).await.map(|out| {
-            out.lines().map(without_cookie).filter(|l| !l.is_empty()).map(String::from).collect()
-        }))
+        Ok(run_command(cmd, timeout)
+            .await
+            .map(|out| out.lines().map(without_cookie).filter(|l| !l.is_empty()).map(String::from).collect())
+            .map_err(no_such_bridge))
     }
 
     async fn replace_flows(&mut self, bridge: String, flows: Vec<String>) -> wasmtime::Result<Result<(), CapError>> {
@@ -169,7 +180,7 @@ impl Host for CapContext {
         cmd.args(["-O", "OpenFlow14", "--bundle", "add-flows", &bridge]).arg(&path);
         // Line 1 is the delete: a refused flow `i` is on line i + 2.
         let result = run_command(cmd, timeout).await.map(drop).map_err(|e| match name_the_flow(e, &path) {
-            CapError::Failed(m) => CapError::Failed(shift_flow_number(&m)),
+            CapError::InvalidArgument(m) => CapError::InvalidArgument(shift_flow_number(&m)),
             other => other,
         });
         let _ = std::fs::remove_file(&path);
@@ -280,7 +291,7 @@ mod tests {
     fn refused_flows_are_named_by_index() {
         let path = std::path::Path::new("/tmp/portagent-flows-1-0");
         let e = CapError::Failed("\"ovs-ofctl\" failed (exit status: 1): ovs-ofctl: /tmp/portagent-flows-1-0:3: unknown action bogus".into());
-        let CapError::Failed(m) = name_the_flow(e, path) else { panic!() };
+        let CapError::InvalidArgument(m) = name_the_flow(e, path) else { panic!() };
         assert_eq!(m, "flow 2: OVS refused it: unknown action bogus");
         assert_eq!(shift_flow_number(&m), "flow 1: OVS refused it: unknown action bogus");
     }

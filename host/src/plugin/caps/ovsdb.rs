@@ -123,7 +123,7 @@ fn check(caps: &CapContext, database: &str, operations: &str) -> Result<Vec<Valu
         return Err(CapError::Denied(format!("only the Open_vSwitch database is proxied, not {database:?}")));
     }
     let ops: Vec<Value> = serde_json::from_str(operations)
-        .map_err(|e| CapError::Failed(format!("operations are not a JSON array: {e}")))?;
+        .map_err(|e| CapError::InvalidArgument(format!("operations are not a JSON array: {e}")))?;
     for (i, op) in ops.iter().enumerate() {
         let name = op.get("op").and_then(Value::as_str).unwrap_or("");
         match op.get("table").and_then(Value::as_str) {
@@ -140,7 +140,7 @@ fn check(caps: &CapContext, database: &str, operations: &str) -> Result<Vec<Valu
                 }
             }
             None if TABLELESS_OPS.contains(&name) => {}
-            None => return Err(CapError::Failed(format!("operation {i} ({name:?}) has no table"))),
+            None => return Err(CapError::InvalidArgument(format!("operation {i} ({name:?}) has no table"))),
         }
     }
     Ok(ops)
@@ -148,6 +148,16 @@ fn check(caps: &CapContext, database: &str, operations: &str) -> Result<Vec<Valu
 
 fn failed_at(socket: &std::path::Path) -> impl Fn(&str, &dyn std::fmt::Display) -> CapError + '_ {
     move |what, e| CapError::Failed(format!("OVSDB at {}: {what}: {e}", socket.display()))
+}
+
+/// A socket error; the read or write deadline passing is `timeout`.
+fn io_failed(socket: &std::path::Path, what: &str, e: &std::io::Error) -> CapError {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            CapError::Timeout(format!("OVSDB at {}: {what}: no answer in time", socket.display()))
+        }
+        _ => failed_at(socket)(what, e),
+    }
 }
 
 /// Sends one `transact` of `operations` (JSON text) and waits for its reply.
@@ -171,7 +181,7 @@ fn send(socket: &std::path::Path, database: &str, ops: Vec<Value>, timeout: Dura
     let stream = UnixStream::connect(socket).map_err(|e| failed("connect", &e))?;
     stream.set_read_timeout(Some(timeout)).map_err(|e| failed("socket", &e))?;
     stream.set_write_timeout(Some(timeout)).map_err(|e| failed("socket", &e))?;
-    (&stream).write_all(request.to_string().as_bytes()).map_err(|e| failed("send", &e))?;
+    (&stream).write_all(request.to_string().as_bytes()).map_err(|e| io_failed(socket, "send", &e))?;
 
     // ovsdb-server sends one JSON object per message and no framing; it
     // also sends no newline, so read with a streaming deserializer.
@@ -180,6 +190,7 @@ fn send(socket: &std::path::Path, database: &str, ops: Vec<Value>, timeout: Dura
     loop {
         let reply = match replies.next() {
             Some(Ok(v)) => v,
+            Some(Err(e)) if e.is_io() => return Err(io_failed(socket, "reply", &e.into())),
             Some(Err(e)) => return Err(failed("reply", &e)),
             None => return Err(failed("reply", &"connection closed")),
         };
@@ -249,7 +260,7 @@ mod tests {
         assert!(matches!(check(&c, "Open_vSwitch", bad), Err(CapError::Denied(m)) if m.contains("Port")));
         assert!(matches!(check(&c, "_Server", ok), Err(CapError::Denied(_))));
         let tableless = r#"[{"op":"insert","row":{}}]"#;
-        assert!(matches!(check(&c, "Open_vSwitch", tableless), Err(CapError::Failed(_))));
+        assert!(matches!(check(&c, "Open_vSwitch", tableless), Err(CapError::InvalidArgument(_))));
     }
 
     #[test]

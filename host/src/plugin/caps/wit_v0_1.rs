@@ -12,10 +12,14 @@ use wasmtime::component::{HasSelf, Linker};
 
 type Res<T> = wasmtime::Result<Result<T, wit::CapError>>;
 
+/// 0.1 has two variants: every refusal by the backend is `failed` there.
 fn cap(e: now::types::CapError) -> wit::CapError {
+    use now::types::CapError as Now;
     match e {
-        now::types::CapError::Denied(m) => wit::CapError::Denied(m),
-        now::types::CapError::Failed(m) => wit::CapError::Failed(m),
+        Now::Denied(m) => wit::CapError::Denied(m),
+        Now::Failed(m) | Now::NotFound(m) | Now::InvalidArgument(m) | Now::Conflict(m) | Now::Timeout(m) => {
+            wit::CapError::Failed(m)
+        }
     }
 }
 

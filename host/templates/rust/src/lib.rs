@@ -9,7 +9,7 @@
 //! Open_vSwitch row, through the `ovsdb` capability. Replace the notes
 //! with what your plugin manages; keep the shape of each export.
 
-use portagent_sdk::{Action, ActionKind, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, ovsdb};
+use portagent_sdk::{Action, ActionKind, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, Snapshot, ovsdb};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -134,12 +134,13 @@ impl Plugin for NotesPlugin {
             .collect())
     }
 
-    fn checkpoint() -> Result<Vec<u8>, PluginError> {
-        Ok(serde_json::to_vec(&live()?).expect("notes serialize"))
+    fn checkpoint(id: String) -> Result<Snapshot, PluginError> {
+        // `id` is the host's, for this apply: give it back with the data.
+        Ok(Snapshot::new(id, &live()?))
     }
 
-    fn restore(checkpoint: Vec<u8>) -> Result<(), PluginError> {
-        let saved: Notes = serde_json::from_slice(&checkpoint).map_err(|e| PluginError::Failed(e.to_string()))?;
+    fn restore(snapshot: Snapshot) -> Result<(), PluginError> {
+        let saved: Notes = snapshot.state("__NAME__")?;
         write(&live()?.into_keys().collect::<Vec<_>>(), &saved)
     }
 }

@@ -5,17 +5,52 @@
 //! transaction whose failure is an answer, not an error), `write:NAME`, `read:PATH`,
 //! `networkd-reload`, `netlink-links`, `link-mtu:LINK=MTU`, `flows:BRIDGE`, `loop`, `alloc`,
 //! `panic`, `sleep:MS`, `symlink:TARGET=NAME`, `hardlink:OLD=NEW`,
+//! `cap:CASE` (a capability refusal, answered as `VARIANT: message`:
+//! `no-bridge`, `bad-flow`, `no-table`, `no-link`), `checkpoint-id` (the
+//! id the host gave this instance's last `checkpoint`),
 //! `rename:OLD=NEW`, `remove:NAME`, `mkdir:NAME` (names in the networkd
 //! dir), `hostname` (a capability it imports but does not
 //! ask for, as guests built against the whole world do). `query` returns how many calls this instance has served, which
 //! shows when the host replaced the instance.
 
 use portagent_sdk::{
-    Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, netlink, networkd, openflow, ovsdb,
+    Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, Snapshot, netlink, networkd, openflow, ovsdb,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static CALLS: AtomicU32 = AtomicU32::new(0);
+/// The id of the last `checkpoint`.
+static CHECKPOINT_ID: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+/// `diff` saw `checkpoint-wrong-id`: `checkpoint` answers under another id.
+static WRONG_ID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A capability refusal, named by its variant.
+fn cap_case(case: &str) -> Result<String, PluginError> {
+    use portagent_sdk::CapError;
+    let refused = match case {
+        "no-bridge" => openflow::dump_flows("br-probe").err(),
+        "bad-flow" => openflow::normalize(&["actions=bogus".into()]).err(),
+        "no-table" => {
+            portagent_sdk::bindings::portagent::plugin::ovsdb::transact("Open_vSwitch", r#"[{"op":"select"}]"#).err()
+        }
+        "no-link" => networkd::reconfigure("nosuch0").err(),
+        other => return Err(PluginError::invalid("resource", format!("unknown cap case {other:?}"))),
+    };
+    Ok(match refused {
+        None => "answered".into(),
+        Some(e) => {
+            let variant = match &e {
+                CapError::Denied(_) => "denied",
+                CapError::Failed(_) => "failed",
+                CapError::NotFound(_) => "not-found",
+                CapError::InvalidArgument(_) => "invalid-argument",
+                CapError::Conflict(_) => "conflict",
+                CapError::Timeout(_) => "timeout",
+            };
+            format!("{variant}: {}", e.message())
+        }
+    })
+}
 
 struct Probe;
 
@@ -114,6 +149,9 @@ fn run(command: &str) -> Result<String, PluginError> {
             }
         }
         "panic" => panic!("probe was asked to panic"),
+        "cap" => cap_case(arg),
+        "checkpoint-id" => Ok(format!("checkpoint {}", CHECKPOINT_ID.lock().unwrap())),
+        "checkpoint-wrong-id" => Ok("checkpointed under another id".into()),
         "sleep" => {
             let ms: u64 = arg.parse().map_err(|_| PluginError::invalid("resource", "sleep:MILLISECONDS"))?;
             std::thread::sleep(std::time::Duration::from_millis(ms));
@@ -153,6 +191,7 @@ impl Plugin for Probe {
         let desired: serde_json::Value =
             serde_json::from_str(&desired).map_err(|e| PluginError::invalid("", e.to_string()))?;
         let run = desired["run"].as_array().cloned().unwrap_or_default();
+        WRONG_ID.store(run.iter().any(|c| c == "checkpoint-wrong-id"), Ordering::SeqCst);
         run.iter()
             .enumerate()
             .map(|(i, c)| match c.as_str() {
@@ -176,11 +215,23 @@ impl Plugin for Probe {
         Ok(vec![])
     }
 
-    fn checkpoint() -> Result<Vec<u8>, PluginError> {
-        Ok(vec![])
+    /// The data is the id, so `restore` can tell it got the snapshot back
+    /// under the id it was taken under.
+    fn checkpoint(id: String) -> Result<Snapshot, PluginError> {
+        *CHECKPOINT_ID.lock().unwrap() = id.clone();
+        let data = id.as_bytes().to_vec();
+        let id = if WRONG_ID.load(Ordering::SeqCst) { format!("{id}-not") } else { id };
+        Ok(Snapshot { id, data })
     }
 
-    fn restore(_checkpoint: Vec<u8>) -> Result<(), PluginError> {
+    fn restore(snapshot: Snapshot) -> Result<(), PluginError> {
+        if snapshot.data != snapshot.id.as_bytes() {
+            return Err(PluginError::Failed(format!(
+                "restore was given id {:?} for the snapshot taken under {:?}",
+                snapshot.id,
+                String::from_utf8_lossy(&snapshot.data)
+            )));
+        }
         Ok(())
     }
 }
