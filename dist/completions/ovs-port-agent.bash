@@ -70,6 +70,9 @@ _ovs__port__agent() {
             ovs__port__agent,rollback)
                 cmd="ovs__port__agent__subcmd__rollback"
                 ;;
+            ovs__port__agent,schema)
+                cmd="ovs__port__agent__subcmd__schema"
+                ;;
             ovs__port__agent,show-diff)
                 cmd="ovs__port__agent__subcmd__show__subcmd__diff"
                 ;;
@@ -126,6 +129,9 @@ _ovs__port__agent() {
                 ;;
             ovs__port__agent__subcmd__help,rollback)
                 cmd="ovs__port__agent__subcmd__help__subcmd__rollback"
+                ;;
+            ovs__port__agent__subcmd__help,schema)
+                cmd="ovs__port__agent__subcmd__help__subcmd__schema"
                 ;;
             ovs__port__agent__subcmd__help,show-diff)
                 cmd="ovs__port__agent__subcmd__help__subcmd__show__subcmd__diff"
@@ -275,7 +281,7 @@ _ovs__port__agent() {
 
     case "${cmd}" in
         ovs__port__agent)
-            opts="-h -V --config --help --version apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface metrics completions man ledger plugin help"
+            opts="-h -V --config --help --version apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface schema metrics completions man ledger plugin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -457,7 +463,7 @@ _ovs__port__agent() {
             return 0
             ;;
         ovs__subcmd__port__subcmd__agent__subcmd__help)
-            opts="apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface metrics completions man ledger plugin help"
+            opts="apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface schema metrics completions man ledger plugin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -905,6 +911,20 @@ _ovs__port__agent() {
             return 0
             ;;
         ovs__subcmd__port__subcmd__agent__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ovs__subcmd__port__subcmd__agent__subcmd__help__subcmd__schema)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1681,6 +1701,28 @@ _ovs__port__agent() {
             case "${prev}" in
                 --output)
                     COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ovs__subcmd__port__subcmd__agent__subcmd__schema)
+            opts="-h --plugin --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --plugin)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --config)

@@ -1,5 +1,6 @@
 //! What every plugin's exports do with JSON: the section `query` returns,
-//! the `current` section read back in `diff`, and checkpoints.
+//! the `current` section read back in `diff`, the section's schema, and
+//! checkpoints.
 
 use crate::PluginError;
 use serde::Serialize;
@@ -17,6 +18,14 @@ pub fn read_back<T: DeserializeOwned>(current: &str) -> Result<T, PluginError> {
     crate::validate::parse(current).map_err(|e| {
         PluginError::Failed(format!("the live state read back does not parse: {}: {}", e.field, e.message))
     })
+}
+
+/// The JSON Schema of section type `T`, as `schema` returns it: draft-07
+/// (what editors' YAML language servers read), derived with `schemars`
+/// from the type that parses the section, so the two agree.
+pub fn schema_of<T: schemars::JsonSchema>() -> String {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    serde_json::to_string(&generator.into_root_schema_for::<T>()).expect("a schema serializes")
 }
 
 /// A checkpoint as the bytes `checkpoint` returns.

@@ -78,6 +78,14 @@ fn python_and_javascript_plugins_install_and_apply_beside_net() {
         assert!(ids.contains(pair), "{pair} in {ids}");
     }
     assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "net's part applied too");
+    // Each section's schema comes from its plugin's `schema` export.
+    let schema = portagent(&lab, &["schema"]);
+    assert!(schema.status.success(), "{}", text(&schema.stderr));
+    let schema: serde_json::Value = serde_json::from_slice(&schema.stdout).unwrap();
+    for (name, ..) in GUESTS {
+        let notes = &schema["properties"]["plugins"]["properties"][name]["properties"]["notes"];
+        assert_eq!(notes["additionalProperties"]["type"], "string", "{name}: {schema:#}");
+    }
     // The ledger names each plugin that ran: name, version, component sha256.
     let entry = ledger(&lab).pop().unwrap();
     let ran: Vec<(String, String)> = entry["data"]["plugins"]

@@ -20,6 +20,8 @@
 //! - `ledger`: the audit ledger through the CLI, and writers killed mid-append.
 //! - `logs`: journald's native protocol under systemd, plain text otherwise.
 //! - `metrics`: `portagent metrics` read by a real Prometheus parser.
+//! - `schema`: `portagent schema`; every example state file in the README,
+//!   the docs, the guide and the tests valid by a real JSON Schema validator.
 //! - `dbus`: the daemon on the lab's system bus with real clients
 //!   (dbus-send, busctl, python3-dbus), access control, signals.
 //! - `agent`: the port agent in the daemon: guests' links attached and
@@ -53,5 +55,6 @@ mod netcfg;
 mod plugin_cli;
 mod safety;
 mod sandbox;
+mod schema;
 mod state;
 mod support;

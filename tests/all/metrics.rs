@@ -4,12 +4,11 @@
 
 use crate::net::{GUIDE_NET, apply, net_lab, portagent};
 use crate::state::{install_probe, two_plugins};
-use crate::support::text;
+use crate::support::{text, tools_python};
 use std::collections::BTreeMap;
 
 /// `name{labels}` -> value, as prometheus_client's parser reads `exposition`.
 fn parsed(exposition: &str) -> BTreeMap<String, f64> {
-    let tools = std::env::var("PORTAGENT_TOOLS").unwrap_or_else(|_| "/var/tmp/portagent-tools".into());
     let script = r#"
 import sys
 from prometheus_client.parser import text_string_to_metric_families
@@ -18,15 +17,7 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
         print(f"{s.name}{{{labels}}} {s.value}")
 "#;
-    let mut child = std::process::Command::new(format!("{tools}/py/bin/python"))
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the toolchains' python (scripts/toolchains)");
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), exposition.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = tools_python(script, exposition);
     assert!(out.status.success(), "the parser refused it: {}\n{exposition}", text(&out.stderr));
     text(&out.stdout)
         .lines()

@@ -76,3 +76,19 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Runs `script` with the toolchains' Python (`scripts/toolchains`: it has
+/// the real parsers and validators the tests check output with), `input`
+/// on its stdin.
+pub fn tools_python(script: &str, input: &str) -> std::process::Output {
+    let tools = std::env::var("PORTAGENT_TOOLS").unwrap_or_else(|_| "/var/tmp/portagent-tools".into());
+    let mut child = std::process::Command::new(format!("{tools}/py/bin/python"))
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the toolchains' python (scripts/toolchains)");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}

@@ -127,6 +127,14 @@ enum Command {
     },
     /// Take a guest's port (by its name or its template name) off the bridge.
     RemoveInterface { name: String },
+    /// Print the JSON Schema (draft-07) of a state file, with the section
+    /// of every installed plugin; point an editor's YAML language server
+    /// at it.
+    Schema {
+        /// Only this plugin's section (e.g. `net`), as a schema of its own.
+        #[arg(long)]
+        plugin: Option<String>,
+    },
     /// Prometheus text exposition: applies, rollbacks, failures by plugin,
     /// apply durations, ledger height and head age, a pending confirmation.
     Metrics {
@@ -224,5 +232,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::DelPort { name } => ports::change(config, &name, false),
         Command::CreateInterface { raw, container, vmid } => ports::create(config, &raw, &container, vmid),
         Command::RemoveInterface { name } => ports::remove(config, &name),
+        Command::Schema { plugin } => state::schema(config, plugin.as_deref()),
     }
 }

@@ -196,6 +196,16 @@ pub fn query(config: Config, args: QueryArgs) -> Result<(), Failure> {
     Err(Failure::from(anyhow::anyhow!("could not read the state of: {}", names.join(", "))))
 }
 
+/// Prints the state file's JSON Schema (or one section's). Read-only:
+/// it loads the plugins and asks each for its schema, nothing else.
+pub fn schema(config: Config, plugin: Option<&str>) -> Result<(), Failure> {
+    let schema = Manager::open(config).and_then(|m| m.schema(plugin)).map_err(failure)?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &schema)?;
+    writeln!(out)?;
+    Ok(())
+}
+
 fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {
     if let Some(s) = &r.recovered {
         writeln!(out, "first {}", describe_settled(s))?;

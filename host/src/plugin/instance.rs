@@ -237,6 +237,14 @@ impl Plugin {
         self.call(Op::Validate(desired)).map(drop)
     }
 
+    /// The JSON Schema of the plugin's section, as the plugin gave it.
+    pub fn schema(&mut self) -> Result<String, CallError> {
+        match self.call(Op::Schema)? {
+            Out::Text(t) => Ok(t),
+            _ => unreachable!("schema returns text"),
+        }
+    }
+
     pub fn query(&mut self) -> Result<String, CallError> {
         match self.call(Op::Query)? {
             Out::Text(t) => Ok(t),

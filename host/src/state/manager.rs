@@ -147,6 +147,16 @@ impl Manager {
         self.load_from(&self.available()?, sections)
     }
 
+    /// The plugin for section `only`, or every runnable one, in apply order.
+    pub(super) fn load_only(&self, only: Option<&str>) -> Result<Vec<Loaded>, StateError> {
+        let available = self.available()?;
+        let sections: Vec<&str> = match only {
+            Some(s) => vec![s],
+            None => available.keys().map(String::as_str).collect(),
+        };
+        self.load_from(&available, &sections)
+    }
+
     fn load_from(
         &self,
         available: &BTreeMap<String, crate::plugin::Installed>,
@@ -174,13 +184,8 @@ impl Manager {
     /// The live state of one plugin's section, or of all: those that could
     /// be read, and why each other one could not.
     pub fn query(&self, only: Option<&str>) -> Result<Queried, StateError> {
-        let available = self.available()?;
-        let sections: Vec<&str> = match only {
-            Some(s) => vec![s],
-            None => available.keys().map(String::as_str).collect(),
-        };
         let mut out = Queried::default();
-        for mut l in self.load_from(&available, &sections)? {
+        for mut l in self.load_only(only)? {
             let section = l.manifest.section.clone();
             let read = l.plugin.query().map_err(|e| classify(&section, e)).and_then(|text| {
                 serde_json::from_str(&text).map_err(|e| {

@@ -7,6 +7,7 @@
 //! - [`pipeline`]: plan, show-diff, apply.
 //! - [`settle`]: crash recovery, confirm-or-revert, retried rollbacks.
 //! - [`plugins`]: installing and removing plugins.
+//! - [`schema`]: the state file's JSON Schema, with every plugin's section.
 //! - [`located`]: where a field is in a state file's YAML; parse errors in words.
 //! - [`journal`]: the durable record of an apply in progress.
 //! - [`probe`]: the connectivity check after an apply.
@@ -26,6 +27,7 @@ pub mod pipeline;
 pub mod plugins;
 pub mod probe;
 pub mod report;
+pub mod schema;
 pub mod settle;
 
 pub use audit::Caller;

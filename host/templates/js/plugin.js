@@ -97,6 +97,21 @@ export const plugin = {
       after: ['net'],
     };
   },
+  // The section's JSON Schema, for `portagent schema` and editors: the
+  // same rules as `parse`.
+  schema() {
+    return JSON.stringify({
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        notes: {
+          type: 'object',
+          propertyNames: { pattern: '^[a-z0-9_-]+$' },
+          additionalProperties: { type: 'string' },
+        },
+      },
+    });
+  },
   validate(desired) {
     parse(desired);
   },

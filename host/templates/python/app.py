@@ -103,6 +103,21 @@ class Plugin(exports.Plugin):
             after=["net"],
         )
 
+    def schema(self):
+        # The section's JSON Schema, for `portagent schema` and editors:
+        # the same rules as `parse`.
+        return json.dumps({
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "notes": {
+                    "type": "object",
+                    "propertyNames": {"pattern": "^[a-z0-9_-]+$"},
+                    "additionalProperties": {"type": "string"},
+                }
+            },
+        })
+
     def validate(self, desired):
         parse(desired)
 

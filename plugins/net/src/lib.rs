@@ -60,6 +60,10 @@ impl Plugin for Net {
         }
     }
 
+    fn schema() -> String {
+        portagent_sdk::section::schema_of::<model::NetState>()
+    }
+
     fn validate(desired: String) -> Result<(), PluginError> {
         parse_valid(&desired).map(drop)
     }

@@ -59,6 +59,10 @@ impl Plugin for Netcfg {
         }
     }
 
+    fn schema() -> String {
+        portagent_sdk::section::schema_of::<model::NetcfgState>()
+    }
+
     fn validate(desired: String) -> Result<(), PluginError> {
         parse_valid(&desired).map(drop)
     }

@@ -14,6 +14,7 @@ use wasmtime::component::Component;
 /// One export call and its arguments.
 pub(crate) enum Op<'a> {
     Describe,
+    Schema,
     Validate(&'a str),
     Query,
     Diff(&'a str, &'a str),
@@ -29,6 +30,7 @@ impl Op<'_> {
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Op::Describe => "describe",
+            Op::Schema => "schema",
             Op::Validate(_) => "validate",
             Op::Query => "query",
             Op::Diff(..) => "diff",
@@ -54,8 +56,9 @@ pub(crate) enum Out {
 /// The glue every version's `plugin` export interface shares: conversions
 /// of its types to and from the host's, and the dispatch of one export
 /// call. Expanded inside each version's module, where `wit` names that
-/// version's `types` interface and `checkpoint`/`restore` call that
-/// version's exports of the same names (their shape changed in 0.2.0).
+/// version's `types` interface and `schema`/`checkpoint`/`restore` call
+/// that version's exports of the same names (0.2.0 added the first and
+/// changed the others).
 macro_rules! export_glue {
     () => {
         use super::{Op, Out};
@@ -137,6 +140,7 @@ macro_rules! export_glue {
             let p = b.portagent_plugin_plugin();
             let out = match op {
                 Op::Describe => Ok(Out::Info(p.call_describe(store).await?.into())),
+                Op::Schema => Ok(Out::Text(schema(store, p).await?)),
                 Op::Validate(d) => p.call_validate(store, d).await?.map(|()| Out::Unit),
                 Op::Query => p.call_query(store).await?.map(Out::Text),
                 Op::Diff(c, d) => {

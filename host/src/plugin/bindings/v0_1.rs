@@ -21,6 +21,11 @@ use self::exports::portagent::plugin::plugin::Guest;
 
 type Called<T> = wasmtime::Result<Result<T, wit::PluginError>>;
 
+/// 0.1.0 has no `schema`: its section may be any mapping.
+async fn schema<T: Send + 'static>(_store: &mut wasmtime::Store<T>, _p: &Guest) -> wasmtime::Result<String> {
+    Ok(r#"{"type":"object"}"#.into())
+}
+
 /// 0.1.0's `checkpoint` takes no id; the host keeps its own beside the data.
 async fn checkpoint<T: Send + 'static>(store: &mut wasmtime::Store<T>, p: &Guest, _id: &str) -> Called<Vec<u8>> {
     p.call_checkpoint(store).await

@@ -29,6 +29,10 @@ use self::exports::portagent::plugin::plugin::Guest;
 
 type Called<T> = wasmtime::Result<Result<T, wit::PluginError>>;
 
+async fn schema<T: Send + 'static>(store: &mut wasmtime::Store<T>, p: &Guest) -> wasmtime::Result<String> {
+    p.call_schema(store).await
+}
+
 /// The plugin's snapshot under the host's checkpoint `id`; a snapshot that
 /// comes back under another id is refused (it is not this apply's).
 async fn checkpoint<T: Send + 'static>(store: &mut wasmtime::Store<T>, p: &Guest, id: &str) -> Called<Vec<u8>> {

@@ -82,6 +82,23 @@ impl Plugin for NotesPlugin {
         }
     }
 
+    /// The section's JSON Schema, for `portagent schema` and editors: the
+    /// same rules as `parse`.
+    fn schema() -> String {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "notes": {
+                    "type": "object",
+                    "propertyNames": {"pattern": "^[a-z0-9_-]+$"},
+                    "additionalProperties": {"type": "string"}
+                }
+            }
+        })
+        .to_string()
+    }
+
     fn validate(desired: String) -> Result<(), PluginError> {
         parse(&desired).map(drop)
     }

@@ -178,6 +178,10 @@ impl Plugin for Probe {
         }
     }
 
+    fn schema() -> String {
+        r#"{"type":"object","properties":{"run":{"type":"array","items":{"type":"string"}}}}"#.into()
+    }
+
     fn validate(_desired: String) -> Result<(), PluginError> {
         Ok(())
     }
