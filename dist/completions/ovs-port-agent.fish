@@ -56,7 +56,7 @@ complete -c ovs-port-agent -n "__fish_ovs_port_agent_using_subcommand apply-stat
 complete -c ovs-port-agent -n "__fish_ovs_port_agent_using_subcommand apply-state" -l no-wait -d 'Fail at once (exit 4) if another apply is running, instead of waiting'
 complete -c ovs-port-agent -n "__fish_ovs_port_agent_using_subcommand apply-state" -l detailed-exitcode -d 'Exit 5 when changes were made, 0 when there was nothing to do'
 complete -c ovs-port-agent -n "__fish_ovs_port_agent_using_subcommand apply-state" -s h -l help -d 'Print help'
-complete -c ovs-port-agent -n "__fish_ovs_port_agent_using_subcommand show-diff" -l output -d '`json` (default: the guide\'s shape, one object per plugin), `yaml`, or `text` (a human diff, coloured on a terminal)' -r -f -a "text\t''
+complete -c ovs-port-agent -n "__fish_ovs_port_agent_using_subcommand show-diff" -l output -d '`json` (default: the guide\'s shape, one object per plugin), `yaml`, or `text` (a plan to read, like `terraform plan`: each resource created, changed or deleted with its settings, then a count; coloured on a terminal unless NO_COLOR is set)' -r -f -a "text\t''
 json\t''
 yaml\t''"
 complete -c ovs-port-agent -n "__fish_ovs_port_agent_using_subcommand show-diff" -l config -d 'Configuration file' -r -F

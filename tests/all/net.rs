@@ -134,6 +134,14 @@ fn changing_one_address_is_one_modify_and_one_reconfigure() {
         serde_json::json!({"plugin": "net", "actions": [{"type": "Modify", "resource": "ovsbr0",
             "changes": {"ipv4.address": [{"ip": "192.168.1.200", "prefix": 24}]}}]})
     );
+    // The same as a plan to read (not a terminal: no colour).
+    let plan = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/changed.yaml", "--output", "text"]);
+    let plan = text(&plan.stdout);
+    assert!(
+        plan.contains("  # net: ovsbr0 will be changed\n  ~ ovsbr0\n      ~ ipv4.address = [{\"ip\":\"192.168.1.200\",\"prefix\":24}]\n"),
+        "{plan}"
+    );
+    assert!(plan.ends_with("Plan: 0 to create, 1 to change, 0 to delete.\n") && !plan.contains('\x1b'), "{plan}");
     let ovsbr1_file = lab.read("/etc/systemd/network/10-portagent-ovsbr1.network").unwrap();
     let before = log_len(&lab);
     let r = ok(&apply(&lab, "changed", &changed));
@@ -143,6 +151,8 @@ fn changing_one_address_is_one_modify_and_one_reconfigure() {
     assert!(reconf.len() == 1 && reconf[0].starts_with("ovsbr0:"), "only ovsbr0 reconfigured: {reconf:?}");
     assert_eq!(lab.read("/etc/systemd/network/10-portagent-ovsbr1.network").unwrap(), ovsbr1_file);
     lab.sh("ping -c 1 -W 5 192.168.1.1").unwrap();
+    let plan = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/changed.yaml", "--output", "text"]);
+    assert_eq!(text(&plan.stdout), "No changes. The system already matches the state file.\n");
 }
 
 /// networkd's setup state (`configured`, `configuring`, ...) of every link.

@@ -4,6 +4,7 @@
 mod docs;
 mod ledger;
 mod logging;
+mod plan;
 mod plugin;
 mod ports;
 mod remote;

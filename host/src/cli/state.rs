@@ -38,7 +38,9 @@ pub struct DiffArgs {
     /// The state file (YAML).
     file: PathBuf,
     /// `json` (default: the guide's shape, one object per plugin), `yaml`,
-    /// or `text` (a human diff, coloured on a terminal).
+    /// or `text` (a plan to read, like `terraform plan`: each resource
+    /// created, changed or deleted with its settings, then a count;
+    /// coloured on a terminal unless NO_COLOR is set).
     #[arg(long, value_enum, default_value_t = Output::Json)]
     output: Output,
 }
@@ -134,28 +136,6 @@ fn write_value(out: &mut impl Write, output: Output, value: &impl serde::Seriali
 
 /// `+ create`, `~ modify`, `- delete`, one line per action, coloured when
 /// writing to a terminal (and `NO_COLOR` is unset).
-fn print_diff_text(out: &mut impl Write, diffs: &[PluginDiff]) -> std::io::Result<()> {
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let paint = |code: &str, s: String| if colour { format!("\x1b[{code}m{s}\x1b[0m") } else { s };
-    for d in diffs {
-        if d.actions.is_empty() {
-            writeln!(out, "{}: no changes", d.plugin)?;
-            continue;
-        }
-        writeln!(out, "{}: {} action(s)", d.plugin, d.actions.len())?;
-        for a in &d.actions {
-            let resource = a["resource"].as_str().unwrap_or("?");
-            let line = match a["type"].as_str() {
-                Some("Create") => paint("32", format!("  + {resource} {}", a["config"])),
-                Some("Modify") => paint("33", format!("  ~ {resource} {}", a["changes"])),
-                _ => paint("31", format!("  - {resource}")),
-            };
-            writeln!(out, "{line}")?;
-        }
-    }
-    Ok(())
-}
-
 pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
     let (text, file) = read(&args.file, &config)?;
     let diffs: Vec<PluginDiff> = match Remote::find(&config.state_dir) {
@@ -164,7 +144,10 @@ pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
     };
     let mut out = std::io::stdout().lock();
     match args.output {
-        Output::Text => print_diff_text(&mut out, &diffs)?,
+        Output::Text => {
+            let colour = out.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            super::plan::write(&mut out, &diffs, colour)?
+        }
         Output::Yaml => write_value(&mut out, Output::Yaml, &diffs)?,
         // One object per plugin (a JSON stream): the guide's shape for each.
         Output::Json => {
