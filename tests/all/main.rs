@@ -30,6 +30,8 @@
 //! - `lang_guests`: Python and JavaScript plugins (componentize-py,
 //!   componentize-js) installed and applied beside `net`; their faults.
 //! - `dist`: the man pages and completions in `dist/` are current.
+//! - `package`: the Debian package built, lintian-clean, installed, run
+//!   and removed in a throwaway root.
 //! - `install`: `scripts/install.sh` in a lab; the systemd unit verified.
 //! - `lab`: the network lab itself (real OVS, networkd, dbus in namespaces).
 //! - `layout`: the host's module layout (no import circles; the ledger
@@ -52,6 +54,7 @@ mod logs;
 mod metrics;
 mod net;
 mod netcfg;
+mod package;
 mod plugin_cli;
 mod safety;
 mod sandbox;
