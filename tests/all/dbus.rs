@@ -352,6 +352,19 @@ fn the_cli_goes_through_the_daemon_when_it_runs() {
     assert!(text(&q.stdout).contains("\"ovsbr0\""), "{}", text(&q.stderr));
     assert!(ledger(&lab)[0]["metadata"]["user"].as_str().unwrap().starts_with("netop"), "recorded as the CLI's user");
 
+    // On a terminal the daemon's progress lines reach the caller.
+    lab.write("/etc/ovs-port-agent/moved.yaml", GUIDE_NET.replace("192.168.1.100", "192.168.1.110").as_bytes())
+        .unwrap();
+    let shown = crate::net::on_a_terminal(
+        &lab,
+        &format!("{NETOP} {} apply-state /etc/ovs-port-agent/moved.yaml", env!("CARGO_BIN_EXE_portagent")),
+    );
+    let phases = crate::net::progress_lines(&shown);
+    assert_eq!(phases.first().map(String::as_str), Some("planned: 1 action(s) (net 1)"), "{shown}");
+    assert!(phases.iter().any(|p| p.starts_with("checkpointed 1 plugin(s) as ")), "{shown}");
+    assert_eq!(phases.last().map(String::as_str), Some("recorded in the ledger"), "{shown}");
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.110/24"]);
+
     // Invalid input: the daemon's typed error becomes exit 2, with the field.
     lab.write("/etc/ovs-port-agent/bad.yaml", GUIDE_NET.replace("prefix: 24", "prefix: 40").as_bytes()).unwrap();
     let bad = cli("apply-state /etc/ovs-port-agent/bad.yaml");

@@ -29,6 +29,22 @@ pub fn portagent(lab: &Lab, args: &[&str]) -> Output {
     lab.command(env!("CARGO_BIN_EXE_portagent")).args(args).output().unwrap()
 }
 
+/// Runs `command` (a shell command line) in `lab` on a terminal (a pty
+/// from `script`); what the terminal showed, stdout and stderr together.
+pub fn on_a_terminal(lab: &Lab, command: &str) -> String {
+    let out = lab.command("script").args(["-qec", command, "/dev/null"]).output().unwrap();
+    text(&out.stdout).replace("\r\n", "\n")
+}
+
+/// The progress lines an apply showed (`[   0.12s] planned: ...`), without
+/// their times.
+pub fn progress_lines(shown: &str) -> Vec<String> {
+    shown
+        .lines()
+        .filter_map(|l| l.split_once("s] ").filter(|_| l.starts_with('[')).map(|(_, p)| p.to_string()))
+        .collect()
+}
+
 /// Writes `yaml` into the lab and applies it; returns the output.
 pub fn apply(lab: &Lab, name: &str, yaml: &str) -> Output {
     let path = format!("/etc/ovs-port-agent/{name}.yaml");

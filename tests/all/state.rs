@@ -140,6 +140,47 @@ fn plugins_checkpoint_under_the_hosts_id() {
     assert_eq!(ledger(&lab).len(), entries, "nothing recorded");
 }
 
+/// On a terminal an apply tells each phase as it ends (on stderr, with
+/// the time since the command started); piped, it prints the report alone.
+#[test]
+fn an_apply_on_a_terminal_shows_its_progress() {
+    let lab = net_lab();
+    lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
+    let shown = crate::net::on_a_terminal(
+        &lab,
+        &format!("{} apply-state /etc/ovs-port-agent/net.yaml", env!("CARGO_BIN_EXE_portagent")),
+    );
+    let phases = crate::net::progress_lines(&shown);
+    let id = ledger(&lab)[0]["data"]["checkpoint_id"].as_str().unwrap().to_string();
+    assert_eq!(phases[0], "planned: 3 action(s) (net 3)", "{shown}");
+    assert_eq!(
+        phases[1..],
+        [
+            format!("checkpointed 1 plugin(s) as {id}"),
+            "applied net: 3 change(s)".into(),
+            "verified net".into(),
+            "recorded in the ledger".into()
+        ],
+        "{shown}"
+    );
+
+    // A failure says so, and that it was undone.
+    let out = apply(&lab, "quiet", &GUIDE_NET.replace("192.168.1.100", "192.168.1.101"));
+    assert!(out.status.success() && !text(&out.stderr).contains("planned:"), "not a terminal: {}", text(&out.stderr));
+    install_probe(&lab);
+    lab.write("/etc/ovs-port-agent/crash.yaml", two_plugins("log, panic").as_bytes()).unwrap();
+    let shown = crate::net::on_a_terminal(
+        &lab,
+        &format!("{} apply-state /etc/ovs-port-agent/crash.yaml", env!("CARGO_BIN_EXE_portagent")),
+    );
+    let phases = crate::net::progress_lines(&shown);
+    assert!(
+        phases.iter().any(|p| p.starts_with("failed: apply: ") && p.contains("probe") && p.ends_with("; rolling back")),
+        "{shown}"
+    );
+    assert!(phases.ends_with(&["rolled back".to_string(), "recorded in the ledger".to_string()]), "{shown}");
+}
+
 /// An action body that is not JSON is the plugin's fault, named with the
 /// action, and nothing is applied (net's part included).
 #[test]

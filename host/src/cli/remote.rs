@@ -48,11 +48,54 @@ impl Remote {
         T: DeserializeOwned,
     {
         let reply = self.rt.block_on(self.conn.call_method(Some(BUS_NAME), OBJECT_PATH, Some(BUS_NAME), method, body));
-        let msg = reply.map_err(failure)?;
-        let text: String =
-            msg.body().deserialize().map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: {e}")))?;
-        serde_json::from_str(&text).map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: bad answer: {e}")))
+        answer(method, reply)
     }
+
+    /// Calls `method` like [`Remote::call`], telling `progress` each
+    /// `ApplyProgress` line the daemon sends this caller meanwhile.
+    pub fn call_with_progress<B, T>(&self, method: &str, body: &B, progress: impl Fn(&str)) -> Result<T, Failure>
+    where
+        B: Serialize + zbus::zvariant::DynamicType,
+        T: DeserializeOwned,
+    {
+        use futures::{FutureExt, StreamExt};
+        let reply = self.rt.block_on(async {
+            let rule = zbus::MatchRule::builder()
+                .msg_type(zbus::message::Type::Signal)
+                .interface(BUS_NAME)?
+                .member("ApplyProgress")?
+                .build();
+            let mut lines = zbus::MessageStream::for_match_rule(rule, &self.conn, None).await?;
+            let tell = |msg: zbus::Result<zbus::Message>| {
+                if let Some(line) = msg.ok().and_then(|m| m.body().deserialize::<String>().ok()) {
+                    progress(&line);
+                }
+            };
+            let call = self.conn.call_method(Some(BUS_NAME), OBJECT_PATH, Some(BUS_NAME), method, body);
+            tokio::pin!(call);
+            let reply = loop {
+                tokio::select! {
+                    biased;
+                    Some(msg) = lines.next() => tell(msg),
+                    reply = &mut call => break reply,
+                }
+            };
+            // Lines that came in just before the reply.
+            while let Some(Some(msg)) = lines.next().now_or_never() {
+                tell(msg);
+            }
+            reply
+        });
+        answer(method, reply)
+    }
+}
+
+/// A method's JSON answer, deserialized; its error as the CLI's.
+fn answer<T: DeserializeOwned>(method: &str, reply: zbus::Result<zbus::Message>) -> Result<T, Failure> {
+    let msg = reply.map_err(failure)?;
+    let text: String =
+        msg.body().deserialize().map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: bad answer: {e}")))
 }
 
 /// The daemon's typed errors as the CLI's exit codes.

@@ -257,19 +257,38 @@ fn spawn_confirm_timer(config_path: &Path, id: &str) -> std::io::Result<()> {
     cmd.spawn().map(drop)
 }
 
+/// Progress of a long apply on a terminal: a line per phase on stderr,
+/// with the time since the command started (none when stderr is not a
+/// terminal: logs and pipes get the report alone).
+fn progress_lines() -> Option<crate::state::pipeline::Progress> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    Some(crate::state::pipeline::Progress::new(move |line: &str| {
+        eprintln!("[{:>7.2}s] {line}", started.elapsed().as_secs_f64())
+    }))
+}
+
 pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), Failure> {
     let (text, file) = read(&args.file, &config)?;
+    let progress = progress_lines();
     let report: ApplyReport = match Remote::find(&config.state_dir) {
         // The daemon runs its own confirm timer.
         Some(daemon) => {
             let timeout = args.confirm_timeout.unwrap_or(0) as u32;
-            daemon.call("ApplyStateWithOptions", &(text, timeout, args.probe.clone(), args.no_wait))?
+            let body = (text, timeout, args.probe.clone(), args.no_wait);
+            match &progress {
+                Some(p) => daemon.call_with_progress("ApplyStateWithOptions", &body, |l| p.tell(l))?,
+                None => daemon.call("ApplyStateWithOptions", &body)?,
+            }
         }
         None => {
             let opts = ApplyOptions {
                 wait: if args.no_wait { Wait::NoWait } else { Wait::Block },
                 confirm_timeout: args.confirm_timeout.map(Duration::from_secs),
                 probe: args.probe.clone(),
+                progress,
                 ..ApplyOptions::new(Caller::current())
             };
             let report = Manager::open(config).map_err(failure)?.apply(&file, &opts).map_err(failure)?;

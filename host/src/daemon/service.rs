@@ -28,6 +28,26 @@ use zbus::{Connection, interface};
 /// Read-only requests one uid may have running at once.
 pub const READS_PER_CALLER: usize = 4;
 
+/// Progress lines of an apply, as `ApplyProgress` signals to `caller`
+/// alone, in order: what the apply is given, and the task sending them
+/// (done once the apply drops its end).
+fn progress_to(
+    conn: &Connection,
+    caller: String,
+) -> Result<(crate::state::pipeline::Progress, tokio::task::JoinHandle<()>)> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let destination = zbus::names::BusName::try_from(caller).map_err(|e| Error::Failed(format!("caller: {e}")))?;
+    let emitter = SignalEmitter::new(conn, OBJECT_PATH)?.set_destination(destination).into_owned();
+    let told = tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            if let Err(e) = Service::apply_progress(&emitter, &line).await {
+                log::debug!("ApplyProgress to the caller: {e}");
+            }
+        }
+    });
+    Ok((crate::state::pipeline::Progress::new(move |line: &str| drop(tx.send(line.to_string()))), told))
+}
+
 /// Runs blocking work off the bus's thread.
 pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::Failed(format!("worker: {e}")))
@@ -154,10 +174,14 @@ impl Service {
     ) -> Result<ApplyReport> {
         let caller = access::authorize(conn, hdr, MANAGE).await?;
         let file = self.parse(yaml).await?;
-        let (gone, watch) = watch_departure(conn, &access::sender(hdr)?).await?;
+        let sender = access::sender(hdr)?;
+        let (gone, watch) = watch_departure(conn, &sender).await?;
+        let (progress, told) = progress_to(conn, sender)?;
         let manager = self.manager.clone();
-        let opts = ApplyOptions { caller, cancelled: Some(gone), ..opts };
+        let opts = ApplyOptions { caller, cancelled: Some(gone), progress: Some(progress), ..opts };
         let report = blocking(move || manager.apply(&file, &opts)).await;
+        // Every line is out before the reply (the sender went with `opts`).
+        let _ = told.await;
         watch.abort();
         let report = report??;
         self.announce(conn, &report).await?;
@@ -699,4 +723,9 @@ impl Service {
 
     #[zbus(signal)]
     pub async fn port_removed(emitter: &SignalEmitter<'_>, name: &str) -> zbus::Result<()>;
+
+    /// A phase of the caller's apply ended (`checkpointed 2 plugin(s) as
+    /// ...`); sent to the caller alone, before the method's reply.
+    #[zbus(signal)]
+    pub async fn apply_progress(emitter: &SignalEmitter<'_>, line: &str) -> zbus::Result<()>;
 }

@@ -63,7 +63,8 @@ fn short(errors: &[String]) -> Vec<String> {
 }
 
 /// Writes `r` durably.
-pub fn append(ledger: &Ledger, r: &Record) -> Result<(), LedgerError> {
+/// Appends `r`; the new entry's hash.
+pub fn append(ledger: &Ledger, r: &Record) -> Result<String, LedgerError> {
     let plugins = r.plugins.join(",");
     let appended = ledger.append(NewEntry {
         category: r.category.clone(),
@@ -85,7 +86,7 @@ pub fn append(ledger: &Ledger, r: &Record) -> Result<(), LedgerError> {
         appended.height,
         appended.hash
     );
-    Ok(())
+    Ok(appended.hash)
 }
 
 /// A plugin installed, upgraded or removed (`action`): what it is and

@@ -213,8 +213,9 @@ impl Manager {
         Ok(Ledger::open(&self.config.ledger_path, LedgerOptions::from_config(&self.config))?)
     }
 
-    /// Writes `record` to the ledger (opened for it); why not, if it could not be.
-    pub(super) fn write_record(&self, ledger: Option<&Ledger>, record: &Record) -> Result<(), String> {
+    /// Writes `record` to the ledger (`ledger`, or opened for it); the
+    /// entry's hash, or why it could not be written.
+    pub(super) fn write_record(&self, ledger: Option<&Ledger>, record: &Record) -> Result<String, String> {
         let result = match ledger {
             Some(l) => audit::append(l, record).map_err(|e| e.to_string()),
             None => self
@@ -233,6 +234,7 @@ impl Manager {
     pub fn record(&self, category: &str, data: Value, caller: crate::state::Caller) -> Result<(), StateError> {
         let record = Record { category: category.into(), plugins: vec![], uid: caller.uid, data };
         self.write_record(None, &record)
+            .map(drop)
             .map_err(|e| StateError::Io { what: "ledger".into(), error: std::io::Error::other(e) })
     }
 

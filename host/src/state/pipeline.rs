@@ -36,11 +36,48 @@ pub struct ApplyOptions {
     /// Set when the caller went away: if the apply has not started by
     /// then, it never does.
     pub cancelled: Option<Arc<AtomicBool>>,
+    /// Told each phase of the apply as it ends, in words.
+    pub progress: Option<Progress>,
+}
+
+/// Where an apply's phases are told as they end (a line a person reads:
+/// `checkpointed 2 plugin(s) as ...`).
+#[derive(Clone)]
+pub struct Progress(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl Progress {
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Progress {
+        Progress(Arc::new(f))
+    }
+
+    pub fn tell(&self, line: &str) {
+        (self.0)(line)
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl ApplyOptions {
     pub fn new(caller: Caller) -> ApplyOptions {
-        ApplyOptions { wait: Wait::Block, caller, confirm_timeout: None, probe: vec![], cancelled: None }
+        ApplyOptions {
+            wait: Wait::Block,
+            caller,
+            confirm_timeout: None,
+            probe: vec![],
+            cancelled: None,
+            progress: None,
+        }
+    }
+
+    /// Tells `line` to whoever follows the progress (made only if someone does).
+    fn tell(&self, line: impl FnOnce() -> String) {
+        if let Some(p) = &self.progress {
+            p.tell(&line());
+        }
     }
 }
 
@@ -159,6 +196,15 @@ impl Manager {
             })
             .collect();
         report.timings_ms.insert("plan".into(), ms(t));
+        opts.tell(|| {
+            let n: usize = work.iter().map(|w| w.0.actions.len()).sum();
+            let each: Vec<String> = work.iter().map(|w| format!("{} {}", w.1.plugin, w.0.actions.len())).collect();
+            if n == 0 {
+                "planned: nothing to do".into()
+            } else {
+                format!("planned: {n} action(s) ({})", each.join(", "))
+            }
+        });
 
         if work.is_empty() {
             // Nothing to do, nothing to record: a no-op never reads the ledger.
@@ -208,6 +254,7 @@ impl Manager {
             return Err(StateError::io(format!("{} (nothing was changed)", Journal::path(self.dir()).display()))(e));
         }
         report.timings_ms.insert("journal".into(), ms(t));
+        opts.tell(|| format!("checkpointed {} plugin(s) as {}", journal.plugins.len(), journal.id));
 
         // Apply and verify, plugin by plugin; the first failure rolls back all.
         let (mut apply_ms, mut verify_ms) = (0.0, 0.0);
@@ -217,7 +264,10 @@ impl Manager {
             let applied = s.loaded.plugin.apply(&s.actions);
             apply_ms += ms(t);
             match applied {
-                Ok(changed) => r.changes_applied = changed,
+                Ok(changed) => {
+                    opts.tell(|| format!("applied {}: {} change(s)", r.plugin, changed.len()));
+                    r.changes_applied = changed
+                }
                 Err(e) => {
                     failure = Some(format!("apply: {e}"));
                     break;
@@ -227,7 +277,10 @@ impl Manager {
             let verified = s.loaded.plugin.verify(&s.desired);
             verify_ms += ms(t);
             match verified {
-                Ok(m) if m.is_empty() => r.verified = true,
+                Ok(m) if m.is_empty() => {
+                    opts.tell(|| format!("verified {}", r.plugin));
+                    r.verified = true
+                }
                 Ok(m) => {
                     r.mismatches = m.iter().map(mismatch_json).collect();
                     failure = Some(format!("plugin '{}' verify: {}", r.plugin, mismatch_text(&m)));
@@ -250,13 +303,17 @@ impl Manager {
             report.timings_ms.insert("probe".into(), ms(t));
             if !down.is_empty() {
                 failure = Some(format!("connectivity probe: {}", down.join("; ")));
+            } else {
+                opts.tell(|| format!("probe: {} answered", hosts.join(", ")));
             }
         }
 
         let t = Instant::now();
         match failure {
             Some(why) => {
+                opts.tell(|| format!("failed: {why}; rolling back"));
                 self.undo_apply(&mut report, &mut work, &journal, why);
+                opts.tell(|| if report.rolled_back { "rolled back".into() } else { "ROLLBACK FAILED".into() });
                 report.timings_ms.insert("rollback".into(), ms(t));
                 plugin_ms += ms(t);
             }
@@ -282,6 +339,10 @@ impl Manager {
         let t = Instant::now();
         self.record_apply(&ledger, &mut report, &mut work, journal, file, opts.caller);
         ledger.release();
+        opts.tell(|| match &report.unrecorded {
+            None => "recorded in the ledger".into(),
+            Some(_) => "NOT recorded in the ledger yet (retried)".into(),
+        });
         report.timings_ms.insert("ledger".into(), ms(t));
         report.timings_ms.insert("plugin_calls".into(), (plugin_ms * 100.0).round() / 100.0);
         report.timings_ms.insert("total".into(), ms(started));
@@ -325,13 +386,13 @@ impl Manager {
         if report.success {
             let undo_because = match &written {
                 Err(e) => Some(format!("the change could not be recorded in the ledger, so it was undone: {e}")),
-                Ok(()) if report.pending_confirmation.is_some() => {
+                Ok(_) if report.pending_confirmation.is_some() => {
                     journal.phase = Phase::PendingConfirmation;
                     journal.write(self.dir()).err().map(|e| {
                         format!("the change could not be written down as awaiting confirmation, so it was undone: {e}")
                     })
                 }
-                Ok(()) => None,
+                Ok(_) => None,
             };
             if let Some(why) = undo_because {
                 journal.phase = Phase::Applying;
@@ -341,8 +402,9 @@ impl Manager {
                 written = self.write_record(Some(ledger), &record);
             }
         }
-        if let Err(e) = &written {
-            report.unrecorded = Some(e.clone());
+        match &written {
+            Ok(hash) => report.ledger_hash = Some(hash.clone()),
+            Err(e) => report.unrecorded = Some(e.clone()),
         }
         let keep = match (report.success, report.rollback_failed, written.is_ok()) {
             (true, _, true) if report.pending_confirmation.is_some() => return, // already written down as pending

@@ -12,7 +12,7 @@ use crate::plugin::Installed;
 /// `plugin`).
 pub fn record_plugin(config: &Config, action: &str, p: &Installed, caller: Caller) -> Result<(), StateError> {
     let ledger = Ledger::open(&config.ledger_path, LedgerOptions::from_config(config))?;
-    Ok(audit::append(&ledger, &audit::plugin_record(action, p, caller))?)
+    Ok(audit::append(&ledger, &audit::plugin_record(action, p, caller)).map(drop)?)
 }
 
 impl Manager {

@@ -85,6 +85,10 @@ pub struct ApplyReport {
     /// not (kept in the journal; recorded by whoever settles next).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unrecorded: Option<String>,
+    /// The hash of the ledger entry that records this apply's outcome
+    /// (`ledger show` lists it; `ledger verify` checks the chain it is in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_hash: Option<String>,
 }
 
 impl ApplyReport {

@@ -18,7 +18,7 @@ fn the_demo_runs_to_the_end() {
         "ovsbr0           UNKNOWN        192.168.1.120/24",         // applied, unconfirmed...
         "VALID: 4 entries",                                         // apply, rollback, unconfirmed apply, its rollback
         "string \"pong\"",                                          // the daemon
-        "net: no changes",                                          // the CLI through it
+        "No changes. The system already matches the state file.",   // the CLI through it
         "removed: no namespace, mount or daemon left",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
