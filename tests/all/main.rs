@@ -29,6 +29,8 @@
 //!   add_port calls, reconciling after a restart.
 //! - `lang_guests`: Python and JavaScript plugins (componentize-py,
 //!   componentize-js) installed and applied beside `net`; their faults.
+//! - `ansible`: the collection's `ovs_port_agent_state` module run by
+//!   ansible-core against a lab (check mode, idempotence, a rollback).
 //! - `dist`: the man pages and completions in `dist/` are current.
 //! - `package`: the Debian package built, lintian-clean, installed, run
 //!   and removed in a throwaway root.
@@ -41,6 +43,7 @@
 //! the product's proof (see README, "Tests").
 
 mod agent;
+mod ansible;
 mod bad_input;
 mod dbus;
 mod dist;
