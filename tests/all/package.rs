@@ -50,6 +50,7 @@ fn the_package_builds_clean_installs_runs_and_removes_in_a_throwaway_root() {
         "state-dir 700",
         "unit-exec ExecStart=/usr/bin/ovs-port-agent daemon",
         "ping s \"pong\"",
+        "remove said ledger kept",
         "removed binary",
         "kept config",
         "kept ledger",
