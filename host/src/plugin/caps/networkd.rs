@@ -48,7 +48,7 @@ fn refused(method: &str, e: zbus::Error) -> CapError {
     };
     let message = format!("networkd {method}: {e}");
     match name.rsplit('.').next().unwrap_or("") {
-        "NoSuchLink" | "UnknownObject" | "UnknownMethod" => CapError::NotFound(message),
+        "NoSuchLink" | "UnknownObject" => CapError::NotFound(message),
         "InvalidArgs" => CapError::InvalidArgument(message),
         "Timeout" | "NoReply" => CapError::Timeout(message),
         _ => CapError::Failed(message),

@@ -102,7 +102,7 @@ rolled_back:
   returned: always
   type: bool
 actions:
-  description: What the apply would change (check mode) or changed, per plugin, as show-diff gives it.
+  description: What the apply would change (check mode, as show-diff gives it) or changed, per plugin.
   returned: always
   type: list
 """
@@ -192,17 +192,17 @@ def main():
 
     path, temporary = state_file(module)
     try:
-        rc, out, err = run(module, "show-diff", path, "--output", "json")
-        if rc != OK:
-            module.fail_json(msg=f"show-diff failed (exit {rc}): {err.strip()}", rc=rc)
-        actions = json_stream(out)
-        would_change = any(d.get("actions") for d in actions)
         diff = None
         if module._diff:
+            # The plan, before anything changes.
             _, plan, _ = run(module, "show-diff", path, "--output", "text")
             diff = {"before_header": "live state", "after_header": path, "prepared": plan}
-        if module.check_mode or not would_change:
-            result = dict(changed=would_change, rolled_back=False, actions=actions)
+        if module.check_mode:
+            rc, out, err = run(module, "show-diff", path, "--output", "json")
+            if rc != OK:
+                module.fail_json(msg=f"show-diff failed (exit {rc}): {err.strip()}", rc=rc)
+            actions = json_stream(out)
+            result = dict(changed=any(d.get("actions") for d in actions), rolled_back=False, actions=actions)
             if diff:
                 result["diff"] = diff
             module.exit_json(**result)
@@ -218,7 +218,7 @@ def main():
             # Not `rc`: Ansible reads a non-zero rc as a failure, and 5 is "changed".
             exit_code=rc,
             report=report,
-            actions=actions,
+            actions=[{"plugin": r.get("plugin"), "actions": r.get("actions", [])} for r in report.get("plugins", [])],
             checkpoint=report.get("checkpoint"),
             ledger_hash=report.get("ledger_hash"),
             rolled_back=bool(report.get("rolled_back")),
