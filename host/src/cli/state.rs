@@ -134,8 +134,8 @@ fn write_value(out: &mut impl Write, output: Output, value: &impl serde::Seriali
     Ok(())
 }
 
-/// `+ create`, `~ modify`, `- delete`, one line per action, coloured when
-/// writing to a terminal (and `NO_COLOR` is unset).
+/// What applying the file would change: JSON (one object per plugin),
+/// YAML, or a plan to read (`cli/plan.rs`).
 pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
     let (text, file) = read(&args.file, &config)?;
     let diffs: Vec<PluginDiff> = match Remote::find(&config.state_dir) {

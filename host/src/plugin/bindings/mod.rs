@@ -61,9 +61,13 @@ pub(crate) enum Out {
 /// changed the others).
 macro_rules! export_glue {
     () => {
+        use self::exports::portagent::plugin::plugin::Guest;
         use super::{Op, Out};
         use crate::plugin::api;
         use crate::plugin::errno::name_errors;
+
+        /// What a version's own `checkpoint` and `restore` return.
+        type Called<T> = wasmtime::Result<Result<T, wit::PluginError>>;
 
         impl From<wit::PluginError> for api::PluginError {
             fn from(e: wit::PluginError) -> api::PluginError {

@@ -17,10 +17,6 @@ pub const WIT_VERSION: &str = "0.1.0";
 
 super::export_glue!();
 
-use self::exports::portagent::plugin::plugin::Guest;
-
-type Called<T> = wasmtime::Result<Result<T, wit::PluginError>>;
-
 /// 0.1.0 has no `schema`: its section may be any mapping.
 async fn schema<T: Send + 'static>(_store: &mut wasmtime::Store<T>, _p: &Guest) -> wasmtime::Result<String> {
     Ok(r#"{"type":"object"}"#.into())

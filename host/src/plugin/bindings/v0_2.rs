@@ -25,10 +25,6 @@ pub const WIT_VERSION: &str = "0.2.0";
 
 super::export_glue!();
 
-use self::exports::portagent::plugin::plugin::Guest;
-
-type Called<T> = wasmtime::Result<Result<T, wit::PluginError>>;
-
 async fn schema<T: Send + 'static>(store: &mut wasmtime::Store<T>, p: &Guest) -> wasmtime::Result<String> {
     p.call_schema(store).await
 }
