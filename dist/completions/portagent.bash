@@ -64,6 +64,9 @@ _portagent() {
             portagent,query-state)
                 cmd="portagent__subcmd__query__subcmd__state"
                 ;;
+            portagent,recover)
+                cmd="portagent__subcmd__recover"
+                ;;
             portagent,remove-interface)
                 cmd="portagent__subcmd__remove__subcmd__interface"
                 ;;
@@ -124,6 +127,9 @@ _portagent() {
             portagent__subcmd__help,query-state)
                 cmd="portagent__subcmd__help__subcmd__query__subcmd__state"
                 ;;
+            portagent__subcmd__help,recover)
+                cmd="portagent__subcmd__help__subcmd__recover"
+                ;;
             portagent__subcmd__help,remove-interface)
                 cmd="portagent__subcmd__help__subcmd__remove__subcmd__interface"
                 ;;
@@ -141,6 +147,9 @@ _portagent() {
                 ;;
             portagent__subcmd__help__subcmd__ledger,proof)
                 cmd="portagent__subcmd__help__subcmd__ledger__subcmd__proof"
+                ;;
+            portagent__subcmd__help__subcmd__ledger,reset)
+                cmd="portagent__subcmd__help__subcmd__ledger__subcmd__reset"
                 ;;
             portagent__subcmd__help__subcmd__ledger,show)
                 cmd="portagent__subcmd__help__subcmd__ledger__subcmd__show"
@@ -187,6 +196,9 @@ _portagent() {
             portagent__subcmd__ledger,proof)
                 cmd="portagent__subcmd__ledger__subcmd__proof"
                 ;;
+            portagent__subcmd__ledger,reset)
+                cmd="portagent__subcmd__ledger__subcmd__reset"
+                ;;
             portagent__subcmd__ledger,show)
                 cmd="portagent__subcmd__ledger__subcmd__show"
                 ;;
@@ -204,6 +216,9 @@ _portagent() {
                 ;;
             portagent__subcmd__ledger__subcmd__help,proof)
                 cmd="portagent__subcmd__ledger__subcmd__help__subcmd__proof"
+                ;;
+            portagent__subcmd__ledger__subcmd__help,reset)
+                cmd="portagent__subcmd__ledger__subcmd__help__subcmd__reset"
                 ;;
             portagent__subcmd__ledger__subcmd__help,show)
                 cmd="portagent__subcmd__ledger__subcmd__help__subcmd__show"
@@ -281,7 +296,7 @@ _portagent() {
 
     case "${cmd}" in
         portagent)
-            opts="-h -V --config --help --version apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface schema metrics completions man ledger plugin help"
+            opts="-h -V --config --help --version apply-state show-diff query-state commit rollback recover confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface schema metrics completions man ledger plugin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -463,7 +478,7 @@ _portagent() {
             return 0
             ;;
         portagent__subcmd__help)
-            opts="apply-state show-diff query-state commit rollback confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface schema metrics completions man ledger plugin help"
+            opts="apply-state show-diff query-state commit rollback recover confirm-watch daemon introspect-systemd list-ports add-port del-port create-interface remove-interface schema metrics completions man ledger plugin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -617,7 +632,7 @@ _portagent() {
             return 0
             ;;
         portagent__subcmd__help__subcmd__ledger)
-            opts="verify stats show proof checkpoint"
+            opts="verify stats show proof checkpoint reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -645,6 +660,20 @@ _portagent() {
             return 0
             ;;
         portagent__subcmd__help__subcmd__ledger__subcmd__proof)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portagent__subcmd__help__subcmd__ledger__subcmd__reset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -896,6 +925,20 @@ _portagent() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        portagent__subcmd__help__subcmd__recover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         portagent__subcmd__help__subcmd__remove__subcmd__interface)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -971,7 +1014,7 @@ _portagent() {
             return 0
             ;;
         portagent__subcmd__ledger)
-            opts="-h --config --help verify stats show proof checkpoint help"
+            opts="-h --config --help verify stats show proof checkpoint reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1007,7 +1050,7 @@ _portagent() {
             return 0
             ;;
         portagent__subcmd__ledger__subcmd__help)
-            opts="verify stats show proof checkpoint help"
+            opts="verify stats show proof checkpoint reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1049,6 +1092,20 @@ _portagent() {
             return 0
             ;;
         portagent__subcmd__ledger__subcmd__help__subcmd__proof)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portagent__subcmd__ledger__subcmd__help__subcmd__reset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1112,6 +1169,28 @@ _portagent() {
             fi
             case "${prev}" in
                 --size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portagent__subcmd__ledger__subcmd__reset)
+            opts="-h --reason --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1579,12 +1658,16 @@ _portagent() {
             return 0
             ;;
         portagent__subcmd__plugin__subcmd__remove)
-            opts="-h --config --help"
+            opts="-h --abandon --reason --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1656,6 +1739,32 @@ _portagent() {
             fi
             case "${prev}" in
                 --plugin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        portagent__subcmd__recover)
+            opts="-h --abandon --reason --output --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -59,6 +59,11 @@ pub struct Config {
     pub metrics_textfile: PathBuf,
     /// The largest state file read, from a file, stdin or D-Bus.
     pub max_state_bytes: u64,
+    /// How many times a rollback that failed is tried again by itself
+    /// (the daemon's retries back off from 1 s to 60 s) before it waits
+    /// for an admin: `portagent recover` tries again,
+    /// `portagent recover --abandon` settles it by hand.
+    pub rollback_max_attempts: u64,
     pub plugins: PluginLimits,
 }
 
@@ -117,6 +122,7 @@ impl Default for Config {
             hostname_file: "/etc/hostname".into(),
             metrics_textfile: PathBuf::new(),
             max_state_bytes: 8 << 20,
+            rollback_max_attempts: 10,
             plugins: PluginLimits::default(),
         }
     }
@@ -159,6 +165,7 @@ impl Config {
             ("plugins.call_timeout_ms", limits.call_timeout_ms),
             ("plugins.call_max_ms", limits.call_max_ms),
             ("max_state_bytes", self.max_state_bytes),
+            ("rollback_max_attempts", self.rollback_max_attempts),
         ] {
             if value == 0 {
                 return Err(format!("{key}: must be greater than 0"));

@@ -38,6 +38,9 @@ pub struct Fake {
     pub own_flows: BTreeMap<String, Vec<String>>,
     /// `normalize` and `replace-flows` refuse a flow containing this.
     pub refused_flow: Option<String>,
+    /// `change-routes` refuses to add a route to this destination, as the
+    /// kernel refuses one whose gateway it cannot reach.
+    pub refused_route: Option<String>,
     pub hostnames: Hostnames,
     pub settings: BTreeMap<String, String>,
     /// Every log message, `LEVEL message`.
@@ -76,6 +79,7 @@ impl Fake {
             bridges: vec![],
             own_flows: BTreeMap::new(),
             refused_flow: None,
+            refused_route: None,
             hostnames: Hostnames { transient: "localhost".into(), configured: String::new() },
             settings: BTreeMap::new(),
             logs: vec![],
@@ -271,6 +275,9 @@ impl Host for Fake {
         for r in add {
             if let Some(link) = &r.link {
                 self.link(link)?;
+            }
+            if self.refused_route.as_deref() == Some(r.destination.as_str()) {
+                return Err(CapError::Failed(format!("add route {}: Network is unreachable", r.destination)));
             }
             self.routes.retain(|x| !same_route_key(x, r));
             let mut r = r.clone();

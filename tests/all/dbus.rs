@@ -317,8 +317,10 @@ fn apply_state_over_dbus_errors_signals_and_confirm_timeout() {
     assert_eq!(snapshot(&lab), applied);
     let last = ledger(&lab).pop().unwrap();
     assert_eq!(last["data"]["reason"], "confirm timeout expired", "{last}");
+    // Too late: it was rolled back (RolledBack, exit 3 in the CLI).
     let err = send(&lab, "Commit", "").unwrap_err();
-    assert!(err.contains("dev.ovs.PortAgent1.Error.NotFound"), "{err}");
+    assert!(err.contains("dev.ovs.PortAgent1.Error.RolledBack"), "{err}");
+    assert!(err.contains("was not confirmed in time"), "{err}");
 }
 
 #[test]

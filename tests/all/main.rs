@@ -11,6 +11,12 @@
 //!   a second plugin's failure undoing the first.
 //! - `safety`: confirm-or-revert, the connectivity probe, and recovery
 //!   after portagent is killed mid-apply.
+//! - `roundtrip`: the round-trip property: generated states applied and
+//!   undone (rollback, confirm expiry, failed probe, kill -9), the system read by
+//!   outside tools identical before and after.
+//! - `undo`: issue 25's reproductions: MTUs put back, a failing restore
+//!   bounded and abandoned by hand, a ledger that cannot be cut, renamed
+//!   or re-keyed without a record.
 //! - `bad_input`: names that are patterns, links an apply must not touch,
 //!   foreign bridges, NICs and files, and bad files refused alike over the
 //!   CLI and D-Bus with the field and line named and nothing changed.
@@ -59,8 +65,10 @@ mod net;
 mod netcfg;
 mod package;
 mod plugin_cli;
+mod roundtrip;
 mod safety;
 mod sandbox;
 mod schema;
 mod state;
 mod support;
+mod undo;

@@ -44,9 +44,10 @@ fn an_unconfirmed_change_rolls_back_by_itself() {
     assert_eq!(last["data"]["reason"], "confirm timeout expired", "{last}");
     assert_eq!(last["data"]["result"], "rolled_back", "{last}");
 
+    // Too late: rolled back, as the README says (exit 3), not "nothing".
     let late = portagent(&lab, &["commit"]);
-    assert_eq!(late.status.code(), Some(1));
-    assert!(text(&late.stderr).contains("no change awaits confirmation"), "{}", text(&late.stderr));
+    assert_eq!(late.status.code(), Some(3), "{}", text(&late.stderr));
+    assert!(text(&late.stderr).contains("was not confirmed in time"), "{}", text(&late.stderr));
 }
 
 #[test]

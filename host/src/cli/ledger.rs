@@ -44,6 +44,16 @@ pub enum LedgerCommand {
     },
     /// Sign a checkpoint of the ledger now and print it (keep a copy elsewhere).
     Checkpoint,
+    /// Accept the ledger as it is now after a loss that `verify` reports
+    /// (entries cut at the tail, the signing key replaced): records an
+    /// entry that names what was lost, who reset and why, and sets the
+    /// earlier signed heads aside as evidence. Until then nothing is
+    /// recorded, so nothing is changed.
+    Reset {
+        /// Why (kept in the entry).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 pub fn run(config: &Config, cmd: LedgerCommand) -> Result<(), Failure> {
@@ -90,6 +100,29 @@ pub fn run(config: &Config, cmd: LedgerCommand) -> Result<(), Failure> {
         LedgerCommand::Checkpoint => {
             let ledger = Ledger::open(path, options)?;
             write!(out, "{}", ledger.checkpoint()?)?;
+        }
+        LedgerCommand::Reset { reason } => {
+            if reason.trim().is_empty() {
+                return Err(Failure::invalid(anyhow::anyhow!("--reason: say why the ledger is reset")));
+            }
+            let user = crate::state::Caller::current().describe();
+            let (_, appended) = Ledger::reset(path, options, reason.trim(), &user)?;
+            let entry = store::entries(path)?.into_iter().nth(appended.height as usize);
+            let data = entry.map(|e| e.data).unwrap_or_default();
+            writeln!(
+                out,
+                "reset recorded at height {} ({} entries lost at the tail{}); earlier heads kept aside: {}",
+                appended.height,
+                data["lost_entries"],
+                if data["key_replaced"].is_object() { ", the signing key replaced" } else { "" },
+                data["previous_heads"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|h| h["moved_to"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
         }
     }
     Ok(())

@@ -32,6 +32,9 @@ pub mod exit {
     /// partly changed. The journal keeps the checkpoints; the next command
     /// (or the daemon, with backoff) retries the restore until it works.
     pub const ROLLBACK_FAILED: u8 = 6;
+    /// The daemon did not answer a change (it died mid-apply, or left the
+    /// bus): it may have been made and recorded; the ledger says.
+    pub const OUTCOME_UNKNOWN: u8 = 7;
 
     /// The exit code of an error of `kind`.
     pub fn of(kind: crate::state::ErrorKind) -> u8 {
@@ -102,6 +105,11 @@ enum Command {
     Commit(state::SettleArgs),
     /// Undo the change applied with `--confirm-timeout`.
     Rollback(state::SettleArgs),
+    /// Settle a change left unsettled now: a rollback that failed is tried
+    /// again, however often it failed before. With `--abandon`, settle it
+    /// by hand instead: the journal goes, the ledger records what was
+    /// abandoned and why, and the system stays as it is. Root only.
+    Recover(state::RecoverArgs),
     /// The confirm timer: rolls change ID back at its deadline unless it
     /// was committed (started by `apply-state --confirm-timeout`).
     #[command(hide = true)]
@@ -225,6 +233,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::QueryState(args) => state::query(config, args),
         Command::Commit(args) => state::commit(config, args),
         Command::Rollback(args) => state::rollback(config, args),
+        Command::Recover(args) => state::recover(config, args),
         Command::ConfirmWatch { id } => state::confirm_watch(config, &id),
         Command::Daemon => crate::daemon::run(config).map_err(Failure::from),
         Command::IntrospectSystemd => introspect_systemd(),

@@ -44,7 +44,16 @@ pub enum PluginCommand {
         output: Output,
     },
     /// Remove an installed plugin.
-    Remove { name: String },
+    Remove {
+        name: String,
+        /// The plugin's rollback failed and is left unsettled: settle it by
+        /// hand first (`portagent recover --abandon`), then remove.
+        #[arg(long, requires = "reason")]
+        abandon: bool,
+        /// Why (with `--abandon`; kept in the ledger entry).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Make a new plugin project: sources, WIT, build script, example state
     /// file and README, ready to build and install.
     New {
@@ -187,7 +196,23 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
-        PluginCommand::Remove { name } => {
+        PluginCommand::Remove { name, abandon, reason } => {
+            let state_failure =
+                |e: crate::state::StateError| Failure { code: super::exit::of(e.kind()), error: e.into() };
+            let manager = crate::state::Manager::open(config.clone()).map_err(state_failure)?;
+            if manager.unsettled_plugins().contains(&name) {
+                if !abandon {
+                    return Err(Failure::invalid(anyhow::anyhow!(
+                        "plugin {name} is part of a change whose rollback is not settled: its checkpoint is \
+                         restored through it; `portagent recover` tries again, or `plugin remove {name} --abandon \
+                         --reason TEXT` settles it by hand (recorded) and then removes it"
+                    )));
+                }
+                let s = manager
+                    .abandon(crate::state::Caller::current(), reason.as_deref().unwrap_or_default())
+                    .map_err(state_failure)?;
+                println!("abandoned change {} ({})", s.checkpoint, s.reason);
+            }
             let p = registry.remove(&name).map_err(classify)?;
             registry.prune_after_change(&Runtime::from_config(config)?);
             println!("removed {} {}", p.manifest.name, p.manifest.version);

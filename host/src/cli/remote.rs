@@ -92,20 +92,50 @@ impl Remote {
 
 /// A method's JSON answer, deserialized; its error as the CLI's.
 fn answer<T: DeserializeOwned>(method: &str, reply: zbus::Result<zbus::Message>) -> Result<T, Failure> {
-    let msg = reply.map_err(failure)?;
+    let msg = reply.map_err(|e| failure(method, e))?;
     let text: String =
         msg.body().deserialize().map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: {e}")))?;
     serde_json::from_str(&text).map_err(|e| Failure::from(anyhow::anyhow!("{BUS_NAME}.{method}: bad answer: {e}")))
 }
 
-/// The daemon's typed errors as the CLI's exit codes.
-fn failure(e: zbus::Error) -> Failure {
+/// The methods the CLI calls that change nothing: when the daemon does
+/// not answer one, nothing was changed either.
+const READ_ONLY: &[&str] = &["ListPorts", "ShowDiff", "QueryState"];
+
+/// The daemon's typed errors as the CLI's exit codes. A change the daemon
+/// did not answer (it died, or dropped off the bus) may have been made
+/// and recorded all the same: its outcome is unknown, not "failed".
+fn failure(method: &str, e: zbus::Error) -> Failure {
     match e {
-        zbus::Error::MethodError(name, message, _) => {
+        zbus::Error::MethodError(name, message, _)
+            if !name.as_str().starts_with("org.freedesktop.DBus.Error.NoReply") =>
+        {
             let code = exit::of(crate::daemon::error::kind_of(name.as_str()));
             let message = message.unwrap_or_default();
             Failure { code, error: anyhow::anyhow!("{message} (from the daemon: {name})") }
         }
+        other if !READ_ONLY.contains(&method) => Failure {
+            code: exit::OUTCOME_UNKNOWN,
+            error: anyhow::anyhow!(
+                "the daemon did not answer {method} ({other}): the outcome is unknown, the change may have been \
+                 made and recorded; see `portagent ledger show --last 3` and `portagent query-state`"
+            ),
+        },
         other => Failure::from(anyhow::anyhow!("the daemon: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_the_daemon_did_not_answer_has_an_unknown_outcome() {
+        let gone = || zbus::Error::Failure("the connection closed".into());
+        let apply = failure("ApplyStateWithOptions", gone());
+        assert_eq!(apply.code, exit::OUTCOME_UNKNOWN);
+        assert!(format!("{:#}", apply.error).contains("outcome is unknown"), "{:#}", apply.error);
+        assert_eq!(failure("Commit", gone()).code, exit::OUTCOME_UNKNOWN);
+        assert_eq!(failure("QueryState", gone()).code, exit::FAILED, "a read changed nothing");
     }
 }

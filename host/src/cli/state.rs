@@ -61,6 +61,18 @@ pub struct SettleArgs {
     output: Output,
 }
 
+#[derive(Args)]
+pub struct RecoverArgs {
+    /// Settle it by hand: record it as abandoned instead of restoring.
+    #[arg(long, requires = "reason")]
+    abandon: bool,
+    /// Why it is abandoned (kept in the ledger entry).
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    output: Output,
+}
+
 fn failure(e: StateError) -> Failure {
     Failure { code: exit::of(e.kind()), error: e.into() }
 }
@@ -91,10 +103,18 @@ fn settled_failure(s: &Settled) -> Failure {
     match &s.unrecorded {
         _ if s.result == "rollback_failed" => Failure {
             code: exit::ROLLBACK_FAILED,
-            error: anyhow::anyhow!(
-                "change {} could not be rolled back; its checkpoints are kept and the restore is retried",
-                s.checkpoint
-            ),
+            error: if s.gave_up {
+                anyhow::anyhow!(
+                    "change {} could not be rolled back and is no longer retried by itself: `portagent recover` \
+                     tries again, `portagent recover --abandon --reason TEXT` settles it by hand",
+                    s.checkpoint
+                )
+            } else {
+                anyhow::anyhow!(
+                    "change {} could not be rolled back; its checkpoints are kept and the restore is retried",
+                    s.checkpoint
+                )
+            },
         },
         Some(why) => Failure {
             code: exit::FAILED,
@@ -111,6 +131,7 @@ fn describe_settled(s: &Settled) -> String {
     let what = match s.result.as_str() {
         "committed" => "kept",
         "rolled_back" => "rolled back",
+        "abandoned" => "abandoned (settled by hand, the system left as it is)",
         _ => "ROLLBACK FAILED for",
     };
     let mut line = format!("{what} change {} ({}; plugins: {})", s.checkpoint, s.reason, s.plugins.join(", "));
@@ -346,6 +367,27 @@ pub fn rollback(config: Config, args: SettleArgs) -> Result<(), Failure> {
     let s = match Remote::find(&config.state_dir) {
         Some(daemon) => daemon.call("Rollback", &())?,
         None => Manager::open(config).map_err(failure)?.rollback(Caller::current()).map_err(failure)?,
+    };
+    print_settled(args.output, &s)
+}
+
+pub fn recover(config: Config, args: RecoverArgs) -> Result<(), Failure> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(Failure { code: exit::FAILED, error: anyhow::anyhow!("recover: root only") });
+    }
+    let reason = args.reason.unwrap_or_default();
+    let s = match Remote::find(&config.state_dir) {
+        Some(daemon) => daemon.call("Recover", &(args.abandon, reason.as_str()))?,
+        None => {
+            let manager = Manager::open(config).map_err(failure)?;
+            if args.abandon {
+                manager.abandon(Caller::current(), &reason)
+            } else {
+                manager.recover_now(Caller::current())
+            }
+            .map_err(failure)?
+        }
     };
     print_settled(args.output, &s)
 }

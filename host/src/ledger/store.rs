@@ -4,7 +4,7 @@
 //! the ledger and mirrored to a second file and syslog), space set aside
 //! for the records of a change, torn-tail recovery, verification.
 
-use super::checkpoint::{self, Checkpoint, Key, Verifier};
+use super::checkpoint::{self, Checkpoint, Key, KeyError, Verifier};
 use super::entry::{self, Entry, GENESIS, Metadata, NewEntry};
 use super::merkle::{self, Frontier, Hash};
 use crate::util::fs::{create_private_dir, is_out_of_space, write_atomically};
@@ -27,6 +27,17 @@ pub enum LedgerError {
     /// tail was cut.
     #[error("ledger {path} is corrupt at height {height}: {reason}; run `portagent ledger verify`")]
     Corrupt { path: PathBuf, height: u64, reason: String },
+    /// The ledger disagrees with a head signed earlier (entries removed or
+    /// rewritten, a head that does not verify): nothing is appended until
+    /// an admin records the loss (`portagent ledger reset`).
+    #[error(
+        "ledger {path} disagrees with its signed checkpoints: {reason}; nothing is recorded (so nothing is \
+         changed) until an admin records what was lost with `portagent ledger reset --reason TEXT`"
+    )]
+    Disagrees { path: PathBuf, reason: String },
+    /// The signing key cannot be used (replaced, unreadable).
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// The space for a change's records could not be set aside.
     #[error("cannot set aside {bytes} bytes beside {path} to record this change: {source}")]
     Reserve { path: PathBuf, bytes: u64, source: std::io::Error },
@@ -106,29 +117,77 @@ pub struct Ledger {
     key: Key,
     queue: Mutex<Vec<(NewEntry, Slot)>>,
     writer: Mutex<Writer>,
+    /// A reset's record, appended by [`Ledger::reset`] before anything else.
+    reset_entry: Mutex<Option<NewEntry>>,
 }
 
 impl Ledger {
     /// Opens (creating) the ledger at `path`. A torn last line left by a
     /// crash (never acknowledged: no signed head covers it) is moved aside
     /// as evidence and the recovery recorded; a cut line that a signed
-    /// head covers is corruption.
+    /// head covers is corruption. A ledger that disagrees with its last
+    /// signed heads (entries cut or rewritten since) or whose key was
+    /// replaced is refused: appending would sign over the loss.
     pub fn open(path: &Path, options: Options) -> Result<Ledger, LedgerError> {
+        Ledger::open_as(path, options, None)
+    }
+
+    /// Records a deliberate reset: the ledger as it is now (cut, or signed
+    /// by a replaced key) is accepted, the earlier heads are set aside
+    /// (`<file>.before-<unix seconds>`, kept as evidence) and the first
+    /// entry appended says what was lost and why. The open ledger.
+    pub fn reset(path: &Path, options: Options, reason: &str, user: &str) -> Result<(Ledger, Appended), LedgerError> {
+        let ledger = Ledger::open_as(path, options, Some((reason, user)))?;
+        let appended = ledger.append(ledger.reset_entry.lock().unwrap().take().expect("a reset records itself"))?;
+        Ok((ledger, appended))
+    }
+
+    fn open_as(path: &Path, options: Options, reset: Option<(&str, &str)>) -> Result<Ledger, LedgerError> {
         if let Some(dir) = path.parent() {
             create_private_dir(dir).map_err(io(dir))?;
         }
-        let key = Key::load_or_create(&options.key_path, &options.origin).map_err(io(&options.key_path))?;
+        let (key, replaced_key) = Key::load_or_create(&options.key_path, &options.origin, reset.is_some())?;
         let file = OpenOptions::new().create(true).append(true).read(true).mode(0o644).open(path).map_err(io(path))?;
         let writer = Writer { file, offset: 0, height: 0, last_hash: GENESIS.into(), frontier: Frontier::default() };
-        let ledger = Ledger { path: path.into(), options, key, queue: Mutex::new(vec![]), writer: Mutex::new(writer) };
+        let ledger = Ledger {
+            path: path.into(),
+            options,
+            key,
+            queue: Mutex::new(vec![]),
+            writer: Mutex::new(writer),
+            reset_entry: Mutex::new(None),
+        };
         let (recovered, previous) = {
             let _lock = FileLock::take(path)?;
             let mut w = ledger.writer.lock().unwrap();
             let recovered = ledger.catch_up(&mut w)?;
-            let previous = if w.height == 0 { ledger.set_previous_heads_aside()? } else { None };
+            let previous = if w.height == 0 || reset.is_some() {
+                ledger.set_previous_heads_aside()?
+            } else {
+                ledger.check_signed_heads(&w)?;
+                None
+            };
             (recovered, previous)
         };
-        if let Some(previous) = previous {
+        if let Some((reason, user)) = reset {
+            let mut data = previous.unwrap_or_else(|| json!({"previous_heads": []}));
+            let signed =
+                data["previous_heads"].as_array().into_iter().flatten().filter_map(|h| h["size"].as_u64()).max();
+            let height = ledger.writer.lock().unwrap().height;
+            data["reason"] = json!(reason);
+            data["entries"] = json!(height);
+            data["lost_entries"] = json!(signed.map_or(0, |s| s.saturating_sub(height)));
+            if let Some(old) = replaced_key {
+                data["key_replaced"] = json!({"old_public_key": old});
+            }
+            log::warn!("ledger {}: reset by {user}: {reason}", path.display());
+            *ledger.reset_entry.lock().unwrap() = Some(NewEntry {
+                category: "ledger".into(),
+                action: "reset".into(),
+                metadata: Metadata { user: user.into(), host: hostname(), plugin: String::new() },
+                data,
+            });
+        } else if let Some(previous) = previous {
             // Started anew (the file was removed or emptied) where signed
             // heads of an earlier ledger were kept: the new ledger begins by
             // saying so, with the earlier one's last head as evidence.
@@ -151,6 +210,54 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// Refuses a ledger that disagrees with the last head of any heads
+    /// file: one that does not verify, one signed at a size larger than
+    /// the ledger (its tail removed), or one whose root the ledger's first
+    /// entries no longer give (rewritten).
+    fn check_signed_heads(&self, w: &Writer) -> Result<(), LedgerError> {
+        let disagrees = |reason: String| LedgerError::Disagrees { path: self.path.clone(), reason };
+        let mut heads = Vec::new();
+        for file in self.head_files() {
+            let found = last_head(&file, self.key.verifier());
+            if let Some(problem) = found.problem {
+                return Err(disagrees(problem));
+            }
+            heads.extend(found.head);
+        }
+        if let Some(cut) = heads.iter().filter(|h| h.size > w.height).map(|h| h.size).max() {
+            return Err(disagrees(format!(
+                "it has {} entries but a checkpoint signed {cut} ({} removed at the tail)",
+                w.height,
+                cut - w.height
+            )));
+        }
+        let mut earlier: Vec<&Checkpoint> = heads.iter().filter(|h| h.size < w.height).collect();
+        if heads.iter().any(|h| h.size == w.height && h.root != w.frontier.root()) {
+            return Err(disagrees(format!("its {} entries are not the ones signed (history rewritten)", w.height)));
+        }
+        if earlier.is_empty() {
+            return Ok(());
+        }
+        // Entries after the last head (a crash between the fsync and the
+        // head): the root at the head's size, from the file.
+        earlier.sort_by_key(|h| h.size);
+        let bytes = map(&self.path)?;
+        let (lines, _) = split_lines(&bytes);
+        let mut frontier = Frontier::default();
+        for line in &lines {
+            frontier.push(merkle::leaf_hash(line));
+            if let Some(h) = earlier.iter().find(|h| h.size == frontier.size())
+                && h.root != frontier.root()
+            {
+                return Err(disagrees(format!(
+                    "its first {} entries are not the ones signed (history rewritten)",
+                    h.size
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -160,9 +267,10 @@ impl Ledger {
         heads_files(&self.path, self.options.heads_path.as_deref())
     }
 
-    /// For a ledger with no entries: moves the heads files of an earlier
-    /// ledger aside (`<file>.before-<unix seconds>`) and returns what the
-    /// first entry records about it, if there were any.
+    /// For a ledger with no entries, or one being reset: moves the heads
+    /// files of an earlier ledger aside (`<file>.before-<unix seconds>`)
+    /// and returns what the first entry records about them, if there were
+    /// any.
     fn set_previous_heads_aside(&self) -> Result<Option<Value>, LedgerError> {
         let mut previous = Vec::new();
         for file in self.head_files() {
@@ -326,7 +434,8 @@ impl Ledger {
     /// Signs a head of the current size and keeps it beside the ledger, in
     /// the mirror and in syslog; the signed note.
     fn sign_head(&self, w: &Writer) -> std::io::Result<String> {
-        let cp = Checkpoint { origin: self.options.origin.clone(), size: w.height, root: w.frontier.root() };
+        // The key's own name, kept with it: a hostname change renames nothing.
+        let cp = Checkpoint { origin: self.key.name().to_string(), size: w.height, root: w.frontier.root() };
         let note = self.key.sign(&cp);
         let record = json!({
             "size": cp.size,
@@ -575,7 +684,14 @@ pub fn verify(path: &Path, options: &Options, external: &[String]) -> Result<Rep
     let (lines, torn) = split_lines(&bytes);
     let mut report =
         Report { entries: lines.len() as u64, checkpoints: vec![], unsigned: 0, notes: vec![], problem: None };
-    let verifier = Verifier::load(&options.key_path, &options.origin).map_err(io(&options.key_path))?;
+    let verifier = match Verifier::load(&options.key_path, &options.origin) {
+        Ok(v) => v,
+        Err(KeyError::Io(e)) => return Err(io(&options.key_path)(e)),
+        Err(e @ KeyError::Replaced { .. }) => {
+            report.problem = Some(e.to_string());
+            return Ok(report);
+        }
+    };
     let mut heads: Vec<Checkpoint> = Vec::new();
     match &verifier {
         Some(v) => {
@@ -607,7 +723,21 @@ pub fn verify(path: &Path, options: &Options, external: &[String]) -> Result<Rep
             ));
             return Ok(report);
         }
-        None => {}
+        None => {
+            // No key at all, but heads were signed: the key went, and with
+            // it the means to check them.
+            if let Some(file) = heads_files(path, options.heads_path.as_deref())
+                .into_iter()
+                .find(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
+            {
+                report.problem = Some(format!(
+                    "{} holds signed checkpoints but neither the key {} nor its public half is there to check them",
+                    file.display(),
+                    options.key_path.display()
+                ));
+                return Ok(report);
+            }
+        }
     }
     report.checkpoints = heads.iter().map(|c| c.size).collect();
     let mut frontier = Frontier::default();

@@ -304,3 +304,81 @@ fn two_writers_on_one_file_keep_one_chain() {
     }
     assert_eq!(verify(dir.path(), &path).problem, None);
 }
+
+#[test]
+fn a_cut_ledger_takes_no_entry_until_a_reset_records_the_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build(dir.path(), 8);
+    drop_last_lines(&path, 3);
+    // Nothing is appended over the cut (an apply, `ledger checkpoint`)...
+    let e = Ledger::open(&path, options(dir.path())).err().expect("a cut ledger is refused");
+    assert!(e.to_string().contains("has 5 entries but a checkpoint signed 8 (3 removed at the tail)"), "{e}");
+    assert!(e.to_string().contains("portagent ledger reset"), "says the way out: {e}");
+    // ...so the disagreement stays visible.
+    assert!(verify(dir.path(), &path).problem.unwrap().contains("but a checkpoint signed 8"));
+    // The same for a tail rewritten to the signed length.
+    let cut = std::fs::read(&path).unwrap();
+    for i in 5..8 {
+        append_unsigned(&path, 100 + i);
+    }
+    let e = Ledger::open(&path, options(dir.path())).err().expect("a rewritten tail is refused");
+    assert!(e.to_string().contains("history rewritten"), "{e}");
+    std::fs::write(&path, &cut).unwrap();
+
+    let (l, reset) = Ledger::reset(&path, options(dir.path()), "restored from backup", "root (uid 0)").unwrap();
+    assert_eq!(reset.height, 5);
+    l.append(new(9)).unwrap();
+    let r = verify(dir.path(), &path);
+    assert_eq!(r.problem, None, "{r}");
+    let all = store::entries(&path).unwrap();
+    let e = &all[5];
+    assert_eq!((e.category.as_str(), e.action.as_str()), ("ledger", "reset"));
+    assert_eq!(e.metadata.user, "root (uid 0)");
+    assert_eq!(e.data["reason"], "restored from backup");
+    assert_eq!(e.data["lost_entries"], 3, "{}", e.data);
+    let aside = e.data["previous_heads"][0]["moved_to"].as_str().unwrap();
+    assert_eq!(std::fs::read_to_string(aside).unwrap().lines().count(), 8, "the signed heads are kept as evidence");
+}
+
+#[test]
+fn a_hostname_change_keeps_the_ledger_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build(dir.path(), 3);
+    // The host is renamed: the origin the config derives changes.
+    let renamed = Options { origin: "portagent.ledger/netmaker-server".into(), ..options(dir.path()) };
+    let r = store::verify(&path, &renamed, &[]).unwrap();
+    assert_eq!(r.problem, None, "heads signed before the rename: {r}");
+    Ledger::open(&path, renamed.clone()).unwrap().append(new(3)).unwrap();
+    let r = store::verify(&path, &renamed, &[]).unwrap();
+    assert_eq!((r.problem.as_deref(), r.unsigned), (None, 0), "{r}");
+    let heads = std::fs::read_to_string(store::checkpoints_path(&path)).unwrap();
+    assert!(heads.lines().last().unwrap().contains("portagent.ledger/test"), "the key keeps its name: {heads}");
+}
+
+#[test]
+fn a_replaced_or_missing_key_is_refused_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build(dir.path(), 3);
+    let key = dir.path().join("ledger.key");
+    let original = std::fs::read(&key).unwrap();
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    let e = Ledger::open(&path, options(dir.path())).err().expect("a replaced key is refused");
+    assert!(e.to_string().contains("was replaced"), "{e}");
+    let r = verify(dir.path(), &path);
+    assert!(r.problem.as_deref().unwrap_or("").contains("does not match its public half"), "{r}");
+    // Put back: all well again.
+    std::fs::write(&key, &original).unwrap();
+    assert_eq!(verify(dir.path(), &path).problem, None);
+    // Neither key file, but heads: nothing left to check them with.
+    std::fs::rename(&key, dir.path().join("k.away")).unwrap();
+    let public = super::checkpoint::public_path(&key);
+    std::fs::rename(&public, dir.path().join("k.pub.away")).unwrap();
+    let r = verify(dir.path(), &path);
+    assert!(r.problem.as_deref().unwrap_or("").contains("neither the key"), "{r}");
+    // A new key made in its place is a recorded reset.
+    let (l, reset) = Ledger::reset(&path, options(dir.path()), "key lost with the old disk", "root (uid 0)").unwrap();
+    drop(l);
+    let all = store::entries(&path).unwrap();
+    assert_eq!(all[reset.height as usize].action, "reset");
+    assert_eq!(verify(dir.path(), &path).problem, None);
+}

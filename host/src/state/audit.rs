@@ -174,7 +174,9 @@ pub fn settled_record(category: &str, journal: &Journal, settled: &Settled, call
 pub fn is_final(category: &str, result: &str) -> bool {
     match category {
         "apply_state" => result == "success",
-        "rollback" | "recovery" => result == "rolled_back",
+        "rollback" => result == "rolled_back",
+        // An admin's `recover --abandon` settles a change too.
+        "recovery" => result == "rolled_back" || result == "abandoned",
         "commit" => result == "committed",
         _ => false,
     }

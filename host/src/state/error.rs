@@ -44,10 +44,22 @@ pub enum StateError {
     /// Its checkpoints stay in the journal and the restore is retried.
     #[error(
         "change {id} could not be rolled back ({}); its checkpoints are kept in the journal and portagent retries \
-         (the next command, or the daemon as soon as OVS and networkd answer)",
-        errors.join("; ")
+         (the next command, or the daemon as soon as OVS and networkd answer){}",
+        errors.join("; "),
+        if *gave_up {
+            "; it stopped retrying by itself after every attempt failed: `portagent recover` tries again now, \
+             `portagent recover --abandon --reason TEXT` settles it by hand (recorded)"
+        } else {
+            ""
+        }
     )]
-    RollbackFailed { id: String, errors: Vec<String> },
+    RollbackFailed { id: String, errors: Vec<String>, gave_up: bool },
+    /// `recover` with nothing left unsettled.
+    #[error("no change is left unsettled")]
+    NothingUnsettled,
+    /// `recover --abandon` of a change that is not abandoned that way.
+    #[error("change {id} {why}")]
+    NotAbandonable { id: String, why: String },
     /// The outcome of a change is settled but not yet in the ledger.
     #[error(
         "the outcome of change {id} is not recorded in the ledger ({error}); it is kept in the journal and recorded as soon as the ledger can be written"
@@ -82,7 +94,8 @@ impl StateError {
             StateError::Invalid { .. } => ErrorKind::Invalid,
             StateError::Busy | StateError::Pending { .. } => ErrorKind::Busy,
             StateError::Expired { .. } => ErrorKind::RolledBack,
-            StateError::NothingPending => ErrorKind::NotFound,
+            StateError::NothingPending | StateError::NothingUnsettled => ErrorKind::NotFound,
+            StateError::NotAbandonable { .. } => ErrorKind::Invalid,
             StateError::RollbackFailed { .. } => ErrorKind::RollbackFailed,
             StateError::Registry(e) => e.kind(),
             _ => ErrorKind::Failed,

@@ -116,6 +116,7 @@ impl Manager {
     pub fn open(config: Config) -> Result<Manager, StateError> {
         let runtime = Runtime::from_config(&config)?;
         let registry = Registry::new(config.plugin_dir());
+        super::leftovers::sweep(&config.state_dir, &config.plugin_dir(), None);
         Ok(Manager { config, runtime, registry })
     }
 
@@ -130,11 +131,15 @@ impl Manager {
     /// The apply lock, waited for unless `wait` says not to or the caller
     /// goes away (`cancelled`) before it is free.
     pub(super) fn lock(&self, wait: Wait, cancelled: Option<&Arc<AtomicBool>>) -> Result<ApplyLock, StateError> {
-        ApplyLock::take_unless(self.dir(), wait, cancelled).map_err(|e| match e {
+        let lock = ApplyLock::take_unless(self.dir(), wait, cancelled).map_err(|e| match e {
             NotTaken::Busy => StateError::Busy,
             NotTaken::Cancelled => StateError::Cancelled,
             NotTaken::Io(e) => StateError::io(self.dir().join("apply.lock").display().to_string())(e),
-        })
+        })?;
+        // No plugin writes while the lock is held: a temporary file there
+        // is a dead call's.
+        super::leftovers::sweep(&self.config.state_dir, &self.config.plugin_dir(), Some(&self.config.networkd_dir));
+        Ok(lock)
     }
 
     /// Every runnable plugin, keyed by the section it owns.
@@ -255,17 +260,23 @@ impl Manager {
         }
     }
 
-    /// Restores the plugins `j` saved in reverse order and verifies each
-    /// restore against the state before the apply; `restored[i]` tells
-    /// which succeeded. The errors, empty when every restore succeeded.
+    /// Restores the plugins `j` saved in reverse order, then verifies each
+    /// restore against the state before the apply, in apply order: once
+    /// all are back (netcfg's DNS on a bridge is there only once net has
+    /// made the bridge again). `restored[i]` tells which succeeded. The
+    /// errors, empty when every restore succeeded.
     pub(super) fn undo(&self, plugins: &mut [&mut Plugin], j: &Journal, restored: &mut [bool]) -> Vec<String> {
         let mut errors = Vec::new();
+        let mut put_back = vec![false; j.plugins.len()];
         for i in (0..j.plugins.len()).rev() {
             let s = &j.plugins[i];
-            if let Err(e) = plugins[i].restore(&j.id, &s.checkpoint) {
-                errors.push(format!("ROLLBACK FAILED: plugin '{}': {e}", s.section));
-                continue;
+            match plugins[i].restore(&j.id, &s.checkpoint) {
+                Ok(()) => put_back[i] = true,
+                Err(e) => errors.push(format!("ROLLBACK FAILED: plugin '{}': {e}", s.section)),
             }
+        }
+        for i in (0..j.plugins.len()).filter(|&i| put_back[i]) {
+            let s = &j.plugins[i];
             match plugins[i].verify(&s.before) {
                 Ok(m) if m.is_empty() => restored[i] = true,
                 Ok(m) => errors.push(format!("ROLLBACK NOT VERIFIED: plugin '{}': {}", s.section, mismatch_text(&m))),

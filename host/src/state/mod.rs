@@ -10,6 +10,7 @@
 //! - [`schema`]: the state file's JSON Schema, with every plugin's section.
 //! - [`located`]: where a field is in a state file's YAML; parse errors in words.
 //! - [`journal`]: the durable record of an apply in progress.
+//! - [`leftovers`]: temporary files of writers that died, swept at start.
 //! - [`probe`]: the connectivity check after an apply.
 //! - [`audit`]: the ledger entries the manager leaves.
 //! - [`report`]: what the operations report.
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod error;
 pub mod file;
 pub mod journal;
+pub mod leftovers;
 pub mod located;
 pub mod lock;
 pub mod manager;

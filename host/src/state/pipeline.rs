@@ -18,7 +18,7 @@ use super::report::{
 };
 use crate::ledger::Ledger;
 use crate::plugin::Plugin;
-use crate::plugin::api::Action;
+use crate::plugin::api::{Action, ActionKind};
 use crate::util::time::{rfc3339, unix_secs};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -179,7 +179,7 @@ impl Manager {
         let t = Instant::now();
         // Time inside plugin exports; the rest of `total` is the host's.
         let (planned, mut plugin_ms) = self.plan(file)?;
-        let mut work: Vec<(Step, PluginReport)> = planned
+        let work: Vec<(Step, PluginReport)> = planned
             .into_iter()
             .filter(|s| !s.actions.is_empty())
             .map(|s| {
@@ -195,6 +195,15 @@ impl Manager {
                 (s, r)
             })
             .collect();
+        // Removals go before what they stand on goes: see `change_order`.
+        // The journal keeps this order, so a rollback restores in reverse
+        // (the link first, then what stood on it).
+        let only_deletes: Vec<bool> =
+            work.iter().map(|w| w.0.actions.iter().all(|a| a.kind == ActionKind::Delete)).collect();
+        let order = change_order(&only_deletes);
+        let mut slots: Vec<Option<(Step, PluginReport)>> = work.into_iter().map(Some).collect();
+        let mut work: Vec<(Step, PluginReport)> =
+            order.iter().map(|&i| slots[i].take().expect("each plugin once")).collect();
         report.timings_ms.insert("plan".into(), ms(t));
         opts.tell(|| {
             let n: usize = work.iter().map(|w| w.0.actions.len()).sum();
@@ -427,5 +436,28 @@ impl Manager {
             log::error!("journal {}: {e}", Journal::path(self.dir()).display());
             report.errors.push(format!("journal: {e}"));
         }
+    }
+}
+
+/// The order plugins apply their changes in, given for each plugin (in
+/// `after` order) whether all its actions are deletes: those go first, in
+/// reverse `after` order (netcfg takes its routes off a link before net
+/// removes the link's addresses or the link itself), then every other
+/// plugin in `after` order (net makes a link before netcfg puts a route
+/// on it). Indexes into the input.
+pub(super) fn change_order(only_deletes: &[bool]) -> Vec<usize> {
+    let deletes = (0..only_deletes.len()).rev().filter(|&i| only_deletes[i]);
+    let others = (0..only_deletes.len()).filter(|&i| !only_deletes[i]);
+    deletes.chain(others).collect()
+}
+
+#[cfg(test)]
+mod order_tests {
+    #[test]
+    fn deletes_go_first_in_reverse_and_the_rest_in_after_order() {
+        assert_eq!(super::change_order(&[false, false]), [0, 1]);
+        assert_eq!(super::change_order(&[false, true]), [1, 0], "netcfg's removals before net's change");
+        assert_eq!(super::change_order(&[true, true, false]), [1, 0, 2]);
+        assert_eq!(super::change_order(&[]), [0usize; 0]);
     }
 }

@@ -56,6 +56,15 @@ impl Manager {
     }
 
     pub fn remove_plugin(&self, name: &str, caller: Caller) -> Result<Installed, StateError> {
+        if self.unsettled_plugins().iter().any(|p| p == name) {
+            return Err(StateError::invalid(
+                "plugin",
+                format!(
+                    "{name} is part of a change whose rollback is not settled: `portagent recover` tries again, \
+                     `portagent plugin remove {name} --abandon --reason TEXT` settles it by hand and removes it"
+                ),
+            ));
+        }
         let removed = self.registry.remove(name)?;
         self.registry.prune_after_change(&self.runtime);
         record_plugin(self.config(), "remove", &removed, caller)?;

@@ -48,7 +48,8 @@ pub struct PendingConfirmation {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settled {
     pub checkpoint: String,
-    /// `committed`, `rolled_back` or `rollback_failed`.
+    /// `committed`, `rolled_back`, `rollback_failed` or (by an admin's
+    /// `recover --abandon`) `abandoned`.
     pub result: String,
     pub reason: String,
     pub plugins: Vec<String>,
@@ -57,6 +58,10 @@ pub struct Settled {
     /// and recorded by whoever settles next), if it does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unrecorded: Option<String>,
+    /// A failed rollback that is no longer retried by itself
+    /// (`rollback_max_attempts`): it waits for `portagent recover`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gave_up: bool,
 }
 
 /// The result of an apply, in the guide's shape plus details.

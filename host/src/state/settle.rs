@@ -9,6 +9,7 @@
 use super::audit::{self, Caller};
 use super::error::StateError;
 use super::journal::{Journal, Phase};
+use super::leftovers::pid_alive;
 use super::lock::Wait;
 use super::manager::Manager;
 use super::report::Settled;
@@ -32,6 +33,7 @@ impl Settled {
             plugins: j.plugins.iter().map(|s| s.section.clone()).collect(),
             errors,
             unrecorded: None,
+            gave_up: false,
         }
     }
 
@@ -46,9 +48,23 @@ impl Manager {
     /// Records how `j` was settled and puts the journal in its place:
     /// removed; kept as `rollback_failed` (to retry the restore); or kept
     /// as `unrecorded` (to write the record later).
-    fn conclude(&self, mut j: Journal, category: &str, mut settled: Settled, caller: Caller) -> Settled {
+    fn conclude(&self, j: Journal, category: &str, settled: Settled, caller: Caller) -> Settled {
+        self.conclude_as(j, category, settled, caller, true)
+    }
+
+    /// [`Manager::conclude`], with the record left out when `record` is
+    /// false: a retried rollback that failed as the one before it (one
+    /// ledger entry per outcome, not per attempt).
+    fn conclude_as(
+        &self,
+        mut j: Journal,
+        category: &str,
+        mut settled: Settled,
+        caller: Caller,
+        record_it: bool,
+    ) -> Settled {
         let record = audit::settled_record(category, &j, &settled, caller);
-        if let Err(e) = self.write_record(None, &record) {
+        if record_it && let Err(e) = self.write_record(None, &record) {
             settled.unrecorded = Some(e);
         }
         let keep = if settled.result == "rollback_failed" {
@@ -74,9 +90,21 @@ impl Manager {
         settled
     }
 
+    /// Whether the rollback `j` holds has failed as often as it may be
+    /// tried by itself.
+    fn gave_up(&self, j: &Journal) -> bool {
+        j.phase == Phase::RollbackFailed && u64::from(j.attempts) >= self.config().rollback_max_attempts
+    }
+
     /// Settles a journal left behind, under the apply lock (see the module).
-    /// A change still awaiting confirmation is left as it is.
+    /// A change still awaiting confirmation is left as it is; a failed
+    /// rollback that was tried `rollback_max_attempts` times is tried
+    /// again only when `force` is set (`portagent recover`).
     pub(super) fn settle(&self, caller: Caller) -> Result<Option<Settled>, StateError> {
+        self.settle_as(caller, false)
+    }
+
+    fn settle_as(&self, caller: Caller, force: bool) -> Result<Option<Settled>, StateError> {
         let journal_err = StateError::io(Journal::path(self.dir()).display().to_string());
         let Some(mut j) = Journal::read(self.dir()).map_err(journal_err)? else { return Ok(None) };
         if self.recorded_final(&j) {
@@ -96,6 +124,12 @@ impl Manager {
                 self.conclude(j.clone(), "rollback", Settled::of(&j, false, EXPIRED, errors), caller)
             }
             Phase::PendingConfirmation => return Ok(None),
+            Phase::RollbackFailed if self.gave_up(&j) && !force => {
+                let mut settled =
+                    Settled::of(&j, false, "rollback failed; no longer retried by itself", j.errors.clone());
+                settled.gave_up = true;
+                settled
+            }
             Phase::RollbackFailed => {
                 if let Some(r) = j.record.take() {
                     // The failure itself first, if it was not written then.
@@ -107,7 +141,26 @@ impl Manager {
                 log::warn!("{reason}");
                 let errors = self.undo_journal(&j);
                 let unwritten = j.record.take();
-                let mut settled = self.conclude(j.clone(), "recovery", Settled::of(&j, false, &reason, errors), caller);
+                // Failing as the attempt before did is no news for the
+                // ledger (the first record also holds the apply's own
+                // errors: only what the restores said is compared).
+                let restores = |errors: &[String]| -> Vec<String> {
+                    errors.iter().filter(|e| e.starts_with("ROLLBACK")).cloned().collect()
+                };
+                let news = errors.is_empty() || restores(&errors) != restores(&j.errors) || unwritten.is_some();
+                let mut settled =
+                    self.conclude_as(j.clone(), "recovery", Settled::of(&j, false, &reason, errors), caller, news);
+                if settled.result == "rollback_failed"
+                    && u64::from(j.attempts + 1) >= self.config().rollback_max_attempts
+                {
+                    log::error!(
+                        "the rollback of change {} failed {} times; portagent stops retrying it by itself: \
+                         `portagent recover` tries again, `portagent recover --abandon --reason TEXT` settles it by hand",
+                        j.id,
+                        j.attempts + 1
+                    );
+                    settled.gave_up = true;
+                }
                 if let Some(r) = unwritten {
                     settled
                         .unrecorded
@@ -129,6 +182,7 @@ impl Manager {
                     plugins: record.plugins.clone(),
                     errors: vec![],
                     unrecorded: None,
+                    gave_up: false,
                 }
             }
         };
@@ -155,7 +209,8 @@ impl Manager {
     pub fn unfinished(&self) -> bool {
         match Journal::read(self.dir()) {
             Ok(Some(j)) => match j.phase {
-                Phase::RollbackFailed | Phase::Unrecorded => true,
+                Phase::RollbackFailed => !self.gave_up(&j),
+                Phase::Unrecorded => true,
                 Phase::PendingConfirmation => j.expired(),
                 Phase::Applying => !pid_alive(j.pid),
             },
@@ -183,10 +238,75 @@ impl Manager {
                 Some(error) if s.result != "rollback_failed" => {
                     StateError::Unrecorded { id: s.checkpoint.clone(), error: error.clone() }
                 }
-                _ => StateError::RollbackFailed { id: s.checkpoint.clone(), errors: s.errors.clone() },
+                _ => StateError::RollbackFailed {
+                    id: s.checkpoint.clone(),
+                    errors: s.errors.clone(),
+                    gave_up: s.gave_up,
+                },
             });
         }
         Ok(settled)
+    }
+
+    /// `portagent recover`: settles what is unsettled now, a failed
+    /// rollback included however often it failed before.
+    pub fn recover_now(&self, caller: Caller) -> Result<Settled, StateError> {
+        let _lock = self.lock(Wait::Block, None)?;
+        match Journal::read(self.dir()).map_err(StateError::io(Journal::path(self.dir()).display().to_string()))? {
+            None => Err(StateError::NothingUnsettled),
+            Some(j) if j.phase == Phase::PendingConfirmation && !j.expired() => {
+                Err(StateError::Pending { id: j.id.clone(), seconds_left: j.time_left().unwrap_or_default().as_secs() })
+            }
+            Some(_) => self.settle_as(caller, true)?.ok_or(StateError::NothingUnsettled),
+        }
+    }
+
+    /// `portagent recover --abandon`: an admin settles a change whose
+    /// rollback failed (or whose apply was interrupted and cannot be
+    /// restored) by hand. The journal goes; the ledger records what was
+    /// abandoned (the change, its plugins, the last errors, the attempts)
+    /// and why. The system stays as it is: the admin answers for it.
+    pub fn abandon(&self, caller: Caller, reason: &str) -> Result<Settled, StateError> {
+        if reason.trim().is_empty() {
+            return Err(StateError::invalid("reason", "say why the change is abandoned"));
+        }
+        let _lock = self.lock(Wait::Block, None)?;
+        let j = Journal::read(self.dir())
+            .map_err(StateError::io(Journal::path(self.dir()).display().to_string()))?
+            .ok_or(StateError::NothingUnsettled)?;
+        let why = match j.phase {
+            Phase::RollbackFailed => None,
+            Phase::Applying if !pid_alive(j.pid) => None,
+            Phase::Applying => Some("is being applied right now"),
+            Phase::PendingConfirmation => {
+                Some("awaits confirmation: `portagent commit` keeps it, `portagent rollback` undoes it")
+            }
+            Phase::Unrecorded => {
+                Some("is settled and only its record waits for the ledger: it is written, not abandoned")
+            }
+        };
+        if let Some(why) = why {
+            return Err(StateError::NotAbandonable { id: j.id.clone(), why: why.into() });
+        }
+        let mut settled = Settled::of(&j, false, reason.trim(), j.errors.clone());
+        settled.result = "abandoned".into();
+        let mut record = audit::settled_record("recovery", &j, &settled, caller);
+        record.data["attempts"] = serde_json::json!(j.attempts);
+        log::warn!("change {} abandoned by {}: {}", j.id, caller.describe(), reason.trim());
+        self.write_record(None, &record).map_err(|error| StateError::Unrecorded { id: j.id.clone(), error })?;
+        Journal::remove(self.dir()).map_err(StateError::io(Journal::path(self.dir()).display().to_string()))?;
+        Ok(settled)
+    }
+
+    /// The plugins (by name) of a change left unsettled: what may not be
+    /// removed until it is settled (or abandoned).
+    pub fn unsettled_plugins(&self) -> Vec<String> {
+        match Journal::read(self.dir()) {
+            Ok(Some(j)) if j.phase != Phase::PendingConfirmation => {
+                j.plugins.iter().map(|p| p.plugin.clone()).collect()
+            }
+            _ => vec![],
+        }
     }
 
     /// Keeps the change awaiting confirmation.
@@ -196,11 +316,25 @@ impl Manager {
         let Some(j) = self.pending()? else {
             return Err(match expired {
                 Some(s) if s.reason == EXPIRED => StateError::Expired { id: s.checkpoint },
-                _ => StateError::NothingPending,
+                _ => match self.last_change_expired() {
+                    Some(id) => StateError::Expired { id },
+                    None => StateError::NothingPending,
+                },
             });
         };
         let settled = Settled::of(&j, true, "confirmed", vec![]);
         Ok(self.conclude(j, "commit", settled, caller))
+    }
+
+    /// The checkpoint id of the last change the ledger records, if its
+    /// confirm timer rolled it back: a `commit` that comes too late says
+    /// so (exit 3) rather than that nothing awaits confirmation. Read
+    /// only on that path.
+    fn last_change_expired(&self) -> Option<String> {
+        let entries = crate::ledger::store::entries(&self.config().ledger_path).ok()?;
+        let last = entries.iter().rev().find(|e| !e.data["checkpoint_id"].is_null())?;
+        (last.category == "rollback" && last.data["reason"] == EXPIRED)
+            .then(|| last.data["checkpoint_id"].as_str().unwrap_or_default().to_string())
     }
 
     /// Undoes the change awaiting confirmation.
@@ -232,11 +366,4 @@ impl Manager {
             _ => Ok(None),
         }
     }
-}
-
-/// Whether process `pid` runs (a zombie does not).
-fn pid_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !matches!(stat.rsplit_once(')').and_then(|(_, r)| r.trim_start().bytes().next()), Some(b'Z' | b'X'))
-    })
 }

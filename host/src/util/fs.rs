@@ -52,14 +52,15 @@ pub fn write_atomically_as(path: &Path, bytes: &[u8], mode: u32, owner: Option<(
 }
 
 /// Opens (creating) a lock file that only this user can open: mode 0600,
-/// owned by the effective uid. One found with a wider mode is narrowed;
-/// one owned by someone else (possible only in a dir others could write)
-/// is replaced, so another user's lock can never block this one.
+/// owned by the effective uid. One found with a wider mode (an older
+/// version's 0644) or owned by someone else is replaced, not narrowed: a
+/// process that opened it before still holds a descriptor, and with it
+/// the flock, so another user's lock can never block this one.
 pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
     if let Ok(meta) = std::fs::symlink_metadata(path)
-        && (meta.uid() != me || !meta.file_type().is_file())
+        && (meta.uid() != me || !meta.file_type().is_file() || meta.permissions().mode() & 0o077 != 0)
     {
         std::fs::remove_file(path)?;
     }
@@ -103,14 +104,23 @@ mod tests {
     }
 
     #[test]
-    fn lock_files_are_0600_and_narrowed() {
+    fn lock_files_are_0600_and_a_wider_one_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
         drop(open_lock_file(&path).unwrap());
         assert_eq!(mode(&path), 0o600);
+        // An older version's 0644 file, opened and locked by someone
+        // before: replaced, so that holder no longer blocks anyone.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        drop(open_lock_file(&path).unwrap());
+        let held = std::fs::File::open(&path).unwrap();
+        // SAFETY: flock on a descriptor we own.
+        assert_eq!(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&held), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+        let mine = open_lock_file(&path).unwrap();
         assert_eq!(mode(&path), 0o600);
+        // SAFETY: as above.
+        let taken = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&mine), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(taken, 0, "the old holder's lock is on a file that is gone");
+        drop((held, mine));
         // A symlink planted in its place is replaced, never followed.
         let target = dir.path().join("target");
         std::fs::write(&target, "keep").unwrap();

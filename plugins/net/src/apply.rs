@@ -254,7 +254,7 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
             && live.ovs.iface(name).and_then(|i| i.mtu_request) != Some(mtu)
             && live.link(name).map(|l| l.mtu) != Some(mtu)
         {
-            txn.set_mtu_request(name, mtu);
+            txn.set_mtu_request(name, Some(mtu));
         }
     }
     // Committed: from here on a failure is undone by restore. The files
@@ -317,8 +317,16 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     // does, to spare the link a reconfigure) takes them from its files
     // again: networkd has just read those, drop-ins included, and a
     // run-time setting would hide a change of this file's `DNS=`.
-    for link in changed_links.iter().filter(|l| live.link(l).is_some() && networkd::has_drop_ins(l)) {
-        nd::revert_link_dns(link)?;
+    // A link this apply deleted (a bridge, an internal port) has nothing
+    // to revert, though another plugin's drop-in may still name it.
+    for link in
+        changed_links.iter().filter(|l| !deleted.contains(*l) && live.link(l).is_some() && networkd::has_drop_ins(l))
+    {
+        match nd::revert_link_dns(link) {
+            // Gone meanwhile: nothing to revert either.
+            Err(portagent_sdk::CapError::NotFound(_)) => {}
+            other => other?,
+        }
     }
     // The links that need nothing but being up with static addresses get
     // them now (see kernel.rs). After the reload: by then networkd has

@@ -51,6 +51,19 @@ pub struct Backend {
     /// its name back.
     #[serde(default)]
     pub link_names: BTreeMap<u32, String>,
+    /// Every OVS interface's `mtu_request` by name (bridges' own internal
+    /// interfaces included); `None` is an empty column.
+    #[serde(default)]
+    pub mtu_requests: BTreeMap<String, Option<u32>>,
+    /// Every kernel link's MTU by name: what neither OVSDB nor a file
+    /// keeps (networkd never lowers an MTU back when `MTUBytes=` goes).
+    #[serde(default)]
+    pub link_mtus: BTreeMap<String, u32>,
+    /// Each link's primary IPv4 address (`ip/prefix`, the kernel's first):
+    /// the source of what the link sends, which the order addresses come
+    /// back in decides.
+    #[serde(default)]
+    pub primary_addresses: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +112,16 @@ pub fn take() -> Result<Checkpoint, PluginError> {
             .collect(),
         kernel_addresses: addresses(&live),
         link_names: live.links.iter().map(|l| (l.index, l.name.clone())).collect(),
+        mtu_requests: live
+            .ovs
+            .bridges
+            .iter()
+            .flat_map(|b| &b.ports)
+            .flat_map(|p| &p.interfaces)
+            .map(|i| (i.name.clone(), i.mtu_request))
+            .collect(),
+        link_mtus: live.links.iter().map(|l| (l.name.clone(), l.mtu)).collect(),
+        primary_addresses: primaries(&live),
     };
     let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let body = serde_json::to_string(&backend).expect("checkpoint serializes");
@@ -110,6 +133,48 @@ pub fn take() -> Result<Checkpoint, PluginError> {
         state_snapshot: live.state(),
         backend_checkpoint: backend,
     })
+}
+
+/// Each link's first IPv4 address in the kernel's order (its primary).
+fn primaries(live: &Live) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for a in live.addresses.iter().filter(|a| !a.ip.contains(':')) {
+        out.entry(a.link.clone()).or_insert_with(|| format!("{}/{}", a.ip, a.prefix));
+    }
+    out
+}
+
+/// Links whose primary IPv4 address is not the saved one although the
+/// saved one is there: the address now first, as `link ip/prefix`.
+fn wrong_primaries(saved: &Backend, live: &Live) -> Vec<String> {
+    let now = primaries(live);
+    let have: BTreeSet<String> = addresses(live).into_iter().collect();
+    saved
+        .primary_addresses
+        .iter()
+        .filter(|(link, want)| have.contains(&format!("{link} {want}")))
+        .filter_map(|(link, want)| now.get(link).filter(|first| *first != want).map(|first| format!("{link} {first}")))
+        .collect()
+}
+
+/// Whether `name` is (or, restored, will be) an OVS internal interface:
+/// a bridge's own, or an `ovs-interface` port.
+fn internal(saved: &Backend, live: &Live, name: &str) -> bool {
+    live.ovs.iface(name).is_some_and(|i| i.kind == "internal")
+        || saved
+            .ovs_database
+            .iter()
+            .any(|b| b.name == name || b.ports.iter().any(|p| p.config.name == name && p.kind == "internal"))
+}
+
+/// Links of the checkpoint that are there and whose MTU differs: (link,
+/// saved MTU, MTU now).
+fn mtus_to_restore(saved: &Backend, live: &Live) -> Vec<(String, u32, u32)> {
+    saved
+        .link_mtus
+        .iter()
+        .filter_map(|(name, want)| live.link(name).filter(|l| l.mtu != *want).map(|l| (name.clone(), *want, l.mtu)))
+        .collect()
 }
 
 pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
@@ -161,6 +226,28 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
             (b_fail != s.fail_mode).then_some(s.fail_mode),
         );
     }
+    // MTU requests as they were, on rows kept and rows made again alike
+    // (operations see the inserts before them in one transaction). An
+    // internal interface takes its MTU only from OVS (ovs-vswitchd puts
+    // back what netlink sets), and keeps the one it has when its request
+    // is cleared: one whose MTU must change without a request of its own
+    // is asked for that MTU now and has the request cleared once
+    // ovs-vswitchd carried it out.
+    let mut clear_after = Vec::new();
+    for (name, want) in &saved.mtu_requests {
+        let kernel_now = live.link(name).map(|l| l.mtu);
+        let kernel_then = saved.link_mtus.get(name).copied();
+        let request = match (want, kernel_then) {
+            (None, Some(then)) if internal(saved, &live, name) && kernel_now != Some(then) => {
+                clear_after.push(name.clone());
+                Some(then)
+            }
+            _ => *want,
+        };
+        if live.ovs.iface(name).map(|i| i.mtu_request) != Some(request) {
+            txn.set_mtu_request(name, request);
+        }
+    }
     // OVS committed; the files written while ovs-vswitchd carries it out;
     // networkd reloaded once it has (see apply.rs).
     let applying = txn.commit()?;
@@ -191,28 +278,52 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
         }
     }
     applying.wait()?;
+    if !clear_after.is_empty() {
+        let mut txn = Txn::new(&live.ovs.root, WHO);
+        for name in &clear_after {
+            txn.set_mtu_request(name, None);
+        }
+        txn.commit()?.wait()?;
+    }
     if !changed.is_empty() {
         nd::reload()?; // reconfigures exactly the links whose file changed
     }
 
-    // Kernel addresses: networkd drops what it configured, eventually;
-    // take away and put back what still differs, until it all agrees.
+    // Kernel addresses and MTUs: networkd drops what it configured,
+    // eventually, and never lowers an MTU back; take away, put back and
+    // set what still differs, until it all agrees.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let live = Live::read()?;
         let now: BTreeSet<String> = addresses(&live).into_iter().collect();
         let want: BTreeSet<String> = saved.kernel_addresses.iter().cloned().collect();
         let links: BTreeSet<&str> = live.links.iter().map(|l| l.name.as_str()).collect();
-        let extra: Vec<&String> = now.difference(&want).collect();
-        let missing: Vec<&String> =
+        // An address the saved primary now sits behind is taken away (the
+        // kernel takes the secondaries with it) and comes back after it.
+        let demoted = wrong_primaries(saved, &live);
+        let mut extra: Vec<&String> = now.difference(&want).collect();
+        extra.extend(demoted.iter());
+        let mut missing: Vec<&String> =
             want.difference(&now).filter(|a| links.contains(a.split(' ').next().unwrap_or(""))).collect();
-        if extra.is_empty() && missing.is_empty() {
+        // Each link's primary first.
+        let primary =
+            |a: &str| a.split_once(' ').is_some_and(|(l, ip)| saved.primary_addresses.get(l).is_some_and(|p| p == ip));
+        missing.sort_by_key(|a| !primary(a));
+        let mtus = mtus_to_restore(saved, &live);
+        if extra.is_empty() && missing.is_empty() && mtus.is_empty() {
             return Ok(());
         }
         if Instant::now() >= deadline {
+            let mtus: Vec<String> = mtus.iter().map(|(l, want, now)| format!("{l}: {now} (was {want})")).collect();
             return Err(PluginError::Failed(format!(
-                "restore: addresses still differ from the checkpoint: extra {extra:?}, missing {missing:?}"
+                "restore: the links still differ from the checkpoint: extra addresses {extra:?}, missing \
+                 addresses {missing:?}, MTUs {mtus:?}"
             )));
+        }
+        // Re-checked next round, like the addresses. OVS's internal
+        // interfaces took theirs from OVSDB above (netlink would be undone).
+        for (link, want, _) in mtus.iter().filter(|(l, ..)| !internal(saved, &live, l)) {
+            let _ = netlink::set_link_mtu(link, *want);
         }
         for (a, add) in extra.iter().map(|a| (a, false)).chain(missing.iter().map(|a| (a, true))) {
             let (link, cidr) = a.split_once(' ').unwrap_or_default();

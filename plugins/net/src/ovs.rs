@@ -303,7 +303,8 @@ pub trait BridgeTxn {
     fn remove_port(&mut self, bridge: &str, port_uuid: &str);
     fn delete_bridge(&mut self, uuid: &str);
     fn set_datapath_type(&mut self, bridge: &str, datapath_type: &str);
-    fn set_mtu_request(&mut self, iface: &str, mtu: u32);
+    /// Sets (or, with `None`, clears) an interface's `mtu_request`.
+    fn set_mtu_request(&mut self, iface: &str, mtu: Option<u32>);
 }
 
 /// Inserts one Interface row for `port`; returns its named uuid.
@@ -467,8 +468,9 @@ impl BridgeTxn for Txn {
             "row": {"datapath_type": datapath_type}}));
     }
 
-    fn set_mtu_request(&mut self, iface: &str, mtu: u32) {
+    fn set_mtu_request(&mut self, iface: &str, mtu: Option<u32>) {
+        let value = mtu.map_or(json!(["set", []]), |m| json!(m));
         self.push(json!({"op": "update", "table": "Interface", "where": [["name", "==", iface]],
-            "row": {"mtu_request": mtu}}));
+            "row": {"mtu_request": value}}));
     }
 }

@@ -99,8 +99,12 @@ fn records_after(
     }
     if let Some(d) = &p.dns {
         records.values_mut().for_each(|rec| rec.dns = None);
-        let rec = record_mut(&mut records, files, &d.interface, "DNS settings")?;
-        rec.dns = Some(DnsRecord { servers: d.servers.clone(), domains: d.domains.clone() });
+        // DNS cleared needs no file to be kept in (its link may be going
+        // in this very apply).
+        if !(d.servers.is_empty() && d.domains.is_empty()) {
+            let rec = record_mut(&mut records, files, &d.interface, "DNS settings")?;
+            rec.dns = Some(DnsRecord { servers: d.servers.clone(), domains: d.domains.clone() });
+        }
     }
     Ok(records)
 }
@@ -121,15 +125,21 @@ fn name_the_flow(e: CapError, change: &FlowsChange) -> PluginError {
     }
 }
 
-/// Sets `link`'s DNS at run time: what its files say, then netcfg's.
+/// Sets `link`'s DNS at run time: what its files say, then netcfg's, as
+/// networkd itself puts them together when it reads the files (servers
+/// one after the other, a server in both twice; search domains once
+/// each), so a reload or a restart of networkd, which reads the files
+/// again, changes nothing.
 pub fn set_link_dns(files: &BTreeMap<String, String>, link: &str, ours: &DnsRecord) -> Result<(), PluginError> {
     let base = files.get(link).map(|f| dropin::dns_of_files(f)).unwrap_or_default();
-    networkd::set_link_dns(
-        link,
-        &dropin::merged(&base.servers, &ours.servers),
-        &dropin::merged(&base.domains, &ours.domains),
-    )
-    .map_err(PluginError::from)
+    let servers: Vec<String> = base.servers.iter().chain(&ours.servers).cloned().collect();
+    // Nothing is asked of a link that is gone (a bridge deleted in this
+    // apply, whose DNS the file clears): there is nothing to set.
+    let nothing_of_ours = ours.servers.is_empty() && ours.domains.is_empty();
+    match networkd::set_link_dns(link, &servers, &dropin::merged(&base.domains, &ours.domains)) {
+        Err(portagent_sdk::CapError::NotFound(_)) if nothing_of_ours => Ok(()),
+        other => other.map_err(PluginError::from),
+    }
 }
 
 pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {

@@ -100,10 +100,23 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     }
     netlink::change_routes(&del, &add)?;
     // Any other route that went missing (one `state: absent` removed) is
-    // put back where it still can be; one that cannot (its link gone with
-    // another plugin's change) is that plugin's to restore.
+    // put back. One whose link is gone (with another plugin's change) is
+    // that plugin's to restore, and waits for it; one the kernel refuses
+    // on a link that is there is lost, and the restore says so (the host
+    // then records it as failed and tries again), never quietly.
+    let links: BTreeSet<&str> = now.links.iter().map(|l| l.name.as_str()).collect();
+    let mut lost = Vec::new();
     for r in cp.routes.iter().filter(|r| !routes_then.contains(&r.key()) && now.route(&r.key()).is_none()) {
-        let _ = netlink::change_routes(&[], &[kernel_route(r)]);
+        if let Err(e) = netlink::change_routes(&[], &[kernel_route(r)]) {
+            match r.interface.as_deref().filter(|l| !links.contains(l)) {
+                Some(link) => portagent_sdk::log::info(&format!(
+                    "restore: route to {} waits for its link {link} (another plugin's to put back): {}",
+                    r.destination,
+                    e.message()
+                )),
+                None => lost.push(format!("route to {}: {}", r.destination, e.message())),
+            }
+        }
     }
 
     let (mut add, mut del) = (Vec::new(), Vec::new());
@@ -116,7 +129,9 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     }
     netlink::change_rules(&del, &add)?;
     for r in cp.rules.iter().filter(|r| !rules_then.contains(*r) && !now.has_rule(r)) {
-        let _ = netlink::change_rules(&[], &[kernel_rule(r)]);
+        if let Err(e) = netlink::change_rules(&[], &[kernel_rule(r)]) {
+            lost.push(format!("rule {}: {}", r.priority, e.message()));
+        }
     }
 
     // DNS of the links netcfg added to then or now: networkd's view as it was.
@@ -133,6 +148,9 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     }
     for file in DROPINS.read_all()?.keys().filter(|f| !cp.dropins.contains_key(*f)) {
         DROPINS.remove(file)?;
+    }
+    if !lost.is_empty() {
+        return Err(PluginError::Failed(format!("restore: not put back: {}", lost.join("; "))));
     }
     Ok(())
 }
@@ -178,5 +196,40 @@ mod tests {
         assert_eq!(fake.own_flows["ovsbr0"], ["priority=9,actions=drop"]);
         assert_eq!(fake.link_states[0].domains, ["old.example"]);
         assert!(!fake.networkd_dir().join("10-portagent-ovsbr0.network.d/50-portagent-netcfg.conf").exists());
+    }
+
+    #[test]
+    fn a_foreign_route_that_cannot_be_put_back_fails_the_restore() {
+        let mut fake = Fake::new().with_link("ovsbr0", true).with_setting("bridge_name", "ovsbr0");
+        fake.link_states.push(LinkState {
+            name: "ovsbr0".into(),
+            operational: "routable".into(),
+            setup: "configured".into(),
+            network_file: "/etc/systemd/network/10-portagent-ovsbr0.network".into(),
+            dns: vec![],
+            domains: vec![],
+        });
+        let hand = netlink::Route {
+            destination: "10.66.0.0/16".into(),
+            gateway: Some("192.168.1.1".into()),
+            link: Some("ovsbr0".into()),
+            metric: None,
+            table: 254,
+            protocol: "static".into(),
+            kind: netlink::RouteKind::Unicast,
+            source: None,
+        };
+        fake.routes.push(hand);
+        // A `state: absent` took it away; putting it back is refused.
+        let (cp, mut fake) = run(fake, || {
+            let cp = take().unwrap();
+            netlink::change_routes(&cp.routes.iter().map(kernel_route).collect::<Vec<_>>(), &[]).unwrap();
+            cp
+        });
+        fake.refused_route = Some("10.66.0.0/16".into());
+        let (result, fake) = run(fake, || restore(&cp));
+        let e = result.expect_err("a lost route is not a restored one");
+        assert!(e.to_string().contains("route to 10.66.0.0/16") && e.to_string().contains("unreachable"), "{e}");
+        assert!(fake.routes.is_empty());
     }
 }

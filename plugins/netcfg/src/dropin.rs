@@ -41,8 +41,13 @@ pub struct Record {
 }
 
 impl Record {
+    /// Nothing to keep: no routes, no rules, and no DNS servers or search
+    /// domains (cleared DNS leaves no drop-in behind, so the link's own
+    /// files, and the link itself, can go).
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty() && self.rules.is_empty() && self.dns.is_none()
+        self.routes.is_empty()
+            && self.rules.is_empty()
+            && self.dns.as_ref().is_none_or(|d| d.servers.is_empty() && d.domains.is_empty())
     }
 }
 

@@ -9,7 +9,8 @@
 //! `no-bridge`, `bad-flow`, `no-table`, `no-link`), `checkpoint-id` (the
 //! id the host gave this instance's last `checkpoint`),
 //! `rename:OLD=NEW`, `remove:NAME`, `mkdir:NAME` (names in the networkd
-//! dir), `hostname` (a capability it imports but does not
+//! dir), `fail` (an apply error), `restore-fails` (this apply's snapshot
+//! says so, and every restore of it fails, in any instance), `hostname` (a capability it imports but does not
 //! ask for, as guests built against the whole world do). `query` returns how many calls this instance has served, which
 //! shows when the host replaced the instance.
 
@@ -23,6 +24,10 @@ static CALLS: AtomicU32 = AtomicU32::new(0);
 static CHECKPOINT_ID: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 /// `diff` saw `checkpoint-wrong-id`: `checkpoint` answers under another id.
 static WRONG_ID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// `diff` saw `restore-fails`: the snapshot carries [`RESTORE_FAILS`].
+static RESTORE_FAILS_NEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The mark in a snapshot whose restore fails.
+const RESTORE_FAILS: &str = "restore-fails:";
 
 /// A capability refusal, named by its variant.
 fn cap_case(case: &str) -> Result<String, PluginError> {
@@ -152,6 +157,8 @@ fn run(command: &str) -> Result<String, PluginError> {
         "cap" => cap_case(arg),
         "checkpoint-id" => Ok(format!("checkpoint {}", CHECKPOINT_ID.lock().unwrap())),
         "checkpoint-wrong-id" => Ok("checkpointed under another id".into()),
+        "restore-fails" => Ok("its restore will fail".into()),
+        "fail" => Err(PluginError::Failed("probe was asked to fail".into())),
         "sleep" => {
             let ms: u64 = arg.parse().map_err(|_| PluginError::invalid("resource", "sleep:MILLISECONDS"))?;
             std::thread::sleep(std::time::Duration::from_millis(ms));
@@ -196,6 +203,7 @@ impl Plugin for Probe {
             serde_json::from_str(&desired).map_err(|e| PluginError::invalid("", e.to_string()))?;
         let run = desired["run"].as_array().cloned().unwrap_or_default();
         WRONG_ID.store(run.iter().any(|c| c == "checkpoint-wrong-id"), Ordering::SeqCst);
+        RESTORE_FAILS_NEXT.store(run.iter().any(|c| c == "restore-fails"), Ordering::SeqCst);
         run.iter()
             .enumerate()
             .map(|(i, c)| match c.as_str() {
@@ -223,12 +231,16 @@ impl Plugin for Probe {
     /// under the id it was taken under.
     fn checkpoint(id: String) -> Result<Snapshot, PluginError> {
         *CHECKPOINT_ID.lock().unwrap() = id.clone();
-        let data = id.as_bytes().to_vec();
+        let mark = if RESTORE_FAILS_NEXT.load(Ordering::SeqCst) { RESTORE_FAILS } else { "" };
+        let data = format!("{mark}{id}").into_bytes();
         let id = if WRONG_ID.load(Ordering::SeqCst) { format!("{id}-not") } else { id };
         Ok(Snapshot { id, data })
     }
 
     fn restore(snapshot: Snapshot) -> Result<(), PluginError> {
+        if snapshot.data.starts_with(RESTORE_FAILS.as_bytes()) {
+            return Err(PluginError::Failed("probe's restore was asked to fail".into()));
+        }
         if snapshot.data != snapshot.id.as_bytes() {
             return Err(PluginError::Failed(format!(
                 "restore was given id {:?} for the snapshot taken under {:?}",

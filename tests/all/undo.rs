@@ -1,0 +1,367 @@
+//! Undo, case by case (issue 25's reproductions; the property over every
+//! field is `roundtrip`): MTUs put back by a requested and an automatic
+//! rollback, a restore that keeps failing bounded and settled by hand, and
+//! a ledger that cannot be cut, renamed or re-keyed without a record.
+//! Each result is read with tools that are not portagent.
+
+use crate::net::{GUIDE_NET, ledger, net_lab, portagent};
+use crate::state::install_probe;
+use crate::support::text;
+use portagent_lab::Lab;
+use std::time::Duration;
+
+const JOURNAL: &str = "/var/lib/ovs-port-agent/journal.json";
+const LEDGER: &str = "/var/lib/ovs-port-agent/ledger.jsonl";
+
+/// The kernel's MTU of `link` (`ip -j link`).
+fn mtu(lab: &Lab, link: &str) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(&lab.sh(&format!("ip -j link show dev {link}")).unwrap()).unwrap();
+    v[0]["mtu"].as_u64().unwrap()
+}
+
+/// OVSDB's `mtu_request` of interface `name` (`ovs-vsctl`): `[]` when unset.
+fn mtu_request(lab: &Lab, name: &str) -> String {
+    lab.vsctl(&format!("get Interface {name} mtu_request")).unwrap().trim().to_string()
+}
+
+/// The guide's net example with `ovsbr1`'s MTU set (and more appended).
+fn with_ovsbr1_mtu(mtu: u32) -> String {
+    GUIDE_NET.replacen(
+        "      - name: ovsbr1\n        type: ovs-bridge\n",
+        &format!("      - name: ovsbr1\n        type: ovs-bridge\n        mtu: {mtu}\n"),
+        1,
+    )
+}
+
+fn write(lab: &Lab, name: &str, yaml: &str) -> String {
+    let path = format!("/etc/ovs-port-agent/{name}.yaml");
+    lab.write(&path, yaml.as_bytes()).unwrap();
+    path
+}
+
+fn ok(out: &std::process::Output) {
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn a_requested_rollback_puts_an_mtu_back() {
+    let lab = net_lab();
+    // From OVS's own MTU (no request) and from one asked for before.
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
+    assert_eq!((mtu(&lab, "ovsbr1"), mtu_request(&lab, "ovsbr1").as_str()), (1500, "[]"));
+    let changed = write(&lab, "mtu", &with_ovsbr1_mtu(1450));
+    ok(&portagent(&lab, &["apply-state", &changed, "--confirm-timeout", "60"]));
+    assert_eq!(mtu(&lab, "ovsbr1"), 1450);
+    ok(&portagent(&lab, &["rollback"]));
+    assert_eq!((mtu(&lab, "ovsbr1"), mtu_request(&lab, "ovsbr1").as_str()), (1500, "[]"), "as it was, request and all");
+
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "mtu1", &with_ovsbr1_mtu(1400))]));
+    let mtu2 = write(&lab, "mtu2", &with_ovsbr1_mtu(1450));
+    ok(&portagent(&lab, &["apply-state", &mtu2, "--confirm-timeout", "60"]));
+    assert_eq!(mtu(&lab, "ovsbr1"), 1450);
+    let undo = portagent(&lab, &["rollback"]);
+    ok(&undo);
+    assert_eq!((mtu(&lab, "ovsbr1"), mtu_request(&lab, "ovsbr1").as_str()), (1400, "1400"));
+    assert!(!lab.path(JOURNAL).exists(), "settled");
+    let last = ledger(&lab).pop().unwrap();
+    assert_eq!((last["category"].as_str(), last["data"]["result"].as_str()), (Some("rollback"), Some("rolled_back")));
+    // Nothing wedged: the next apply goes through.
+    ok(&portagent(&lab, &["apply-state", &mtu2]));
+    assert_eq!(mtu(&lab, "ovsbr1"), 1450);
+}
+
+#[test]
+fn an_automatic_rollback_puts_mtus_back() {
+    let lab = net_lab();
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", &with_ovsbr1_mtu(1400))]));
+    let eth0 = mtu(&lab, "eth0");
+    // ovsbr1 to 1600 and the uplink to 1400, then a route the kernel
+    // refuses (its gateway is on no link).
+    let failing = with_ovsbr1_mtu(1600).replacen(
+        "        controller: ovsbr0  # Enslaved to bridge\n",
+        "        controller: ovsbr0  # Enslaved to bridge\n        mtu: 1400\n",
+        1,
+    ) + "  netcfg:\n    routing:\n      - {destination: 10.77.0.0/16, gateway: 172.31.0.1, interface: ovsbr0}\n";
+    assert!(failing.contains("mtu: 1600") && failing.contains("mtu: 1400"), "{failing}");
+    let out = portagent(&lab, &["apply-state", &write(&lab, "failing", &failing)]);
+    assert_eq!(out.status.code(), Some(3), "rolled back: {}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!((mtu(&lab, "ovsbr1"), mtu_request(&lab, "ovsbr1").as_str()), (1400, "1400"));
+    assert_eq!((mtu(&lab, "eth0"), mtu_request(&lab, "eth0").as_str()), (eth0, "[]"));
+}
+
+/// `net`'s guide section and the probe's, with `rollback_max_attempts`.
+fn probe_lab(max_attempts: u32) -> Lab {
+    let lab = net_lab();
+    lab.write(
+        "/etc/ovs-port-agent/config.toml",
+        format!("datapath_type = \"netdev\"\nrollback_max_attempts = {max_attempts}\n").as_bytes(),
+    )
+    .unwrap();
+    install_probe(&lab);
+    lab
+}
+
+#[test]
+fn a_restore_that_keeps_failing_is_bounded_and_settled_by_hand() {
+    let lab = probe_lab(3);
+    let broken = write(&lab, "broken", &crate::state::two_plugins("restore-fails, fail"));
+    let out = portagent(&lab, &["apply-state", &broken]);
+    assert_eq!(out.status.code(), Some(6), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(lab.vsctl("list-br").unwrap().trim().is_empty(), "net was restored: {}", lab.vsctl("show").unwrap());
+    let failed_entries = || ledger(&lab).iter().filter(|e| e["data"]["result"] == "rollback_failed").count();
+    assert_eq!(failed_entries(), 1);
+
+    // Each command retries (attempts 2 and 3): the same failure is not
+    // recorded again.
+    for _ in 0..2 {
+        let q = portagent(&lab, &["query-state", "--plugin", "net"]);
+        assert_eq!(q.status.code(), Some(6), "{}", text(&q.stderr));
+    }
+    assert_eq!(failed_entries(), 1, "one entry per outcome, not per attempt");
+    // Past rollback_max_attempts: no more tries by itself, and it says
+    // what to do.
+    let out = portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]);
+    assert_eq!(out.status.code(), Some(6));
+    let said = text(&out.stderr);
+    assert!(said.contains("stopped retrying by itself") && said.contains("recover --abandon"), "{said}");
+    let journal: serde_json::Value = serde_json::from_str(&lab.read(JOURNAL).unwrap()).unwrap();
+    assert_eq!(journal["attempts"], 3, "{journal}");
+
+    // The plugin cannot go while its restore is unsettled.
+    let remove = portagent(&lab, &["plugin", "remove", "probe"]);
+    assert_eq!(remove.status.code(), Some(2), "{}", text(&remove.stderr));
+    assert!(text(&remove.stderr).contains("--abandon"), "{}", text(&remove.stderr));
+    // `recover` tries once more however often it failed: still failing.
+    let again = portagent(&lab, &["recover"]);
+    assert_eq!(again.status.code(), Some(6), "{}{}", text(&again.stdout), text(&again.stderr));
+
+    // The admin settles it by hand; the ledger says so, and why.
+    let abandon = portagent(&lab, &["recover", "--abandon", "--reason", "probe is broken, removing it"]);
+    ok(&abandon);
+    assert!(text(&abandon.stdout).contains("abandoned"), "{}", text(&abandon.stdout));
+    assert!(!lab.path(JOURNAL).exists());
+    let last = ledger(&lab).pop().unwrap();
+    assert_eq!((last["category"].as_str(), last["data"]["result"].as_str()), (Some("recovery"), Some("abandoned")));
+    assert_eq!(last["data"]["reason"], "probe is broken, removing it");
+    assert_eq!(last["data"]["attempts"], 4, "{last}");
+    assert!(last["data"]["errors"].to_string().contains("restore was asked to fail"), "{last}");
+    let nothing = portagent(&lab, &["recover"]);
+    assert_eq!(nothing.status.code(), Some(1), "nothing left: {}", text(&nothing.stderr));
+
+    ok(&portagent(&lab, &["plugin", "remove", "probe"]));
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
+    let v = portagent(&lab, &["ledger", "verify"]);
+    assert!(text(&v.stdout).starts_with("VALID"), "{}", text(&v.stdout));
+}
+
+#[test]
+fn removing_a_plugin_with_abandon_settles_its_failed_restore_first() {
+    let lab = probe_lab(10);
+    let out =
+        portagent(&lab, &["apply-state", &write(&lab, "broken", &crate::state::two_plugins("restore-fails, fail"))]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    let remove = portagent(&lab, &["plugin", "remove", "probe", "--abandon", "--reason", "a broken plugin"]);
+    ok(&remove);
+    assert!(text(&remove.stdout).contains("abandoned change"), "{}", text(&remove.stdout));
+    let kinds: Vec<String> = ledger(&lab)
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| match e["category"].as_str().unwrap() {
+            "plugin" => format!("plugin:{}", e["data"]["action"].as_str().unwrap()),
+            c => format!("{c}:{}", e["data"]["result"].as_str().unwrap()),
+        })
+        .collect();
+    assert_eq!(kinds, ["plugin:remove", "recovery:abandoned"], "{kinds:?}");
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
+}
+
+fn verify_text(lab: &Lab) -> String {
+    let out = portagent(lab, &["ledger", "verify"]);
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn a_cut_ledger_takes_nothing_until_an_admin_records_the_loss() {
+    let lab = net_lab();
+    let file = write(&lab, "net", GUIDE_NET);
+    ok(&portagent(&lab, &["apply-state", &file]));
+    for ip in ["192.168.1.101", "192.168.1.102", "192.168.1.103"] {
+        ok(&portagent(&lab, &["apply-state", &write(&lab, "other", &GUIDE_NET.replace("192.168.1.100", ip))]));
+    }
+    let height = ledger(&lab).len();
+    lab.sh(&format!("head -n -3 {LEDGER} > {LEDGER}.x && mv {LEDGER}.x {LEDGER}")).unwrap();
+    assert!(
+        verify_text(&lab)
+            .starts_with(&format!("INVALID: the ledger has {} entries but a checkpoint signed {height}", height - 3))
+    );
+
+    // Nothing is laundered: no apply, no checkpoint, and so no change.
+    let before = crate::net::snapshot(&lab);
+    let out = portagent(&lab, &["apply-state", &file]);
+    assert_ne!(out.status.code(), Some(0), "refused: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("ledger reset"), "says the way out: {}", text(&out.stderr));
+    assert_eq!(crate::net::snapshot(&lab), before, "nothing changed");
+    assert_ne!(portagent(&lab, &["ledger", "checkpoint"]).status.code(), Some(0));
+    assert!(verify_text(&lab).starts_with("INVALID"), "still visible: {}", verify_text(&lab));
+
+    // The admin records what was lost; from then on all is well again.
+    let reset = portagent(&lab, &["ledger", "reset", "--reason", "restored ledger.jsonl from a backup"]);
+    ok(&reset);
+    assert!(text(&reset.stdout).contains("3 entries lost"), "{}", text(&reset.stdout));
+    let entries = ledger(&lab);
+    let last = entries.last().unwrap();
+    assert_eq!((last["category"].as_str(), last["action"].as_str()), (Some("ledger"), Some("reset")));
+    assert_eq!(last["data"]["lost_entries"], 3);
+    assert_eq!(last["data"]["reason"], "restored ledger.jsonl from a backup");
+    assert!(last["metadata"]["user"].as_str().unwrap().contains("uid 0"), "{last}");
+    ok(&portagent(&lab, &["apply-state", &file]));
+    assert!(verify_text(&lab).starts_with("VALID"), "{}", verify_text(&lab));
+}
+
+#[test]
+fn the_ledger_verifies_across_a_hostname_change() {
+    let lab = net_lab();
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
+    let before = lab.sh("hostname").unwrap();
+    // The guide's own netcfg example renames the host.
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "netcfg", portagent_lab::guide::NETCFG_STATE)]));
+    assert_eq!(lab.sh("hostname").unwrap().trim(), "netmaker-server", "was {before}");
+    assert!(verify_text(&lab).starts_with("VALID"), "{}", verify_text(&lab));
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "other", &GUIDE_NET.replace("192.168.1.100", "192.168.1.101"))]));
+    assert!(verify_text(&lab).starts_with("VALID"), "after the next write too: {}", verify_text(&lab));
+}
+
+#[test]
+fn a_replaced_signing_key_is_refused_and_reported() {
+    let lab = net_lab();
+    let file = write(&lab, "net", GUIDE_NET);
+    ok(&portagent(&lab, &["apply-state", &file]));
+    let key = "/var/lib/ovs-port-agent/ledger.key";
+    let original = std::fs::read(lab.path(key)).unwrap();
+    lab.sh(&format!("head -c32 /dev/urandom > {key}")).unwrap();
+    let public = lab.read(format!("{key}.pub")).unwrap();
+
+    let out =
+        portagent(&lab, &["apply-state", &write(&lab, "other", &GUIDE_NET.replace("192.168.1.100", "192.168.1.101"))]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("was replaced"), "{}", text(&out.stderr));
+    assert_eq!(lab.read(format!("{key}.pub")).unwrap(), public, "the public half is not rewritten");
+    assert!(lab.addresses("ovsbr0").unwrap().contains(&"192.168.1.100/24".to_string()), "nothing changed");
+    assert!(
+        verify_text(&lab).contains("INVALID") && verify_text(&lab).contains("does not match"),
+        "{}",
+        verify_text(&lab)
+    );
+    // Put back: valid again, and writes go on.
+    lab.write(key, &original).unwrap();
+    assert!(verify_text(&lab).starts_with("VALID"), "{}", verify_text(&lab));
+    ok(&portagent(&lab, &["apply-state", &file]));
+    // Both key files gone while heads exist: reported, not skipped.
+    lab.sh(&format!("mv {key} {key}.away; mv {key}.pub {key}.pub.away")).unwrap();
+    assert!(verify_text(&lab).contains("neither the key"), "{}", verify_text(&lab));
+    let _ = lab.sh(&format!("mv {key}.away {key}; mv {key}.pub.away {key}.pub"));
+    std::thread::sleep(Duration::from_millis(10));
+}
+
+/// `eth0` with an address, and two netcfg routes through it (one in a
+/// table of its own): nmstate's `dns_edit_eth1` shape.
+const ROUTED_ETH0: &str = r#"version: 1
+plugins:
+  net:
+    interfaces:
+      - name: eth0
+        type: ethernet
+        ipv4:
+          enabled: true
+          dhcp: false
+          address: [{ip: 192.168.1.100, prefix: 24}]
+  netcfg:
+    routing:
+      - {destination: 0.0.0.0/0, gateway: 192.168.1.1, interface: eth0, table: 100}
+      - {destination: 10.99.0.0/16, gateway: 192.168.1.1, interface: eth0}
+"#;
+
+/// All of [`ROUTED_ETH0`] taken away in one file.
+const UNROUTED_ETH0: &str = r#"version: 1
+plugins:
+  net:
+    interfaces:
+      - name: eth0
+        type: ethernet
+        ipv4: {enabled: false}
+  netcfg:
+    routing:
+      - {destination: 0.0.0.0/0, gateway: 192.168.1.1, interface: eth0, table: 100, state: absent}
+      - {destination: 10.99.0.0/16, gateway: 192.168.1.1, interface: eth0, state: absent}
+"#;
+
+#[test]
+fn net_and_netcfg_on_one_link_change_and_roll_back_in_one_file() {
+    let lab = net_lab();
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "routed", ROUTED_ETH0)]));
+    assert!(lab.sh("ip route show table 100").unwrap().contains("default via 192.168.1.1 dev eth0"));
+    let before = crate::roundtrip::settled(&lab);
+
+    // netcfg's routes go before net takes the address they stand on.
+    let down = write(&lab, "unrouted", UNROUTED_ETH0);
+    ok(&portagent(&lab, &["apply-state", &down, "--confirm-timeout", "60"]));
+    assert_eq!(lab.sh("ip route show table 100").unwrap().trim(), "");
+    assert!(!lab.sh("ip route").unwrap().contains("10.99.0.0/16"));
+    assert!(lab.addresses("eth0").unwrap().iter().all(|a| !a.starts_with("192.168.1.100")));
+    // And back in reverse: the address first, then the routes on it.
+    let undo = portagent(&lab, &["rollback"]);
+    ok(&undo);
+    let diff = crate::roundtrip::differences(&before, &crate::roundtrip::settled(&lab));
+    assert!(diff.is_empty(), "not restored:\n{}", diff.join("\n"));
+    ok(&portagent(&lab, &["apply-state", &down]));
+    let v = portagent(&lab, &["ledger", "verify"]);
+    assert!(text(&v.stdout).starts_with("VALID"), "{}", text(&v.stdout));
+}
+
+/// The guide's net example with a third bridge `brC`.
+fn with_brc(brc: &str) -> String {
+    format!("{GUIDE_NET}{brc}")
+}
+
+const BRC: &str = "      - name: brC
+        type: ovs-bridge
+        ipv4:
+          enabled: true
+          dhcp: false
+          address: [{ip: 10.0.200.1, prefix: 24}]
+";
+
+#[test]
+fn a_bridge_netcfg_gave_dns_can_be_deleted() {
+    let lab = net_lab();
+    let dns =
+        "  netcfg:\n    dns:\n      interface: brC\n      servers: [10.0.200.53]\n      search_domains: [c.example]\n";
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "brc", &(with_brc(BRC) + dns))]));
+    let dropin = "/etc/systemd/network/10-portagent-brC.network.d/50-portagent-netcfg.conf";
+    assert!(lab.path(dropin).exists());
+    let before = crate::roundtrip::settled(&lab);
+
+    // Deleted, its DNS cleared, in one file; then undone.
+    let gone = with_brc("      - {name: brC, type: ovs-bridge, state: absent}\n")
+        + "  netcfg:\n    dns:\n      interface: brC\n      servers: []\n      search_domains: []\n";
+    let file = write(&lab, "brc-gone", &gone);
+    let out = portagent(&lab, &["apply-state", &file, "--confirm-timeout", "60"]);
+    ok(&out);
+    assert!(lab.vsctl("br-exists brC").is_err(), "brC is gone");
+    assert!(!lab.path(dropin).exists(), "a cleared DNS leaves no drop-in behind");
+    ok(&portagent(&lab, &["rollback"]));
+    let diff = crate::roundtrip::differences(&before, &crate::roundtrip::settled(&lab));
+    assert!(diff.is_empty(), "not restored:\n{}", diff.join("\n"));
+
+    // Deleted by net alone (netcfg's drop-in stays netcfg's).
+    ok(&portagent(
+        &lab,
+        &[
+            "apply-state",
+            &write(&lab, "brc-absent", &with_brc("      - {name: brC, type: ovs-bridge, state: absent}\n")),
+        ],
+    ));
+    assert!(lab.vsctl("br-exists brC").is_err(), "brC is gone");
+    assert!(!lab.path("/etc/systemd/network/10-portagent-brC.network").exists());
+}
