@@ -1,7 +1,9 @@
 //! D-Bus benchmark, in a lab: `portagent daemon` serving the guide's
 //! example state; round trips of `ping` and `QueryState` measured from a
-//! zbus client on the lab's system bus, and the daemon's resident memory
-//! when idle. Prints numbers; asserts nothing.
+//! zbus client on the lab's system bus, the daemon's resident memory
+//! when idle, and root's `ping` again while unprivileged callers (uid
+//! 65534, python3-dbus) keep it busy with `ShowDiff`s of a 10,000-interface
+//! file. Prints numbers; asserts nothing.
 //!
 //!     ./scripts/bench dbus
 
@@ -81,6 +83,61 @@ fn main() {
         }
         (ping, query)
     });
+    // The load: 6 unprivileged callers, each a ShowDiff of a 10,000-interface
+    // file after another, for as long as root's pings are measured.
+    lab.write("/etc/ovs-port-agent/big.yaml", common::state_file(10_000, common::addr).as_bytes()).unwrap();
+    lab.write(
+        "/etc/ovs-port-agent/load.py",
+        b"import dbus, sys, time\n\
+text = open('/etc/ovs-port-agent/big.yaml').read()\n\
+pa = dbus.Interface(dbus.SystemBus().get_object('dev.ovs.PortAgent1', '/dev/ovs/PortAgent1'), 'dev.ovs.PortAgent1')\n\
+end = time.time() + float(sys.argv[1])\n\
+while time.time() < end:\n\
+    try:\n\
+        pa.ShowDiff(text, timeout=120)\n\
+    except dbus.DBusException as e:\n\
+        time.sleep(0.05)\n",
+    )
+    .unwrap();
+    let load: Vec<std::process::Child> = (0..6)
+        .map(|_| {
+            lab.command("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "/usr/bin/python3"])
+                .args(["/etc/ovs-port-agent/load.py", "40"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(3));
+    let loaded = rt.block_on(async {
+        let conn = zbus::connection::Builder::address(format!("unix:path={}", socket.display()).as_str())
+            .unwrap()
+            .build()
+            .await
+            .unwrap();
+        let mut v = Vec::new();
+        for _ in 0..1000 {
+            let t = Instant::now();
+            conn.call_method(
+                Some("dev.ovs.PortAgent1"),
+                "/dev/ovs/PortAgent1",
+                Some("dev.ovs.PortAgent1"),
+                "ping",
+                &(),
+            )
+            .await
+            .unwrap();
+            v.push(t.elapsed());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        v
+    });
+    for mut c in load {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
     let busy = rss_kib(daemon.id());
     let (p50, p99, max) = percentiles(ping);
     println!("ping round trip (2000 calls):          p50 {p50:.0} us, p99 {p99:.0} us, max {max:.0} us");
@@ -92,6 +149,14 @@ fn main() {
         max / 1e3
     );
     println!("daemon RSS: idle {:.1} MiB, after the calls {:.1} MiB", idle as f64 / 1024.0, busy as f64 / 1024.0);
+    let (p50, p99, max) = percentiles(loaded);
+    println!(
+        "root's ping under 6 unprivileged ShowDiffs of 10,000 interfaces (1000 calls, 20 ms apart): \
+         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        p50 / 1e3,
+        p99 / 1e3,
+        max / 1e3
+    );
     let _ = daemon.kill();
     let _ = daemon.wait();
 }

@@ -6,9 +6,12 @@
 //!
 //! The bus thread only parses arguments and hands work on: parsing a
 //! state, planning and everything that reads the system or the ledger run
-//! on blocking threads, a state is at most `max_state_bytes`, and each
+//! on blocking threads, a state is at most `max_state_bytes`, each
 //! caller (by uid) has at most [`READS_PER_CALLER`] read-only requests
-//! running, so no one can stall `ping` or root's `Commit`.
+//! running and all unprivileged callers together [`UNPRIVILEGED_READS`],
+//! and those run on threads of their own at the lowest priority (nice
+//! 19), their results encoded there too, so no one can stall `ping` or
+//! root's `Commit`.
 
 use super::access::{self, MANAGE, PLUGINS};
 use super::error::{Error, Result};
@@ -27,6 +30,9 @@ use zbus::{Connection, interface};
 
 /// Read-only requests one uid may have running at once.
 pub const READS_PER_CALLER: usize = 4;
+/// Read-only requests of callers other than root running at once, all
+/// uids together.
+pub const UNPRIVILEGED_READS: usize = 4;
 
 /// Progress lines of an apply, as `ApplyProgress` signals to `caller`
 /// alone, in order: what the apply is given, and the task sending them
@@ -118,6 +124,29 @@ struct Reading {
     uid: u32,
 }
 
+impl Reading {
+    /// Runs `f` off the bus thread: for root on the blocking pool, for
+    /// anyone else on a thread of its own at nice 19, so another user's
+    /// `ShowDiff` of a huge file takes only CPU nobody else wants.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        if self.uid == 0 {
+            return blocking(f).await;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("portagent-read".into())
+            .spawn(move || {
+                // SAFETY: setpriority of this thread alone (its kernel tid).
+                if unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) } != 0 {
+                    log::debug!("nice 19 for an unprivileged read: {}", std::io::Error::last_os_error());
+                }
+                let _ = tx.send(f());
+            })
+            .map_err(|e| Error::Failed(format!("worker: {e}")))?;
+        rx.await.map_err(|_| Error::Failed("worker: the read failed".into()))
+    }
+}
+
 impl Drop for Reading {
     fn drop(&mut self) {
         let mut running = self.readers.0.lock().unwrap();
@@ -145,6 +174,12 @@ impl Service {
     async fn reading(&self, conn: &Connection, hdr: &Header<'_>) -> Result<Reading> {
         let uid = access::caller(conn, hdr).await?.uid;
         let mut running = self.readers.0.lock().unwrap();
+        let unprivileged: usize = running.iter().filter(|(u, _)| **u != 0).map(|(_, n)| *n).sum();
+        if uid != 0 && unprivileged >= UNPRIVILEGED_READS {
+            return Err(Error::Busy(format!(
+                "{UNPRIVILEGED_READS} read-only requests of unprivileged callers are running; try again when one is done"
+            )));
+        }
         let n = running.entry(uid).or_default();
         if *n >= READS_PER_CALLER {
             return Err(Error::Busy(format!(
@@ -160,6 +195,13 @@ impl Service {
         let limit = self.manager.config().max_state_bytes;
         crate::state::file::check_size(yaml.len() as u64, limit).map_err(|e| Error::InvalidState(e.to_string()))?;
         blocking(move || StateFile::parse(&yaml)).await?.map_err(|e| Error::InvalidState(e.to_string()))
+    }
+
+    /// [`Service::parse`] for a read-only request, at its priority.
+    async fn parse_for(&self, slot: &Reading, yaml: String) -> Result<StateFile> {
+        let limit = self.manager.config().max_state_bytes;
+        crate::state::file::check_size(yaml.len() as u64, limit).map_err(|e| Error::InvalidState(e.to_string()))?;
+        slot.run(move || StateFile::parse(&yaml)).await?.map_err(|e| Error::InvalidState(e.to_string()))
     }
 
     /// Applies for the authorized caller, with `opts` (whose caller is
@@ -230,53 +272,59 @@ impl Service {
     }
 
     async fn query(&self, conn: &Connection, hdr: &Header<'_>, plugin: String) -> Result<String> {
-        let _slot = self.reading(conn, hdr).await?;
+        let slot = self.reading(conn, hdr).await?;
         let manager = self.manager.clone();
         let only = (!plugin.is_empty()).then_some(plugin);
-        let state = blocking(move || manager.query(only.as_deref())).await??;
-        Ok(to_json(&state.to_state_file()))
+        Ok(slot.run(move || manager.query(only.as_deref()).map(|s| to_json(&s.to_state_file()))).await??)
     }
 
-    async fn ledger_entries(
+    /// The ledger's entries given to `answer`, all at the request's
+    /// priority off the bus thread.
+    async fn answer_from_ledger<T: Send + 'static>(
         &self,
         conn: &Connection,
         hdr: &Header<'_>,
-    ) -> Result<(Reading, Vec<crate::ledger::entry::Entry>)> {
+        answer: impl FnOnce(Vec<crate::ledger::entry::Entry>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let slot = self.reading(conn, hdr).await?;
         let path = self.manager.config().ledger_path.clone();
-        Ok((slot, blocking(move || store::entries(&path)).await??))
+        slot.run(move || answer(store::entries(&path)?)).await?
     }
 
     async fn stats(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
-        Ok(to_json(&store::stats(&self.ledger_entries(conn, hdr).await?.1)))
+        self.answer_from_ledger(conn, hdr, |all| Ok(to_json(&store::stats(&all)))).await
     }
 
     async fn by_category(&self, conn: &Connection, hdr: &Header<'_>, category: String) -> Result<String> {
-        let (_slot, all) = self.ledger_entries(conn, hdr).await?;
-        let matches = |c: &str| c == category || (category == "network" && NETWORK_CATEGORIES.contains(&c));
-        Ok(to_json(&all.iter().filter(|e| matches(&e.category)).collect::<Vec<_>>()))
+        self.answer_from_ledger(conn, hdr, move |all| {
+            let matches = |c: &str| c == category || (category == "network" && NETWORK_CATEGORIES.contains(&c));
+            Ok(to_json(&all.iter().filter(|e| matches(&e.category)).collect::<Vec<_>>()))
+        })
+        .await
     }
 
     async fn verify(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
-        let _slot = self.reading(conn, hdr).await?;
+        let slot = self.reading(conn, hdr).await?;
         let options = crate::ledger::Options::from_config(self.manager.config());
         let path = self.manager.config().ledger_path.clone();
-        let report = blocking(move || store::verify(&path, &options, &[])).await??;
+        let report = slot.run(move || store::verify(&path, &options, &[])).await??;
         Ok(report.to_string())
     }
 
     async fn by_hash(&self, conn: &Connection, hdr: &Header<'_>, hash: String) -> Result<String> {
-        let (_slot, all) = self.ledger_entries(conn, hdr).await?;
-        all.iter()
-            .find(|e| e.hash == hash)
-            .map(to_json)
-            .ok_or_else(|| Error::NotFound(format!("hash: no ledger entry {hash:?}")))
+        self.answer_from_ledger(conn, hdr, move |all| {
+            all.iter()
+                .find(|e| e.hash == hash)
+                .map(to_json)
+                .ok_or_else(|| Error::NotFound(format!("hash: no ledger entry {hash:?}")))
+        })
+        .await
     }
 
     async fn list_ports_json(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
-        let _slot = self.reading(conn, hdr).await?;
+        let slot = self.reading(conn, hdr).await?;
         let manager = self.manager.clone();
-        Ok(to_json(&blocking(move || ports::list(&manager)).await??))
+        Ok(slot.run(move || ports::list(&manager).map(|p| to_json(&p))).await??)
     }
 
     async fn port(&self, conn: &Connection, hdr: &Header<'_>, name: String, add: bool) -> Result<String> {
@@ -401,10 +449,10 @@ impl Service {
         #[zbus(header)] hdr: Header<'_>,
         state_yaml: String,
     ) -> Result<String> {
-        let _slot = self.reading(conn, &hdr).await?;
-        let file = self.parse(state_yaml).await?;
+        let slot = self.reading(conn, &hdr).await?;
+        let file = self.parse_for(&slot, state_yaml).await?;
         let manager = self.manager.clone();
-        Ok(to_json(&blocking(move || manager.show_diff(&file)).await??))
+        Ok(slot.run(move || manager.show_diff(&file).map(|d| to_json(&d))).await??)
     }
 
     /// The live state of one plugin's section (empty: all), as a state file.
@@ -443,9 +491,9 @@ impl Service {
         #[zbus(connection)] conn: &Connection,
         #[zbus(header)] hdr: Header<'_>,
     ) -> Result<String> {
-        let _slot = self.reading(conn, &hdr).await?;
+        let slot = self.reading(conn, &hdr).await?;
         let manager = self.manager.clone();
-        let state = blocking(move || manager.query(None)).await??;
+        let state = slot.run(move || manager.query(None)).await??;
         let networkd = networkd::introspect(conn).await.unwrap_or_else(|e| json!({"error": e.to_string()}));
         let mut out = json!({"plugins": state.plugins, "systemd_networkd": networkd});
         if !state.errors.is_empty() {
@@ -547,8 +595,10 @@ impl Service {
         from: u64,
         to: u64,
     ) -> Result<String> {
-        let (_slot, all) = self.ledger_entries(conn, &hdr).await?;
-        Ok(to_json(&all.iter().filter(|e| e.height >= from && e.height <= to).collect::<Vec<_>>()))
+        self.answer_from_ledger(conn, &hdr, move |all| {
+            Ok(to_json(&all.iter().filter(|e| e.height >= from && e.height <= to).collect::<Vec<_>>()))
+        })
+        .await
     }
 
     #[zbus(name = "list_ports")]
@@ -671,9 +721,9 @@ impl Service {
         #[zbus(connection)] conn: &Connection,
         #[zbus(header)] hdr: Header<'_>,
     ) -> Result<String> {
-        let _slot = self.reading(conn, &hdr).await?;
+        let slot = self.reading(conn, &hdr).await?;
         let manager = self.manager.clone();
-        Ok(to_json(&blocking(move || manager.plugins()).await??))
+        Ok(slot.run(move || manager.plugins().map(|p| to_json(&p))).await??)
     }
 
     /// Installs the component at `path` with `grants` (`CAP[=SCOPE]`, or

@@ -143,6 +143,20 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
                 out.push(mismatch(&d.name, "networkd.file", ours, theirs.to_string()));
             }
         }
+        // ovs-vswitchd carries an OVS bridge's and internal port's link:
+        // with it gone (killed, crashed mid-apply) the userspace links lose
+        // their carrier though they stay up, and nothing is forwarded.
+        if matches!(d.kind, Kind::OvsBridge | Kind::OvsInterface)
+            && d.state != Some(State::Down)
+            && live.link(&d.name).is_some_and(|l| l.up && l.oper_state == "down")
+        {
+            out.push(mismatch(
+                &d.name,
+                "carrier",
+                "up (ovs-vswitchd carries the link)".into(),
+                "no carrier: is ovs-vswitchd running?".into(),
+            ));
+        }
         let ports = if d.kind == Kind::OvsBridge { wanted_ports(desired, d, Some(c)) } else { None };
         let actual = serde_json::to_value(c).expect("interface serializes");
         for (field, expected) in changes(d, ports.as_ref(), c) {
@@ -237,6 +251,26 @@ mod tests {
             .collect();
         let ours = networkd::path("p1");
         assert_eq!(found, [("p1", "networkd.file", ours.as_str(), "/etc/systemd/network/05-all.network")]);
+    }
+
+    #[test]
+    fn an_ovs_link_without_carrier_is_a_mismatch() {
+        let mut live = crate::live::tests::live(2);
+        let desired = live.state();
+        assert!(mismatches(&desired, &live, None).is_empty());
+        // ovs-vswitchd killed: its taps stay up, without carrier.
+        for l in live.links.iter_mut().filter(|l| l.name == "p1") {
+            l.oper_state = "down".into();
+        }
+        let found = mismatches(&desired, &live, None);
+        let found: Vec<(&str, &str)> = found.iter().map(|m| (m.resource.as_str(), m.field.as_str())).collect();
+        assert_eq!(found, [("p1", "carrier")]);
+        // A link the file takes down has no carrier by its own doing.
+        let mut down = desired.clone();
+        for i in down.interfaces.iter_mut().filter(|i| i.name == "p1") {
+            i.state = Some(State::Down);
+        }
+        assert!(!mismatches(&down, &live, None).iter().any(|m| m.field == "carrier"));
     }
 
     fn link(name: &str, setup: &str) -> LinkState {
