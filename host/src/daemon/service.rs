@@ -715,6 +715,28 @@ impl Service {
         self.port(conn, &hdr, name, false).await
     }
 
+    /// Settles a change left unsettled now (a failed rollback tried again,
+    /// however often it failed before); with `abandon`, settles it by hand
+    /// instead, recording `reason` (`portagent recover --abandon`). Root
+    /// only: the bus policy stops everyone else, and so does this.
+    async fn recover(
+        &self,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(header)] hdr: Header<'_>,
+        abandon: bool,
+        reason: String,
+    ) -> Result<String> {
+        let caller = access::caller(conn, &hdr).await?;
+        if caller.uid != 0 {
+            return Err(Error::AccessDenied(format!("{} may not recover: root only", caller.describe())));
+        }
+        let manager = self.manager.clone();
+        let s = blocking(move || if abandon { manager.abandon(caller, &reason) } else { manager.recover_now(caller) })
+            .await??;
+        self.pending_confirmation_changed(&SignalEmitter::new(conn, OBJECT_PATH)?).await?;
+        Ok(to_json(&s))
+    }
+
     /// Built-in and installed plugins (JSON).
     async fn list_plugins(
         &self,
