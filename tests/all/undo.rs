@@ -365,3 +365,37 @@ fn a_bridge_netcfg_gave_dns_can_be_deleted() {
     assert!(lab.vsctl("br-exists brC").is_err(), "brC is gone");
     assert!(!lab.path("/etc/systemd/network/10-portagent-brC.network").exists());
 }
+
+#[test]
+fn a_change_ovs_vswitchd_does_not_carry_is_not_verified() {
+    let mut lab = net_lab();
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
+    lab.stop_daemon(portagent_lab::Daemon::OvsVswitchd, libc::SIGKILL).unwrap();
+    // Its taps stay, up and without carrier: nothing is forwarded.
+    lab.wait_until(Duration::from_secs(10), "ovsbr0 without carrier", || {
+        lab.sh("ip -j link show dev ovsbr0").is_ok_and(|j| j.contains("\"operstate\":\"DOWN\""))
+    })
+    .unwrap();
+    let ovsbr0_file = lab.read("/etc/systemd/network/10-portagent-ovsbr0.network").unwrap();
+    // A change networkd alone carries out (an address): verify sees the
+    // bridge is dead instead of calling it verified, and the rollback
+    // cannot be verified either while nothing carries the bridges: it
+    // waits (exit 6) for ovs-vswitchd.
+    let moved = write(&lab, "moved", &GUIDE_NET.replace("192.168.1.100", "192.168.1.130"));
+    let out = portagent(&lab, &["apply-state", &moved]);
+    assert_eq!(out.status.code(), Some(6), "{}{}", text(&out.stdout), text(&out.stderr));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("ovsbr0.carrier") && said.contains("is ovs-vswitchd running?"), "{said}");
+    lab.start_daemon(portagent_lab::Daemon::OvsVswitchd).unwrap();
+    lab.wait_until(Duration::from_secs(20), "ovsbr0 carried again", || {
+        lab.sh("ip -j link show dev ovsbr0").is_ok_and(|j| !j.contains("\"operstate\":\"DOWN\""))
+    })
+    .unwrap();
+    ok(&portagent(&lab, &["recover"]));
+    assert!(!lab.path(JOURNAL).exists(), "settled");
+    // As before the change (the links' operational state aside: carried again).
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"]);
+    assert_eq!(lab.read("/etc/systemd/network/10-portagent-ovsbr0.network").unwrap(), ovsbr0_file);
+    let last = ledger(&lab).pop().unwrap();
+    assert_eq!((last["category"].as_str(), last["data"]["result"].as_str()), (Some("recovery"), Some("rolled_back")));
+}

@@ -52,7 +52,7 @@ impl Manager {
         self.conclude_as(j, category, settled, caller, true)
     }
 
-    /// [`Manager::conclude`], with the record left out when `record` is
+    /// [`Manager::conclude`], with the record left out when `record_it` is
     /// false: a retried rollback that failed as the one before it (one
     /// ledger entry per outcome, not per attempt).
     fn conclude_as(
