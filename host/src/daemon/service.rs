@@ -190,18 +190,18 @@ impl Service {
         Ok(Reading { readers: self.readers.clone(), uid })
     }
 
-    /// Parses a state off the bus thread, refusing one over `max_state_bytes`.
-    async fn parse(&self, yaml: String) -> Result<StateFile> {
+    /// Parses a state off the bus thread (at `slot`'s priority, for a
+    /// read-only request), refusing one over `max_state_bytes`.
+    async fn parse(&self, slot: Option<&Reading>, yaml: String) -> Result<StateFile> {
         let limit = self.manager.config().max_state_bytes;
         crate::state::file::check_size(yaml.len() as u64, limit).map_err(|e| Error::InvalidState(e.to_string()))?;
-        blocking(move || StateFile::parse(&yaml)).await?.map_err(|e| Error::InvalidState(e.to_string()))
-    }
-
-    /// [`Service::parse`] for a read-only request, at its priority.
-    async fn parse_for(&self, slot: &Reading, yaml: String) -> Result<StateFile> {
-        let limit = self.manager.config().max_state_bytes;
-        crate::state::file::check_size(yaml.len() as u64, limit).map_err(|e| Error::InvalidState(e.to_string()))?;
-        slot.run(move || StateFile::parse(&yaml)).await?.map_err(|e| Error::InvalidState(e.to_string()))
+        let parse = move || StateFile::parse(&yaml);
+        // A read-only request's parse runs at its priority.
+        let parsed = match slot {
+            Some(slot) => slot.run(parse).await?,
+            None => blocking(parse).await?,
+        };
+        parsed.map_err(|e| Error::InvalidState(e.to_string()))
     }
 
     /// Applies for the authorized caller, with `opts` (whose caller is
@@ -215,7 +215,7 @@ impl Service {
         opts: ApplyOptions,
     ) -> Result<ApplyReport> {
         let caller = access::authorize(conn, hdr, MANAGE).await?;
-        let file = self.parse(yaml).await?;
+        let file = self.parse(None, yaml).await?;
         let sender = access::sender(hdr)?;
         let (gone, watch) = watch_departure(conn, &sender).await?;
         let (progress, told) = progress_to(conn, sender)?;
@@ -450,7 +450,7 @@ impl Service {
         state_yaml: String,
     ) -> Result<String> {
         let slot = self.reading(conn, &hdr).await?;
-        let file = self.parse_for(&slot, state_yaml).await?;
+        let file = self.parse(Some(&slot), state_yaml).await?;
         let manager = self.manager.clone();
         Ok(slot.run(move || manager.show_diff(&file).map(|d| to_json(&d))).await??)
     }
