@@ -6,6 +6,10 @@
 /// The longest interface name the kernel takes (IFNAMSIZ - 1).
 pub const IFNAME_MAX: usize = 15;
 
+/// [`ifname`]'s rule as a JSON Schema (ECMA 262) pattern, for the
+/// sections' schemas: the same bytes, the same length.
+pub const IFNAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$";
+
 /// Whether `name` is an interface name portagent will use, or why not.
 ///
 /// One rule everywhere: 1 to 15 bytes of ASCII letters, digits, `_`, `.`
@@ -100,8 +104,60 @@ pub fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Invalid> {
             Some(i) => message[..i].to_string(),
             None => message,
         };
-        Invalid { field, message }
+        Invalid { field, message: in_words(&message) }
     })
+}
+
+/// A serde message in the words of a YAML file: Rust's type names
+/// (`expected u32`, `expected a sequence`, `invalid type: map`) become
+/// what the file should hold.
+pub fn in_words(message: &str) -> String {
+    const TYPES: &[(&str, &str)] = &[
+        ("u8", "a whole number from 0 to 255"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("u64", "a whole number from 0 up"),
+        ("usize", "a whole number from 0 up"),
+        ("i8", "a whole number from -128 to 127"),
+        ("i16", "a whole number from -32768 to 32767"),
+        ("i32", "a whole number"),
+        ("i64", "a whole number"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+        ("a sequence", "a list"),
+        ("a map", "a mapping"),
+        ("a boolean", "true or false"),
+    ];
+    let mut out = message.to_string();
+    for (rust, yaml) in TYPES {
+        for lead in ["expected ", "invalid type: "] {
+            let from = format!("{lead}{rust}");
+            // Whole words only: `u8` but not `u80`, `a map` but not `a mapping`.
+            let mut at = 0;
+            while let Some(i) = out[at..].find(&from).map(|i| i + at) {
+                let end = i + from.len();
+                if out[end..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    at = end;
+                    continue;
+                }
+                out.replace_range(i..end, &format!("{lead}{yaml}"));
+                at = i + lead.len() + yaml.len();
+            }
+        }
+    }
+    // `expected struct PortConfig`, `expected enum Kind`: a Rust type's name.
+    for kind in ["struct ", "enum "] {
+        let from = format!("expected {kind}");
+        while let Some(i) = out.find(&from) {
+            let name = i + from.len();
+            let end = out[name..].find(|c: char| !c.is_alphanumeric() && c != '_').map_or(out.len(), |e| name + e);
+            let what =
+                if kind == "struct " { "expected a mapping" } else { "expected one of the names this field takes" };
+            out.replace_range(i..end, what);
+        }
+    }
+    out.replace("invalid type: map", "invalid type: a mapping")
+        .replace("invalid type: sequence", "invalid type: a list")
 }
 
 #[cfg(test)]
@@ -126,6 +182,35 @@ mod tests {
         assert_eq!(e.field, "items[1].n");
         assert!(!e.message.contains("line 1"), "{}", e.message);
         assert_eq!(parse::<S>(r#"{"items": [{"x": 1}]}"#).unwrap_err().field, "items[0].x");
+    }
+
+    #[test]
+    fn serde_types_are_said_in_yaml_words() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct S {
+            n: u32,
+            l: Vec<u8>,
+            b: bool,
+        }
+        for (json, says) in [
+            (r#"{"n": -1, "l": [], "b": true}"#, "expected a whole number from 0 to 4294967295"),
+            (r#"{"n": "x", "l": [], "b": true}"#, "expected a whole number from 0 to 4294967295"),
+            (r#"{"n": 1, "l": {}, "b": true}"#, "invalid type: a mapping, expected a list"),
+            (r#"{"n": 1, "l": [300], "b": true}"#, "expected a whole number from 0 to 255"),
+            (r#"{"n": 1, "l": [], "b": 1}"#, "expected true or false"),
+        ] {
+            let e = parse::<S>(json).unwrap_err();
+            assert!(e.message.contains(says), "{json}: {}", e.message);
+            for jargon in ["u32", "u8", "sequence", "boolean"] {
+                assert!(!e.message.split(|c: char| !c.is_alphanumeric()).any(|w| w == jargon), "{json}: {}", e.message);
+            }
+        }
+        assert_eq!(in_words("expected u80 or a mapping"), "expected u80 or a mapping");
+        assert_eq!(
+            in_words("invalid type: string \"x\", expected struct PortConfig"),
+            "invalid type: string \"x\", expected a mapping"
+        );
     }
 
     #[test]

@@ -168,6 +168,9 @@ struct Case {
     yaml: String,
     says: &'static str,
     line_of: &'static str,
+    /// The JSON Schema (`portagent schema`) can say it is wrong too: an
+    /// editor underlines it before it is ever applied.
+    schema: bool,
 }
 
 /// The line `marker` starts on (a marker of two lines: the second).
@@ -184,6 +187,7 @@ fn cases() -> Vec<Case> {
             yaml: g.replacen("        type: ovs-bridge\n", "        type: ovs-bridge\n        colour: blue\n", 1),
             says: "plugins.net.interfaces[0].colour",
             line_of: "colour: blue",
+            schema: true,
         },
         Case {
             what: "an MTU out of range",
@@ -193,18 +197,21 @@ fn cases() -> Vec<Case> {
             ),
             says: "plugins.net.interfaces[1].mtu",
             line_of: "mtu: 20",
+            schema: true,
         },
         Case {
             what: "a prefix over 255",
             yaml: g.replacen("prefix: 24", "prefix: 300", 1),
             says: "plugins.net.interfaces[0].ipv4.address[0].prefix",
             line_of: "prefix: 300",
+            schema: true,
         },
         Case {
             what: "a name that is a pattern",
             yaml: g.replace("- name: ovsbr1", "- name: \"ovsbr*\""),
             says: "plugins.net.interfaces[2].name",
             line_of: "ovsbr*",
+            schema: true,
         },
         Case {
             what: "a gateway outside the subnet",
@@ -214,12 +221,14 @@ fn cases() -> Vec<Case> {
             ),
             says: "plugins.net.interfaces[2].ipv4.gateway",
             line_of: "gateway: 172.16.5.1",
+            schema: false,
         },
         Case {
             what: "a bridge as a port",
             yaml: g.replace("          - eth0  # Physical uplink", "          - eth0\n          - ovsbr1"),
             says: "plugins.net.interfaces[0].ports[1]",
             line_of: "- ovsbr1",
+            schema: false,
         },
         Case {
             what: "a port of two bridges",
@@ -229,6 +238,7 @@ fn cases() -> Vec<Case> {
             ),
             says: "plugins.net.interfaces[2].ports[0]",
             line_of: "ports: [eth0]",
+            schema: false,
         },
         Case {
             what: "a VLAN tag over 4094",
@@ -238,24 +248,135 @@ fn cases() -> Vec<Case> {
             ),
             says: "plugins.net.interfaces[0].ports[0].vlan.tag",
             line_of: "tag: 5000",
+            schema: true,
         },
         Case {
             what: "a tab in the indentation",
             yaml: g.replace("          - eth0  # Physical uplink", "\t  - eth0"),
             says: "tabs disallowed",
             line_of: "\t  - eth0",
+            schema: false,
         },
         Case {
             what: "a key given twice",
             yaml: g.replacen("        type: ovs-bridge\n", "        type: ovs-bridge\n        type: ovs-bridge\n", 1),
-            says: "duplicate mapping key: type",
+            says: "type is given twice in one mapping",
             line_of: "type: ovs-bridge\n        type",
+            schema: false,
+        },
+        Case {
+            what: "an MTU that is not a number",
+            yaml: g.replace(
+                "        controller: ovsbr0  # Enslaved to bridge\n",
+                "        controller: ovsbr0\n        mtu: big\n",
+            ),
+            says: "expected a whole number",
+            line_of: "mtu: big",
+            schema: true,
+        },
+        Case {
+            what: "a port that is no link and is not declared",
+            yaml: g.replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9"),
+            says: "plugins.net.interfaces[0].ports[1]: no network device named eth9",
+            line_of: "- eth9",
+            schema: false,
+        },
+        Case {
+            what: "DHCP on a NIC that a bridge's ports: take",
+            yaml: g.replace(
+                "        controller: ovsbr0  # Enslaved to bridge\n        ipv4:\n          enabled: false  # No IP on enslaved interface\n",
+                "        ipv4: {enabled: true, dhcp: true}\n",
+            ),
+            says: "plugins.net.interfaces[1].ipv4: a port of an OVS bridge carries no IP configuration",
+            line_of: "ipv4: {enabled: true, dhcp: true}",
+            schema: false,
+        },
+        Case {
+            what: "an internal port on a bridge that is nowhere",
+            yaml: format!("{g}      - {{name: ovs1, type: ovs-interface, controller: br9}}\n"),
+            says: "plugins.net.interfaces[3].controller: no OVS bridge named br9",
+            line_of: "{name: ovs1",
+            schema: false,
+        },
+        Case {
+            what: "prefix 0",
+            yaml: g.replacen("prefix: 24", "prefix: 0", 1),
+            says: "plugins.net.interfaces[0].ipv4.address[0].prefix",
+            line_of: "prefix: 0",
+            schema: true,
+        },
+        Case {
+            what: "a gateway that is the interface's own address",
+            yaml: g.replace("gateway: 192.168.1.1", "gateway: 192.168.1.100"),
+            says: "plugins.net.interfaces[0].ipv4.gateway: 192.168.1.100 is the interface's own address",
+            line_of: "gateway: 192.168.1.100",
+            schema: false,
+        },
+        Case {
+            what: "a patch port whose peer is nowhere",
+            yaml: g.replace(
+                "      - name: ovsbr1\n        type: ovs-bridge\n",
+                "      - name: ovsbr1\n        type: ovs-bridge\n        ports:\n          - {name: p1, patch: {peer: falsepatch}}\n",
+            ),
+            says: "plugins.net.interfaces[2].ports[0].patch.peer: no patch port named falsepatch",
+            line_of: "{name: p1",
+            schema: false,
+        },
+        Case {
+            what: "a flow OVS refuses",
+            yaml: format!("{g}  netcfg:\n    ovs_flows:\n      - {{bridge: ovsbr0, priority: 5, actions: bogus}}\n"),
+            says: "plugins.netcfg.ovs_flows[0]",
+            line_of: "{bridge: ovsbr0, priority: 5",
+            schema: false,
+        },
+        Case {
+            what: "a prefix over 32",
+            yaml: g.replacen("prefix: 24", "prefix: 33", 1),
+            says: "plugins.net.interfaces[0].ipv4.address[0].prefix",
+            line_of: "prefix: 33",
+            schema: true,
+        },
+        Case {
+            what: "an address that is no IPv4 address",
+            yaml: g.replace("ip: 192.168.1.100", "ip: 300.1.1.1"),
+            says: "plugins.net.interfaces[0].ipv4.address[0].ip",
+            line_of: "ip: 300.1.1.1",
+            schema: true,
+        },
+        Case {
+            what: "a name of 16 bytes",
+            yaml: g.replace("- name: ovsbr1", "- name: ovsbr1456789abcde"),
+            says: "plugins.net.interfaces[2].name",
+            line_of: "ovsbr1456789abcde",
+            schema: true,
+        },
+        Case {
+            what: "a name that negates",
+            yaml: g.replace("- name: ovsbr1", "- name: \"!lo\""),
+            says: "plugins.net.interfaces[2].name",
+            line_of: "!lo",
+            schema: true,
+        },
+        Case {
+            what: "a route to a /33",
+            yaml: format!("{g}  netcfg:\n    routing:\n      - {{destination: 10.0.0.0/33, gateway: 192.168.1.1}}\n"),
+            says: "plugins.netcfg.routing[0].destination",
+            line_of: "{destination: 10.0.0.0/33",
+            schema: true,
+        },
+        Case {
+            what: "a rule without its priority",
+            yaml: format!("{g}  netcfg:\n    rules:\n      - {{from: 10.0.0.0/8, table: 100}}\n"),
+            says: "plugins.netcfg.rules[0].priority",
+            line_of: "{from: 10.0.0.0/8",
+            schema: true,
         },
         Case {
             what: "nesting 100 deep",
             yaml: format!("version: 1\nplugins:\n  net:\n    x: {}{}\n", "[".repeat(100), "]".repeat(100)),
             says: "nests deeper than 64 levels",
             line_of: "x: [",
+            schema: false,
         },
     ]
 }
@@ -294,10 +415,33 @@ fn bad_input_is_refused_alike_over_the_cli_and_dbus_and_changes_nothing() {
                 c.what
             );
             assert!(!err.contains("line 1 column") || n == 1, "{} over {how}: no position in some JSON: {err}", c.what);
+            // The user's YAML, not the library's: no Rust type or option names.
+            for jargon in
+                ["u8", "u16", "u32", "u64", "i64", "DuplicateKeyPolicy", "Options", "from_str", "serde", "struct"]
+            {
+                assert!(
+                    !err.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == jargon),
+                    "{} over {how}: says {jargon}: {err}",
+                    c.what
+                );
+            }
         }
         assert_eq!(everything(&lab), before, "{}: nothing changed", c.what);
     }
     assert!(snapshot(&lab).contains("192.168.1.100/24"));
+    // What JSON Schema can say, `portagent schema` says too: one source
+    // for each bound.
+    let schema: serde_json::Value = serde_json::from_slice(&portagent(&lab, &["schema"]).stdout).unwrap();
+    let docs: std::collections::BTreeMap<String, serde_json::Value> = cases()
+        .into_iter()
+        .filter(|c| c.schema)
+        .map(|c| (c.what.to_string(), serde_saphyr::from_str(&c.yaml).unwrap()))
+        .chain([("the guide's file".to_string(), serde_saphyr::from_str(GUIDE_NET).unwrap())])
+        .collect();
+    let found = crate::schema::errors(&schema, &docs);
+    for (what, errors) in &found {
+        assert_eq!(errors.is_empty(), what == "the guide's file", "the schema on {what}: {errors:?}");
+    }
     // The files and bus are quiet: a moment later nothing moved either.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(everything(&lab), before);
@@ -331,4 +475,33 @@ fn an_unprivileged_user_gets_the_right_exit_code_and_can_verify_the_ledger() {
     let list = nobody("plugin list");
     assert_eq!(list.status.code(), Some(1), "{}", text(&list.stderr));
     assert!(text(&list.stderr).contains("run this as root"), "{}", text(&list.stderr));
+}
+
+/// `show-diff` through sudo (as a sudo rule for ovs-port-agent runs it)
+/// must not print what a file the user cannot read says: not through a
+/// symlink to it, not named directly. A FIFO is refused at once, never
+/// waited on.
+#[test]
+fn a_file_the_caller_cannot_read_is_never_quoted_and_a_fifo_is_refused() {
+    let lab = net_lab();
+    lab.write("/etc/ovs-port-agent/secret", b"root:*:20228:0:99999:7:::\n").unwrap();
+    lab.sh("chmod 600 /etc/ovs-port-agent/secret && ln -sf /etc/ovs-port-agent/secret /var/lib/s.yaml").unwrap();
+    let pa = env!("CARGO_BIN_EXE_portagent");
+    for path in ["/var/lib/s.yaml", "/etc/ovs-port-agent/secret"] {
+        let out = lab.output("sh", &["-c", &format!("SUDO_UID=65534 SUDO_GID=65534 {pa} show-diff {path}")]).unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path}: {err}");
+        assert!(!err.contains("root:*") && !err.contains("20228"), "{path} quoted: {err}");
+        assert!(err.contains("line 1") && err.contains("not shown"), "{path}: says where, not what: {err}");
+    }
+    // Root itself (no sudo) could read it: told what is wrong, in full.
+    let out = lab.output("sh", &["-c", &format!("{pa} show-diff /etc/ovs-port-agent/secret")]).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("not shown"), "{}", text(&out.stderr));
+    lab.sh("mkfifo /var/lib/fifo.yaml").unwrap();
+    let started = std::time::Instant::now();
+    let out = lab.output("sh", &["-c", &format!("timeout 20 {pa} apply-state /var/lib/fifo.yaml")]).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("is not a regular file"), "{}", text(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(10), "not waited on");
 }

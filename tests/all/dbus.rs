@@ -291,9 +291,10 @@ fn apply_state_over_dbus_errors_signals_and_confirm_timeout() {
     let applied = snapshot(&lab);
 
     // A failure after the change: rolled back, RolledBack emitted and returned.
-    let broken = GUIDE_NET
-        .replace("192.168.1.100", "192.168.1.150")
-        .replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9");
+    let broken = GUIDE_NET.replace("192.168.1.100", "192.168.1.150").replace(
+        "      - name: ovsbr0\n        type: ovs-bridge\n",
+        "      - name: ovsbr0\n        type: ovs-bridge\n        mtu: 65535\n",
+    );
     lab.write("/etc/ovs-port-agent/broken.yaml", broken.as_bytes()).unwrap();
     let err = send(&lab, "ApplyState", "string:\"$(cat /etc/ovs-port-agent/broken.yaml)\"").unwrap_err();
     assert!(err.contains("dev.ovs.PortAgent1.Error.RolledBack"), "{err}");

@@ -14,14 +14,15 @@ fn schema(scratch: &Scratch, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Each document's errors by python-jsonschema (`path: message`), by name.
-fn errors(schema: &Value, docs: &BTreeMap<String, Value>) -> BTreeMap<String, Vec<String>> {
+/// Each document's errors by python-jsonschema (`path: message`), by name;
+/// `format`s (ipv4, ipv6) are checked, as check-jsonschema does.
+pub fn errors(schema: &Value, docs: &BTreeMap<String, Value>) -> BTreeMap<String, Vec<String>> {
     let script = r#"
 import json, sys
 from jsonschema import Draft7Validator
 given = json.load(sys.stdin)
 Draft7Validator.check_schema(given["schema"])
-v = Draft7Validator(given["schema"])
+v = Draft7Validator(given["schema"], format_checker=Draft7Validator.FORMAT_CHECKER)
 print(json.dumps({name: [".".join(map(str, e.absolute_path)) + ": " + e.message for e in v.iter_errors(doc)]
                   for name, doc in given["docs"].items()}))
 "#;

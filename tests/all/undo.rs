@@ -399,3 +399,25 @@ fn a_change_ovs_vswitchd_does_not_carry_is_not_verified() {
     let last = ledger(&lab).pop().unwrap();
     assert_eq!((last["category"].as_str(), last["data"]["result"].as_str()), (Some("recovery"), Some("rolled_back")));
 }
+
+/// Containers and Kolla-style hosts bind-mount a file over /etc/hostname:
+/// nothing can be renamed over it, so it is written in place (and the
+/// mount stays), and a rollback puts the old name back the same way.
+#[test]
+fn the_hostname_is_changed_and_restored_where_etc_hostname_is_a_bind_mount() {
+    let lab = net_lab();
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
+    let before = lab.sh("cat /etc/hostname").unwrap();
+    lab.sh("cp /etc/hostname /var/lib/hostname.outside && mount --bind /var/lib/hostname.outside /etc/hostname")
+        .unwrap();
+    let file = write(&lab, "netcfg", portagent_lab::guide::NETCFG_STATE);
+    ok(&portagent(&lab, &["apply-state", &file, "--confirm-timeout", "60"]));
+    assert_eq!(lab.sh("cat /etc/hostname").unwrap(), "netmaker-server\n");
+    assert_eq!(lab.sh("cat /var/lib/hostname.outside").unwrap(), "netmaker-server\n", "the file behind the mount");
+    assert_eq!(lab.sh("hostname").unwrap().trim(), "netmaker-server");
+    assert!(lab.sh("findmnt -n /etc/hostname").is_ok(), "still a mount");
+    ok(&portagent(&lab, &["rollback"]));
+    assert_eq!(lab.sh("cat /etc/hostname").unwrap(), before);
+    assert!(lab.sh("findmnt -n /etc/hostname").is_ok(), "still a mount after the rollback");
+    assert!(verify_text(&lab).starts_with("VALID"), "{}", verify_text(&lab));
+}

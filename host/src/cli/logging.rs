@@ -111,9 +111,15 @@ impl log::Log for Journal {
         };
         // A message too big for one datagram is sent cut (every field
         // still whole), not lost.
+        // A journald that refuses even that (gone, its queue full) gets the
+        // line on stderr, which systemd hands to the journal too: a line is
+        // never dropped.
         if self.socket.send(&datagram(&message)).is_err() {
             let end = message.floor_char_boundary(8 << 10);
-            let _ = self.socket.send(&datagram(&format!("{} [cut]", &message[..end])));
+            if self.socket.send(&datagram(&format!("{} [cut]", &message[..end]))).is_err() {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "<{}>{}: {message}", priority(record.level()), record.target());
+            }
         }
     }
 

@@ -182,6 +182,23 @@ pub enum Output {
     Yaml,
 }
 
+/// An error and its causes, `: `-separated, each said once: a cause whose
+/// text its error already says (an `io::Error` wrapped as `{0}`) is not
+/// repeated.
+fn in_one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 /// Entry point of both binaries.
 pub fn main() -> ExitCode {
     logging::init();
@@ -191,7 +208,7 @@ pub fn main() -> ExitCode {
         Err(failure) => {
             // "Changed" is a result, not an error.
             if failure.code != exit::CHANGED {
-                eprintln!("error: {:#}", failure.error);
+                eprintln!("error: {}", in_one_line(&failure.error));
             }
             ExitCode::from(failure.code)
         }
@@ -243,5 +260,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::CreateInterface { raw, container, vmid } => ports::create(config, &raw, &container, vmid),
         Command::RemoveInterface { name } => ports::remove(config, &name),
         Command::Schema { plugin } => state::schema(config, plugin.as_deref()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_said_once() {
+        #[derive(Debug, thiserror::Error)]
+        enum E {
+            #[error("{0}")]
+            Io(#[from] std::io::Error),
+        }
+        let io = std::io::Error::from_raw_os_error(28);
+        let e = anyhow::Error::from(E::from(io)).context("plugin install x.wasm");
+        assert_eq!(in_one_line(&e), format!("plugin install x.wasm: {}", std::io::Error::from_raw_os_error(28)));
+        let e = anyhow::anyhow!("outer").context("top");
+        assert_eq!(in_one_line(&e), "top: outer");
     }
 }

@@ -107,6 +107,14 @@ const READ_ONLY: &[&str] = &["ListPorts", "ShowDiff", "QueryState"];
 /// and recorded all the same: its outcome is unknown, not "failed".
 fn failure(method: &str, e: zbus::Error) -> Failure {
     match e {
+        // The bus itself refused the call (its policy), before the daemon
+        // saw it: nothing was changed.
+        zbus::Error::MethodError(name, _, _) if name.as_str() == "org.freedesktop.DBus.Error.AccessDenied" => {
+            Failure::from(anyhow::anyhow!(
+                "not allowed: {method} through the daemon needs root or membership of the group the bus policy \
+                 names (netdev by default; see {BUS_NAME}.conf in /usr/share/dbus-1/system.d or /etc/dbus-1/system.d); nothing was changed"
+            ))
+        }
         zbus::Error::MethodError(name, message, _)
             if !name.as_str().starts_with("org.freedesktop.DBus.Error.NoReply") =>
         {
@@ -137,5 +145,18 @@ mod tests {
         assert!(format!("{:#}", apply.error).contains("outcome is unknown"), "{:#}", apply.error);
         assert_eq!(failure("Commit", gone()).code, exit::OUTCOME_UNKNOWN);
         assert_eq!(failure("QueryState", gone()).code, exit::FAILED, "a read changed nothing");
+    }
+
+    #[test]
+    fn the_bus_refusing_a_call_is_said_in_words() {
+        let denied = zbus::Error::MethodError(
+            zbus::names::OwnedErrorName::try_from("org.freedesktop.DBus.Error.AccessDenied").unwrap(),
+            Some("Rejected send message, 3 matched rules; type=\"method_call\", sender=\":1.9\"".into()),
+            zbus::message::Message::method_call("/", "x").unwrap().build(&()).unwrap(),
+        );
+        let f = failure("ApplyStateWithOptions", denied);
+        let text = format!("{:#}", f.error);
+        assert!(text.contains("needs root or membership") && !text.contains("matched rules"), "{text}");
+        assert_eq!(f.code, exit::FAILED, "refused before anything changed");
     }
 }

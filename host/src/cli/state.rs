@@ -4,6 +4,7 @@
 use super::remote::Remote;
 use super::{Failure, Output, exit};
 use crate::config::Config;
+use crate::state::file::Quotable;
 use crate::state::lock::Wait;
 use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, PluginDiff, Settled, StateError, StateFile};
 use clap::Args;
@@ -79,11 +80,36 @@ fn failure(e: StateError) -> Failure {
 
 /// The file's text (`-`: stdin), at most `max_state_bytes` of it, checked:
 /// errors name the file and the field or line.
-fn read(path: &Path, config: &Config) -> Result<(String, StateFile), Failure> {
+fn read(path: &Path, config: &Config) -> Result<(String, StateFile, Quotable), Failure> {
     let error = |e: &dyn std::fmt::Display| Failure::invalid(anyhow::anyhow!("{}: {e}", path.display()));
-    let text = crate::state::file::read_text(path, config.max_state_bytes).map_err(|e| error(&e))?;
-    let file = StateFile::parse(&text).map_err(|e| error(&e))?;
-    Ok((text, file))
+    let source = crate::state::file::read_text(path, config.max_state_bytes).map_err(|e| error(&e))?;
+    let file = StateFile::parse(&source.text)
+        .map_err(|e| withheld(path, source.quotable, Failure::invalid(anyhow::anyhow!("{}: {e}", path.display()))))?;
+    Ok((source.text, file, source.quotable))
+}
+
+/// `failure` as it may be told about the file at `path`: an error about
+/// its content (exit 2) keeps only the line it names when the caller may
+/// not read the file (see [`Quotable`]).
+fn withheld(path: &Path, quotable: Quotable, failure: Failure) -> Failure {
+    let why = match quotable {
+        Quotable::Yes => return failure,
+        _ if failure.code != exit::INVALID => return failure,
+        Quotable::NotThroughSymlink => "it was named through a symlink; name the file itself",
+        Quotable::NotReadableByCaller => "the user sudo runs this for cannot read it",
+    };
+    let message = failure.error.to_string();
+    let line = message
+        .split("line ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .filter(|n| !n.is_empty())
+        .map(|n| format!(" at line {n}"))
+        .unwrap_or_default();
+    Failure::invalid(anyhow::anyhow!(
+        "{}: not a valid state file{line}; what it says is not shown, because {why}",
+        path.display()
+    ))
 }
 
 /// Opens the manager and settles what an interrupted earlier run left.
@@ -158,11 +184,12 @@ fn write_value(out: &mut impl Write, output: Output, value: &impl serde::Seriali
 /// What applying the file would change: JSON (one object per plugin),
 /// YAML, or a plan to read (`cli/plan.rs`).
 pub fn show_diff(config: Config, args: DiffArgs) -> Result<(), Failure> {
-    let (text, file) = read(&args.file, &config)?;
+    let (text, file, quotable) = read(&args.file, &config)?;
     let diffs: Vec<PluginDiff> = match Remote::find(&config.state_dir) {
-        Some(daemon) => daemon.call("ShowDiff", &(text,))?,
-        None => open(config)?.show_diff(&file).map_err(failure)?,
-    };
+        Some(daemon) => daemon.call("ShowDiff", &(text,)),
+        None => open(config)?.show_diff(&file).map_err(failure),
+    }
+    .map_err(|f| withheld(&args.file, quotable, f))?;
     let mut out = std::io::stdout().lock();
     match args.output {
         Output::Text => {
@@ -292,7 +319,7 @@ fn progress_lines() -> Option<crate::state::pipeline::Progress> {
 }
 
 pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), Failure> {
-    let (text, file) = read(&args.file, &config)?;
+    let (text, file, quotable) = read(&args.file, &config)?;
     let progress = progress_lines();
     let report: ApplyReport = match Remote::find(&config.state_dir) {
         // The daemon runs its own confirm timer.
@@ -300,9 +327,10 @@ pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), 
             let timeout = args.confirm_timeout.unwrap_or(0) as u32;
             let body = (text, timeout, args.probe.clone(), args.no_wait);
             match &progress {
-                Some(p) => daemon.call_with_progress("ApplyStateWithOptions", &body, |l| p.tell(l))?,
-                None => daemon.call("ApplyStateWithOptions", &body)?,
+                Some(p) => daemon.call_with_progress("ApplyStateWithOptions", &body, |l| p.tell(l)),
+                None => daemon.call("ApplyStateWithOptions", &body),
             }
+            .map_err(|f| withheld(&args.file, quotable, f))?
         }
         None => {
             let opts = ApplyOptions {
@@ -312,7 +340,10 @@ pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), 
                 progress,
                 ..ApplyOptions::new(Caller::current())
             };
-            let report = Manager::open(config).map_err(failure)?.apply(&file, &opts).map_err(failure)?;
+            let report = Manager::open(config)
+                .map_err(failure)?
+                .apply(&file, &opts)
+                .map_err(|e| withheld(&args.file, quotable, failure(e)))?;
             if let Some(p) = &report.pending_confirmation {
                 spawn_confirm_timer(config_path, &p.checkpoint)?;
             }

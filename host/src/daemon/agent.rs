@@ -164,14 +164,18 @@ async fn burst(rx: &mut UnboundedReceiver<LinkEvent>) -> Option<Vec<LinkEvent>> 
 async fn run(conn: Connection, manager: Arc<Manager>, watched: Watched, mut rx: UnboundedReceiver<LinkEvent>) {
     let mut known: HashMap<String, u32> = HashMap::new();
     // What appeared or vanished while the daemon was not running.
-    let mut pending = match reconcile(&manager, &watched).await {
-        Ok((changes, links)) => {
-            known.extend(links.into_iter().filter(|l| watched.takes(l)).map(|l| (l.name, l.index)));
-            changes
-        }
-        Err(e) => {
-            log::error!("port agent: at start: {e}");
-            vec![]
+    // Until that is known nothing is: a failure is retried (links that
+    // appear meanwhile are in the next listing, their events queue).
+    let mut pending = loop {
+        match reconcile(&manager, &watched).await {
+            Ok((changes, links)) => {
+                known.extend(links.into_iter().filter(|l| watched.takes(l)).map(|l| (l.name, l.index)));
+                break changes;
+            }
+            Err(e) => {
+                log::error!("port agent: at start: {e}; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
         }
     };
     // The block follows changes (reconciling at start is one, if there is
@@ -257,7 +261,10 @@ async fn reconcile(manager: &Arc<Manager>, watched: &Watched) -> Result<(Vec<Por
     let links = kernel_links().await.map_err(|e| format!("listing links: {e}"))?;
     let present: HashSet<String> = links.iter().map(|l| l.name.clone()).collect();
     let m = manager.clone();
-    let dynamic = tokio::task::spawn_blocking(move || ports::dynamic(&m)).await.map_err(|e| e.to_string())?;
+    let dynamic = tokio::task::spawn_blocking(move || ports::dynamic(&m))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("reading the bridge's ports: {e}"))?;
     let mut out: Vec<PortChange> =
         links.iter().filter(|l| watched.takes(l)).map(|l| PortChange::Attach(l.name.clone())).collect();
     // No bridge yet: nothing to detach from (attaching says so).

@@ -60,10 +60,15 @@ pub fn list(manager: &Manager) -> Result<Vec<String>, StateError> {
 }
 
 /// Names of the dynamic ports (the agent's and `add_port`'s) on the
-/// configured bridge.
-pub fn dynamic(manager: &Manager) -> Result<Vec<String>, StateError> {
-    let ports = bridge_ports(manager)?;
-    Ok(ports.iter().filter(|p| p["dynamic"] == true).filter_map(port_name).map(str::to_string).collect())
+/// configured bridge; `None` when there is no such bridge (yet).
+pub fn dynamic(manager: &Manager) -> Result<Option<Vec<String>>, StateError> {
+    let live = manager.query(Some("net"))?.plugins;
+    let bridge = &manager.config().bridge_name;
+    if !live["net"]["interfaces"].as_array().is_some_and(|l| l.iter().any(|i| i["name"] == bridge.as_str())) {
+        return Ok(None);
+    }
+    let ports = ports_in(manager, &live)?;
+    Ok(Some(ports.iter().filter(|p| p["dynamic"] == true).filter_map(port_name).map(str::to_string).collect()))
 }
 
 /// Whether this network namespace has a link named `name`.

@@ -778,10 +778,16 @@ impl Service {
         env!("CARGO_PKG_VERSION").into()
     }
 
-    /// Whether a change awaits `Commit`.
+    /// Whether a change awaits `Commit`; the journal is read off the bus
+    /// thread, and a journal that cannot be read is an error, not "no".
     #[zbus(property)]
-    fn pending_confirmation(&self) -> bool {
-        self.manager.pending().ok().flatten().is_some()
+    async fn pending_confirmation(&self) -> zbus::fdo::Result<bool> {
+        let manager = self.manager.clone();
+        tokio::task::spawn_blocking(move || manager.pending())
+            .await
+            .map_err(|e| zbus::fdo::Error::Failed(e.to_string()))?
+            .map(|p| p.is_some())
+            .map_err(|e| zbus::fdo::Error::Failed(format!("reading the pending change: {e}")))
     }
 
     #[zbus(signal)]

@@ -49,7 +49,7 @@ fn error(field: &str, message: impl Into<String>) -> FileError {
 
 impl StateFile {
     pub fn parse(text: &str) -> Result<StateFile, FileError> {
-        let raw: Raw = serde_saphyr::from_str(text).map_err(|e| error("", super::located::parse_error(&e)))?;
+        let raw: Raw = super::located::from_str(text).map_err(|e| error("", super::located::parse_error(&e)))?;
         match raw.version {
             None => return Err(error("version", format!("missing; this portagent reads version {VERSION}"))),
             Some(Value::Number(n)) if n.as_u64() == Some(VERSION) => {}
@@ -98,19 +98,95 @@ impl StateFile {
 
 /// Reads a state file's text: at most `limit` bytes (`max_state_bytes`),
 /// so `/dev/zero` or a runaway pipe cannot exhaust memory. `-` is stdin.
-pub fn read_text(path: &std::path::Path, limit: u64) -> Result<String, FileError> {
+pub fn read_text(path: &std::path::Path, limit: u64) -> Result<Source, FileError> {
     use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     let cannot = |e: std::io::Error| error("", format!("cannot read {}: {e}", path.display()));
-    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin())
+    let (reader, quotable): (Box<dyn Read>, Quotable) = if path.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), Quotable::Yes)
     } else {
-        Box::new(std::fs::File::open(path).map_err(cannot)?)
+        // Non-blocking: a FIFO without a writer would block the open.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(cannot)?;
+        let meta = file.metadata().map_err(cannot)?;
+        if !meta.is_file() {
+            return Err(error(
+                "",
+                format!(
+                    "{} is not a regular file (a FIFO, a device or a directory); give a state file, or - for stdin",
+                    path.display()
+                ),
+            ));
+        }
+        let quotable = quotable(path, &meta);
+        (Box::new(file), quotable)
     };
     let mut bytes = Vec::new();
     reader.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(cannot)?;
     check_size(bytes.len() as u64, limit)?;
-    String::from_utf8(bytes)
-        .map_err(|e| error("", format!("{} is not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to())))
+    let text = String::from_utf8(bytes).map_err(|e| {
+        error("", format!("{} is not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))
+    })?;
+    Ok(Source { text, quotable })
+}
+
+/// A state file's text, and whether errors may quote what it holds.
+#[derive(Debug)]
+pub struct Source {
+    pub text: String,
+    pub quotable: Quotable,
+}
+
+/// Whether an error may quote a file's content to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quotable {
+    Yes,
+    /// Run through sudo for a user who could not read the file, or through
+    /// a symlink to it: the caller learns where it is wrong, not what it
+    /// says (else `show-diff /etc/shadow` would print its first line).
+    NotThroughSymlink,
+    NotReadableByCaller,
+}
+
+/// Who runs this: the user sudo ran it for, if it did (`SUDO_UID`,
+/// `SUDO_GID`), `None` when that is root or there was no sudo.
+fn sudo_caller() -> Option<(u32, u32)> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    let uid: u32 = std::env::var("SUDO_UID").ok()?.parse().ok()?;
+    let gid: u32 = std::env::var("SUDO_GID").ok().and_then(|g| g.parse().ok()).unwrap_or(u32::MAX);
+    (uid != 0).then_some((uid, gid))
+}
+
+/// Whether errors about `path` (opened, `meta` its file) may quote it: a
+/// caller without sudo read it with their own rights; one through sudo
+/// must have been able to read the file itself, not through a symlink.
+fn quotable(path: &std::path::Path, meta: &std::fs::Metadata) -> Quotable {
+    use std::os::unix::fs::MetadataExt;
+    let symlink = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    quotable_for(sudo_caller(), symlink, (meta.uid(), meta.gid(), meta.mode()))
+}
+
+/// [`quotable`] for `caller` (sudo's user), a path that is a `symlink` or
+/// not, and the file's (uid, gid, mode).
+fn quotable_for(caller: Option<(u32, u32)>, symlink: bool, (uid, gid, mode): (u32, u32, u32)) -> Quotable {
+    let Some((caller_uid, caller_gid)) = caller else { return Quotable::Yes };
+    if symlink {
+        return Quotable::NotThroughSymlink;
+    }
+    let readable = if uid == caller_uid {
+        mode & 0o400 != 0
+    } else if gid == caller_gid {
+        mode & 0o040 != 0
+    } else {
+        mode & 0o004 != 0
+    };
+    if readable { Quotable::Yes } else { Quotable::NotReadableByCaller }
 }
 
 /// Refuses a state of more than `limit` bytes, saying which limit.
@@ -138,14 +214,38 @@ mod tests {
 
     #[test]
     fn reads_are_bounded() {
-        let e = read_text(std::path::Path::new("/dev/zero"), 4096).unwrap_err();
-        assert!(e.message.contains("larger than max_state_bytes (4096 bytes"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.yaml");
         std::fs::write(&p, "version: 1\n").unwrap();
-        assert_eq!(read_text(&p, 11).unwrap(), "version: 1\n");
-        assert!(read_text(&p, 10).is_err());
+        assert_eq!(read_text(&p, 11).unwrap().text, "version: 1\n");
+        let e = read_text(&p, 10).unwrap_err();
+        assert!(e.message.contains("larger than max_state_bytes (10 bytes"), "{e}");
         assert!(read_text(&dir.path().join("missing"), 10).unwrap_err().message.contains("cannot read"));
+    }
+
+    #[test]
+    fn only_regular_files_are_read_and_a_fifo_does_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("s.yaml");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for p in [fifo.as_path(), dir.path(), std::path::Path::new("/dev/zero")] {
+            let e = read_text(p, 4096).unwrap_err();
+            assert!(e.message.contains("is not a regular file"), "{}: {e}", p.display());
+        }
+    }
+
+    #[test]
+    fn a_sudo_caller_sees_the_content_only_of_files_they_could_read() {
+        let shadow = (0, 42, 0o640);
+        assert_eq!(quotable_for(None, true, shadow), Quotable::Yes, "root itself, or no sudo: the kernel checked");
+        let alice = Some((1000, 1000));
+        assert_eq!(quotable_for(alice, false, shadow), Quotable::NotReadableByCaller);
+        assert_eq!(quotable_for(Some((1000, 42)), false, shadow), Quotable::Yes, "in the file's group");
+        assert_eq!(quotable_for(alice, false, (1000, 1000, 0o600)), Quotable::Yes, "their own");
+        assert_eq!(quotable_for(alice, false, (0, 0, 0o644)), Quotable::Yes, "world-readable");
+        assert_eq!(quotable_for(alice, true, (0, 0, 0o644)), Quotable::NotThroughSymlink);
     }
 
     #[test]

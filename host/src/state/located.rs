@@ -4,8 +4,31 @@
 //! with their line and column (not the position in some JSON the plugin
 //! was handed, nor a snippet's own column, nor Rust's debug formatting).
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
+
+/// At most this many YAML nodes in a state file (sequences, mappings and
+/// scalars).
+pub const MAX_NODES: usize = 250_000;
+/// At most this deep.
+pub const MAX_DEPTH: usize = 64;
+
+/// How portagent reads YAML: its own limits, set here (not whatever the
+/// library defaults to), a key given twice is an error.
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::budget::Budget::default();
+    budget.max_nodes = MAX_NODES;
+    budget.max_depth = MAX_DEPTH;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::Error;
+    options
+}
+
+/// Parses YAML `text` with portagent's [`options`].
+pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, options())
+}
 
 /// A YAML node with the location of each child.
 #[derive(Debug)]
@@ -95,7 +118,7 @@ fn steps(path: &str) -> Vec<Step<'_>> {
 /// The line of the deepest node of `path` that `yaml` has (the field
 /// itself, or, for one that is missing, the nearest enclosing one).
 pub fn line_of(yaml: &str, path: &str) -> Option<u32> {
-    let root: Spanned<Node> = serde_saphyr::from_str(yaml).ok()?;
+    let root: Spanned<Node> = from_str(yaml).ok()?;
     let mut at = &root;
     let mut line = None;
     for step in steps(path) {
@@ -120,9 +143,9 @@ pub fn line_of(yaml: &str, path: &str) -> Option<u32> {
 fn budget_in_words(breach: &str) -> String {
     let kind = breach.split([' ', '{']).next().unwrap_or("");
     match kind {
-        "Nodes" => "the file has more than 250,000 YAML nodes (the limit)".into(),
+        "Nodes" => format!("the file has more than {} YAML nodes (the limit)", thousands(MAX_NODES)),
         "Events" => "the file has more than 1,000,000 YAML events (the limit)".into(),
-        "Depth" => "the file nests deeper than 64 levels (the limit)".into(),
+        "Depth" => format!("the file nests deeper than {MAX_DEPTH} levels (the limit)"),
         "Aliases" => "the file has more than 50,000 aliases (the limit)".into(),
         "Anchors" => "the file has more than 50,000 anchors (the limit)".into(),
         "AliasAnchorRatio" => "the file's aliases expand far beyond its anchors (an alias bomb)".into(),
@@ -133,6 +156,36 @@ fn budget_in_words(breach: &str) -> String {
         "InputBytes" => "the file is larger than 256 MiB (the limit)".into(),
         _ => format!("the file exceeds a YAML size limit ({breach})"),
     }
+}
+
+/// `250000` as `250,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The library's advice to its caller (which option to set, which
+/// function to use), said as what is wrong with the file.
+fn without_library_advice(what: &str) -> String {
+    if let Some(rest) = what.strip_prefix("duplicate mapping key") {
+        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or("").trim_start_matches(": ");
+        return if key.is_empty() {
+            "a key is given twice in one mapping".into()
+        } else {
+            format!("{key} is given twice in one mapping")
+        };
+    }
+    if what.starts_with("multiple YAML documents") || what.contains("multiple found") {
+        return "the file holds more than one YAML document (a `---` line); a state file is one document".into();
+    }
+    portagent_sdk::validate::in_words(what)
 }
 
 /// A YAML parse error in words, with its line and column once.
@@ -150,7 +203,7 @@ pub fn parse_error(e: &serde_saphyr::Error) -> String {
     };
     let what = match what.strip_prefix("budget breached: ") {
         Some(breach) => budget_in_words(breach),
-        None => what.to_string(),
+        None => without_library_advice(what),
     };
     format!("{at}{what}")
 }
@@ -185,12 +238,19 @@ mod tests {
 
     #[test]
     fn parse_errors_are_words_with_one_position() {
-        let e = |text: &str| parse_error(&serde_saphyr::from_str::<serde_json::Value>(text).unwrap_err());
+        let e = |text: &str| parse_error(&from_str::<serde_json::Value>(text).unwrap_err());
         let deep = e(&format!("version: 1\nplugins:\n  net:\n    x: {}\n", "[".repeat(100)));
         assert!(deep.starts_with("line 4 column ") && !deep.contains("-->"), "{deep}");
         let many = e(&format!("x: [{}]\n", "1,".repeat(300_000)));
         assert!(many.ends_with("the file has more than 250,000 YAML nodes (the limit)"), "{many}");
         let open = e("version: 1\nplugins:\n  net: [\n");
         assert_eq!(open, "line 3 column 8: unclosed bracket '['");
+        let twice = e("version: 1\nplugins:\n  net: {}\n  net: {}\n");
+        assert!(twice.starts_with("line 4 column ") && twice.ends_with("net is given twice in one mapping"), "{twice}");
+        let two = e("version: 1\n---\nversion: 1\n");
+        assert!(two.contains("more than one YAML document"), "{two}");
+        for jargon in ["DuplicateKeyPolicy", "Options", "from_str"] {
+            assert!(!twice.contains(jargon) && !two.contains(jargon), "{twice} / {two}");
+        }
     }
 }

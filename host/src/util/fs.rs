@@ -51,6 +51,22 @@ pub fn write_atomically_as(path: &Path, bytes: &[u8], mode: u32, owner: Option<(
     Ok(())
 }
 
+/// [`write_atomically`], or where `path` is a mount point (a file
+/// bind-mounted over it, as containers and Kolla-style hosts have
+/// `/etc/hostname`), where nothing can be renamed over it: written in
+/// place, truncated, and synced. Not atomic, but the only way to change
+/// such a file.
+pub fn write_atomically_or_in_place(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    match write_atomically(path, bytes, mode) {
+        Err(e) if e.kind() == std::io::ErrorKind::ResourceBusy => {
+            let mut file = std::fs::OpenOptions::new().write(true).truncate(true).open(path)?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        }
+        other => other,
+    }
+}
+
 /// Opens (creating) a lock file that only this user can open: mode 0600,
 /// owned by the effective uid. One found with a wider mode (an older
 /// version's 0644) or owned by someone else is replaced, not narrowed: a

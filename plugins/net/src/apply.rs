@@ -9,7 +9,7 @@ use crate::kernel;
 use crate::live::Live;
 use crate::model::{Interface, Kind, PortConfig};
 use crate::networkd;
-use crate::ovs::{BridgeTxn, Txn, WHO};
+use crate::ovs::{BridgeTxn, NewPort, Txn, WHO};
 use portagent_sdk::{Action, ActionKind, PluginError, networkd as nd};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -156,8 +156,16 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     let mut detached: Vec<(String, String)> = Vec::new(); // (port, bridge)
     for name in &created {
         let Some(b) = target.get(*name).filter(|i| i.kind == Kind::OvsBridge) else { continue };
-        let ports: Vec<(PortConfig, String, bool)> =
-            b.ports.iter().flatten().map(|p| (p.config(), port_kind(p.name()).to_string(), true)).collect();
+        let ports: Vec<NewPort> = b
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| {
+                let kind = port_kind(p.name());
+                let mtu = mtu_of(p.name()).filter(|_| kind == "internal");
+                NewPort { config: p.config(), kind: kind.to_string(), owned: true, mtu }
+            })
+            .collect();
         txn.create_bridge(&b.name, b.datapath_type.as_deref().unwrap_or("system"), b.mtu, true, &ports);
         txn.set_bridge_options(&b.name, b.stp.filter(|s| *s), b.rstp.filter(|s| *s), b.fail_mode.map(Some));
     }

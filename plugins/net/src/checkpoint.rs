@@ -6,7 +6,7 @@
 use crate::live::Live;
 use crate::model::{FailMode, NetState, PortConfig};
 use crate::networkd;
-use crate::ovs::{BridgeTxn, Txn, WHO};
+use crate::ovs::{BridgeTxn, NewPort, Txn, WHO};
 use portagent_sdk::{PluginError, netlink, networkd as nd};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -192,8 +192,12 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     for s in &saved.ovs_database {
         match live.ovs.bridge(&s.name) {
             None => {
-                let ports: Vec<(PortConfig, String, bool)> =
-                    s.ports.iter().map(|p| (p.config.clone(), p.kind.clone(), p.owned)).collect();
+                // MTUs come back with the other interfaces' below.
+                let ports: Vec<NewPort> = s
+                    .ports
+                    .iter()
+                    .map(|p| NewPort { config: p.config.clone(), kind: p.kind.clone(), owned: p.owned, mtu: None })
+                    .collect();
                 txn.create_bridge(&s.name, &s.datapath_type, None, s.owned, &ports);
             }
             Some(b) => {

@@ -198,6 +198,173 @@ fn dynamic_port(current: &NetState, d: &Interface, cur: Option<&Interface>) -> O
     Some(act(ActionKind::Modify, body))
 }
 
+/// An `ovs-interface` without `controller:` lives on the bridge whose
+/// `ports:` list it, or else on the one it is on now (as nmstate infers
+/// it); `Some` with the controller filled in, `None` when nothing is to
+/// infer.
+fn infer_controller(
+    desired: &NetState,
+    owners: &std::collections::BTreeMap<String, String>,
+    i: usize,
+    d: &Interface,
+    cur: Option<&Interface>,
+) -> Result<Option<Interface>, Invalid> {
+    if d.kind != Kind::OvsInterface || d.controller.is_some() || d.state == Some(State::Absent) {
+        return Ok(None);
+    }
+    let field = format!("interfaces[{i}].controller");
+    if let Some(bridge) = owners.get(&d.name) {
+        return Ok(Some(Interface { controller: Some(bridge.clone()), ..d.clone() }));
+    }
+    let Some(bridge) = cur.and_then(|c| c.controller.clone()) else {
+        return Err(Invalid {
+            field,
+            message: format!(
+                "{} does not exist yet, so it needs the bridge to live on: say controller:, or list it in a bridge's ports:",
+                d.name
+            ),
+        });
+    };
+    if desired.get(&bridge).is_some_and(|b| b.ports.is_some()) {
+        return Err(Invalid {
+            field,
+            message: format!(
+                "{} lives on {bridge}, whose ports: in this file do not list it (list it there, or say controller:)",
+                d.name
+            ),
+        });
+    }
+    Ok(Some(Interface { controller: Some(bridge), ..d.clone() }))
+}
+
+/// Whether `name` is an OVS bridge that stays: declared present in
+/// `desired`, or in OVSDB and not declared absent.
+fn bridge_stays(current: &NetState, desired: &NetState, name: &str) -> bool {
+    match desired.get(name) {
+        Some(d) => d.kind == Kind::OvsBridge && d.state != Some(State::Absent),
+        None => current.get(name).is_some_and(|c| c.kind == Kind::OvsBridge),
+    }
+}
+
+/// Every `controller:` names a bridge there will be.
+fn check_controllers(current: &NetState, desired: &NetState) -> Result<(), Invalid> {
+    for (i, d) in desired.interfaces.iter().enumerate() {
+        // The port agent's attach waits for its bridge (see dynamic_port).
+        if d.dynamic == Some(true) || d.state == Some(State::Absent) {
+            continue;
+        }
+        if let Some(c) = d.controller.as_deref().filter(|c| !bridge_stays(current, desired, c)) {
+            return Err(Invalid {
+                field: format!("interfaces[{i}].controller"),
+                message: format!("no OVS bridge named {c}: this file does not declare it and OVSDB has none"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The patch ports of `state`'s bridges: (port, its bridge, its peer).
+fn patches(state: &NetState) -> Vec<(&str, &str, &str)> {
+    let mut out = Vec::new();
+    for b in state.interfaces.iter().filter(|i| i.kind == Kind::OvsBridge) {
+        for p in b.ports.iter().flatten() {
+            if let PortSpec::Full(PortConfig { name, patch: Some(patch), .. }) = p {
+                out.push((name.as_str(), b.name.as_str(), patch.peer.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// Every port a bridge's `ports:` lists is there to attach: a link, an
+/// interface the file declares, a port the bridge has already, or a patch
+/// port whose peer is in the file or in OVSDB. OVS would otherwise take
+/// the row and report the port broken only after the change.
+fn check_ports_exist(current: &NetState, desired: &NetState) -> Result<(), Invalid> {
+    let current_by = current.by_name();
+    let declared: HashSet<&str> =
+        desired.interfaces.iter().filter(|i| i.state != Some(State::Absent)).map(|i| i.name.as_str()).collect();
+    let patch_ports: HashSet<&str> = patches(desired).into_iter().chain(patches(current)).map(|(p, _, _)| p).collect();
+    for (i, d) in desired.interfaces.iter().enumerate() {
+        let has: HashSet<&str> = current_by
+            .get(d.name.as_str())
+            .and_then(|c| c.ports.as_ref())
+            .into_iter()
+            .flatten()
+            .flat_map(|p| std::iter::once(p.name()).chain(p.bond_members().iter().map(String::as_str)))
+            .collect();
+        for (j, p) in d.ports.iter().flatten().enumerate() {
+            let field = format!("interfaces[{i}].ports[{j}]");
+            if let PortSpec::Full(PortConfig { patch: Some(patch), .. }) = p {
+                if !patch_ports.contains(patch.peer.as_str()) {
+                    return Err(Invalid {
+                        field: format!("{field}.patch.peer"),
+                        message: format!(
+                            "no patch port named {}: this file does not declare it and OVSDB has none (declare the other end on its bridge too)",
+                            patch.peer
+                        ),
+                    });
+                }
+                continue;
+            }
+            let members = p.bond_members();
+            let names: Vec<&str> =
+                if members.is_empty() { vec![p.name()] } else { members.iter().map(String::as_str).collect() };
+            for n in names {
+                if !current_by.contains_key(n) && !declared.contains(n) && !has.contains(n) {
+                    return Err(Invalid {
+                        field: if members.is_empty() { field } else { format!("{field}.bond.ports") },
+                        message: format!(
+                            "no network device named {n} exists and this file does not declare one \
+                             (an internal port is made by declaring it with type: ovs-interface)"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A patch port this change removes must not leave its peer behind: the
+/// peer would stay in OVSDB, broken (`No usable peer`), on a bridge the
+/// change may not even name.
+fn check_no_patch_left_dangling(current: &NetState, desired: &NetState) -> Result<(), Invalid> {
+    let current_by = current.by_name();
+    // The ports each declared bridge loses, and the field that says so.
+    let mut removed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for (i, d) in desired.interfaces.iter().enumerate().filter(|(_, d)| d.kind == Kind::OvsBridge) {
+        let Some(cur) = current_by.get(d.name.as_str()).copied() else { continue };
+        let (kept, field): (HashSet<String>, String) = if d.state == Some(State::Absent) {
+            (HashSet::new(), format!("interfaces[{i}].state"))
+        } else {
+            let Some(wanted) = wanted_ports(desired, d, Some(cur)) else { continue };
+            (wanted.iter().map(|p| p.name().to_string()).collect(), format!("interfaces[{i}].ports"))
+        };
+        for p in cur.ports.iter().flatten().filter(|p| !kept.contains(p.name())) {
+            removed.insert(p.name().to_string(), field.clone());
+        }
+    }
+    for a in desired.interfaces.iter().filter(|i| i.state == Some(State::Absent)) {
+        removed.entry(a.name.clone()).or_insert_with(|| desired.field_naming(&a.name));
+    }
+    for (port, bridge, peer) in patches(current) {
+        if removed.contains_key(port) {
+            continue;
+        }
+        if let Some(field) = removed.get(peer) {
+            return Err(Invalid {
+                field: field.clone(),
+                message: format!(
+                    "removes patch port {peer}, the peer of {port} on {bridge}, which stays and would be left broken: \
+                     remove {port} too, or keep {peer}"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The actions turning `current` into `desired`. `owned` says whether an
 /// OVS bridge or port was created by portagent (only those are deleted).
 pub fn diff(
@@ -210,8 +377,17 @@ pub fn diff(
     let mut buckets: [Vec<Action>; 6] = Default::default();
     let act = |kind, name: &str, body: Value| Action { kind, resource: name.into(), body: body.to_string() };
     let current_by = current.by_name();
+    let owners = desired.port_owners();
     for (i, d) in desired.interfaces.iter().enumerate() {
         let cur = current_by.get(d.name.as_str()).copied();
+        let inferred;
+        let d = match infer_controller(desired, &owners, i, d, cur)? {
+            Some(resolved) => {
+                inferred = resolved;
+                &inferred
+            }
+            None => d,
+        };
         let bridge = d.kind == Kind::OvsBridge;
         if d.dynamic == Some(true) {
             if let Some(a) = dynamic_port(current, d, cur) {
@@ -276,10 +452,13 @@ pub fn diff(
             }
         }
     }
+    let desired_by = desired.by_name();
+    check_controllers(current, desired)?;
+    check_ports_exist(current, desired)?;
+    check_no_patch_left_dangling(current, desired)?;
     // Every port must be free to join its bridge: not a bridge itself, and
     // not a port of a bridge this file does not name (that bridge is not
     // this file's to change).
-    let desired_by = desired.by_name();
     for (i, d) in desired.interfaces.iter().enumerate() {
         for (j, p) in d.ports.iter().flatten().enumerate() {
             for n in std::iter::once(p.name()).chain(p.bond_members().iter().map(String::as_str)) {
@@ -482,6 +661,123 @@ mod tests {
         let alias = state(json!({"interfaces": [{"name": "veth2", "type": "ethernet", "controller": "ovsbr0",
             "dynamic": true, "alias": "vi100"}]}));
         assert_eq!(run(&alias), ["Modify veth2 {\"alias\":\"vi100\",\"controller\":\"ovsbr0\",\"dynamic\":true}"]);
+    }
+
+    /// A bridge with a bond of eth1 and eth2, a trunk and a patch port
+    /// to br1's.
+    fn with_bond_trunk_and_patch() -> NetState {
+        state(json!({"interfaces": [
+            {"name": "br0", "type": "ovs-bridge", "state": "up", "ports": [
+                {"name": "bond0", "bond": {"mode": "balance-slb", "ports": ["eth1", "eth2"]}},
+                {"name": "eth3", "vlan": {"mode": "trunk", "trunks": [10, 20]}},
+                {"name": "patch0", "patch": {"peer": "patch1"}}]},
+            {"name": "br1", "type": "ovs-bridge", "state": "up", "ports": [{"name": "patch1", "patch": {"peer": "patch0"}}]},
+            {"name": "eth1", "type": "ethernet", "controller": "br0"},
+            {"name": "eth2", "type": "ethernet", "controller": "br0"},
+            {"name": "eth3", "type": "ethernet", "controller": "br0"},
+            {"name": "eth4", "type": "ethernet"},
+            {"name": "int0", "type": "ovs-interface", "controller": "br1", "mtu": 1500, "state": "up"}
+        ]}))
+    }
+
+    #[test]
+    fn sets_in_any_order_are_the_same_state() {
+        let cur = with_bond_trunk_and_patch();
+        let reordered = state(json!({"interfaces": [{"name": "br0", "type": "ovs-bridge", "ports": [
+            {"name": "patch0", "patch": {"peer": "patch1"}},
+            {"name": "eth3", "vlan": {"mode": "trunk", "trunks": [20, 10, 20]}},
+            {"name": "bond0", "bond": {"mode": "balance-slb", "ports": ["eth2", "eth1"]}}]}]}));
+        assert_eq!(summary(&diff(&cur, &reordered, "system", &|_| true).unwrap()), Vec::<String>::new());
+        // From empty, the action carries them sorted (what OVS reads back).
+        let mut empty = cur.clone();
+        empty.interfaces.retain(|i| i.name != "br0");
+        let s = summary(&diff(&empty, &reordered, "system", &|_| true).unwrap());
+        assert!(s[0].contains("[\"eth1\",\"eth2\"]") && s[0].contains("[10,20]"), "{s:?}");
+    }
+
+    #[test]
+    fn an_ovs_interface_finds_its_bridge_in_ovsdb_or_in_a_bridges_ports() {
+        let cur = with_bond_trunk_and_patch();
+        let mtu = state(json!({"interfaces": [{"name": "int0", "type": "ovs-interface", "mtu": 1400}]}));
+        assert_eq!(summary(&diff(&cur, &mtu, "system", &|_| true).unwrap()), ["Modify int0 {\"mtu\":1400}"]);
+        let listed = state(json!({"interfaces": [{"name": "br1", "type": "ovs-bridge", "ports": ["patch1", "int1"]},
+            {"name": "int1", "type": "ovs-interface", "mtu": 1400}]}));
+        let s = summary(&diff(&cur, &listed, "system", &|_| true).unwrap());
+        assert!(s.iter().any(|a| a.starts_with("Create int1 ") && a.contains("\"controller\":\"br1\"")), "{s:?}");
+        let cases = [
+            // New, and no bridge says where.
+            (
+                json!({"interfaces": [{"name": "int9", "type": "ovs-interface"}]}),
+                "interfaces[0].controller",
+                "say controller:",
+            ),
+            // On br1 in OVSDB, but the file's br1 does not list it.
+            (
+                json!({"interfaces": [{"name": "br1", "type": "ovs-bridge", "ports": [{"name": "patch1", "patch": {"peer": "patch0"}}]},
+                    {"name": "int0", "type": "ovs-interface", "mtu": 1400}]}),
+                "interfaces[1].controller",
+                "do not list it",
+            ),
+            // A bridge that is nowhere.
+            (
+                json!({"interfaces": [{"name": "int9", "type": "ovs-interface", "controller": "br9"}]}),
+                "interfaces[0].controller",
+                "no OVS bridge named br9",
+            ),
+            (
+                json!({"interfaces": [{"name": "eth4", "type": "ethernet", "controller": "br9"}]}),
+                "interfaces[0].controller",
+                "br9",
+            ),
+        ];
+        for (file, field, says) in cases {
+            let e = diff(&cur, &state(file.clone()), "system", &|_| true).unwrap_err();
+            assert_eq!(e.field, field, "{file}: {}", e.message);
+            assert!(e.message.contains(says), "{file}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn ports_that_cannot_be_attached_are_refused_before_the_change() {
+        let cur = with_bond_trunk_and_patch();
+        let br = |ports: Value| state(json!({"interfaces": [{"name": "br1", "type": "ovs-bridge", "ports": ports}]}));
+        let cases = [
+            (br(json!([{"name": "patch1", "patch": {"peer": "patch0"}}, "eth9"])), "interfaces[0].ports[1]", "eth9"),
+            (
+                br(
+                    json!([{"name": "patch1", "patch": {"peer": "patch0"}}, {"name": "b1", "bond": {"mode": "active-backup", "ports": ["eth4", "eth8"]}}]),
+                ),
+                "interfaces[0].ports[1].bond.ports",
+                "eth8",
+            ),
+            (
+                br(
+                    json!([{"name": "patch1", "patch": {"peer": "patch0"}}, {"name": "p9", "patch": {"peer": "falsepatch"}}]),
+                ),
+                "interfaces[0].ports[1].patch.peer",
+                "falsepatch",
+            ),
+            // Dropping patch1 would leave br0's patch0 broken.
+            (br(json!(["eth4"])), "interfaces[0].ports", "patch0 on br0"),
+            (
+                state(json!({"interfaces": [{"name": "br1", "type": "ovs-bridge", "state": "absent"}]})),
+                "interfaces[0].state",
+                "patch0 on br0",
+            ),
+        ];
+        for (file, field, says) in cases {
+            let e = diff(&cur, &file, "system", &|_| true).unwrap_err();
+            assert_eq!(e.field, field, "{}", e.message);
+            assert!(e.message.contains(says), "{}", e.message);
+        }
+        // Both ends go, or a new pair comes, or a listed port is there already: fine.
+        let both = state(json!({"interfaces": [
+            {"name": "br0", "type": "ovs-bridge", "ports": [{"name": "bond0", "bond": {"mode": "balance-slb", "ports": ["eth1", "eth2"]}}, "eth3"]},
+            {"name": "br1", "type": "ovs-bridge", "ports": ["eth4"]}]}));
+        assert!(diff(&cur, &both, "system", &|_| true).is_ok());
+        let pair = state(json!({"interfaces": [
+            {"name": "br1", "type": "ovs-bridge", "ports": [{"name": "patch1", "patch": {"peer": "patch0"}}, {"name": "pa", "patch": {"peer": "pb"}}, {"name": "pb", "patch": {"peer": "pa"}}]}]}));
+        assert!(diff(&cur, &pair, "system", &|_| true).is_ok());
     }
 
     #[test]

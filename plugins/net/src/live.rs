@@ -13,6 +13,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 // `tun`: a VM's tap.
 const ETHERNET_KINDS: &[&str] = &["", "veth", "dummy", "macvlan", "vlan", "tun"];
 
+/// OVS's own links: the userspace datapath's tap (`ovs-netdev`) and the
+/// kernel datapath's (`ovs-system`). Nobody configures them; a state file
+/// that named them could not be applied anywhere else.
+const OVS_DATAPATH_LINKS: &[&str] = &["ovs-netdev", "ovs-system"];
+
 pub struct Live {
     pub ovs: OvsView,
     pub links: Vec<Link>,
@@ -164,6 +169,7 @@ impl Live {
             .links
             .iter()
             .filter(|l| l.name != "lo" && ETHERNET_KINDS.contains(&l.kind.as_str()))
+            .filter(|l| !OVS_DATAPATH_LINKS.contains(&l.name.as_str()))
             .filter(|l| self.ovs.bridge(&l.name).is_none() && !is_internal.contains(l.name.as_str()))
             .collect();
         nics.sort_by(|a, b| a.name.cmp(&b.name));
@@ -275,6 +281,22 @@ pub(crate) mod tests {
                 .collect(),
             files,
         )
+    }
+
+    #[test]
+    fn ovs_datapath_links_are_not_interfaces_of_the_state() {
+        let mut live = live(1);
+        let tap = Link { name: "ovs-netdev".into(), index: 90, ..live.links[0].clone() };
+        let nic = Link { name: "eth1".into(), index: 91, kind: "veth".into(), ..live.links[0].clone() };
+        live = Live::new(
+            live.ovs,
+            live.links.into_iter().chain([tap, nic]).collect(),
+            live.addresses,
+            live.routes,
+            live.files,
+        );
+        let names: Vec<String> = live.state().interfaces.into_iter().map(|i| i.name).collect();
+        assert!(names.contains(&"eth1".to_string()) && !names.contains(&"ovs-netdev".to_string()), "{names:?}");
     }
 
     #[test]

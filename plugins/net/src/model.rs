@@ -39,7 +39,7 @@ pub enum State {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum PortSpec {
-    Name(String),
+    Name(#[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))] String),
     Full(PortConfig),
 }
 
@@ -63,6 +63,7 @@ pub struct PortConfig {
     /// A dynamic port's name by `naming_template`, when its link keeps its
     /// own (`enable_rename = false`): `external_ids:portagent-name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub alias: Option<String>,
 }
 
@@ -79,9 +80,12 @@ pub struct Vlan {
     pub mode: VlanMode,
     /// Access: the VLAN of untagged traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = VLAN_MIN, max = VLAN_MAX))]
     pub tag: Option<u16>,
-    /// Trunk: the VLANs carried (empty = all).
+    /// Trunk: the VLANs carried (empty = all), a set: their order does
+    /// not matter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(inner(range(min = VLAN_MIN, max = VLAN_MAX)))]
     pub trunks: Option<Vec<u16>>,
 }
 
@@ -107,7 +111,8 @@ impl BondMode {
 #[serde(deny_unknown_fields)]
 pub struct Bond {
     pub mode: BondMode,
-    /// The bonded NICs (at least two).
+    /// The bonded NICs (at least two), a set: their order does not matter.
+    #[schemars(length(min = 2), inner(pattern(portagent_sdk::validate::IFNAME_PATTERN)))]
     pub ports: Vec<String>,
 }
 
@@ -115,10 +120,23 @@ pub struct Bond {
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     /// The patch port on the other bridge.
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub peer: String,
 }
 
 impl PortConfig {
+    /// Sorts what OVS keeps as sets: a bond's members and the trunks
+    /// (trunks said twice are one).
+    pub fn normalize(&mut self) {
+        if let Some(b) = &mut self.bond {
+            b.ports.sort();
+        }
+        if let Some(t) = self.vlan.as_mut().and_then(|v| v.trunks.as_mut()) {
+            t.sort_unstable();
+            t.dedup();
+        }
+    }
+
     /// Its OVSDB Interface rows: the bond's NICs, or the port itself.
     pub fn interface_names(&self) -> Vec<String> {
         match &self.bond {
@@ -159,8 +177,11 @@ impl PortSpec {
 
     /// The shortest form: a plain name when there is nothing else
     /// (`dynamic: false` is the default, said or not).
+    /// Sets come out sorted (bond members, trunks: OVS keeps them as sets,
+    /// so their order in a file means nothing).
     pub fn from_config(mut c: PortConfig) -> PortSpec {
         c.dynamic = c.dynamic.filter(|d| *d);
+        c.normalize();
         if c.vlan.is_none() && c.bond.is_none() && c.patch.is_none() && c.dynamic.is_none() && c.alias.is_none() {
             PortSpec::Name(c.name)
         } else {
@@ -201,6 +222,7 @@ pub enum FailMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Interface {
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub name: String,
     #[serde(rename = "type")]
     pub kind: Kind,
@@ -211,11 +233,14 @@ pub struct Interface {
     pub ports: Option<Vec<PortSpec>>,
     /// Non-bridges: the bridge this interface is a port of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub controller: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = MTU_MIN, max = MTU_MAX))]
     pub mtu: Option<u32>,
     /// Bridge only: `system` or `netdev` (default from config.toml).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern("^(system|netdev)$"))]
     pub datapath_type: Option<String>,
     /// Bridge only: spanning tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,8 +252,10 @@ pub struct Interface {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_mode: Option<FailMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "ipv4_schema")]
     pub ipv4: Option<IpConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "ipv6_schema")]
     pub ipv6: Option<IpConfig>,
     /// With `state: absent`: delete it even though portagent did not
     /// create it (like `ovs-vsctl del-br`; the checkpoint can bring it back).
@@ -242,10 +269,12 @@ pub struct Interface {
     /// A dynamic port: the link's name now; it is renamed to `name`
     /// before it is attached (`enable_rename`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub rename_from: Option<String>,
     /// A dynamic port: its name by `naming_template`, kept in OVSDB when
     /// the link keeps its own (see [`PortConfig::alias`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub alias: Option<String>,
 }
 
@@ -297,6 +326,34 @@ fn yes() -> bool {
     true
 }
 
+/// The schema of `ipv4:`: [`IpConfig`]'s, with IPv4 addresses (gateway
+/// and DNS too) and prefixes of 1 to 32.
+fn ipv4_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    ip_schema(generator, "ipv4", 32)
+}
+
+/// The schema of `ipv6:`: IPv6 addresses, prefixes of 1 to 128.
+fn ipv6_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    ip_schema(generator, "ipv6", 128)
+}
+
+/// [`IpConfig`]'s schema for one family (`format`, `max_prefix`); the
+/// bounds [`check_ip_config`] enforces, as JSON Schema says them.
+fn ip_schema(generator: &mut schemars::SchemaGenerator, format: &str, max_prefix: u8) -> schemars::Schema {
+    use schemars::JsonSchema;
+    let mut address: serde_json::Value = Address::json_schema(generator).into();
+    address["properties"]["ip"]["format"] = format.into();
+    address["properties"]["prefix"]["minimum"] = 1.into();
+    address["properties"]["prefix"]["maximum"] = max_prefix.into();
+    let mut config: serde_json::Value = IpConfig::json_schema(generator).into();
+    let properties = &mut config["properties"];
+    properties["address"]["items"] = address;
+    properties["gateway"]["format"] = format.into();
+    properties["dns"]["items"]["format"] = format.into();
+    config["type"] = serde_json::json!(["object", "null"]);
+    schemars::Schema::try_from(config).expect("an object schema")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
@@ -327,6 +384,14 @@ impl Address {
 
 /// A validation failure: the field path and what is wrong with it.
 pub use portagent_sdk::validate::Invalid;
+
+/// The MTUs an interface may be given (IPv4's minimum, the kernel's
+/// largest for these devices); the schema says the same.
+pub const MTU_MIN: u32 = 68;
+pub const MTU_MAX: u32 = 65535;
+/// The VLAN IDs a port may carry (0 and 4095 are reserved).
+pub const VLAN_MIN: u16 = 1;
+pub const VLAN_MAX: u16 = 4094;
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
     Invalid::new(field, message)
@@ -363,12 +428,12 @@ fn check_port(at: &str, bridge: &str, p: &PortConfig) -> Result<(), Invalid> {
         return Err(invalid(at, "a port is a bond or a patch port, not both"));
     }
     if let Some(v) = &p.vlan {
-        let tag_ok = |t: u16| (1..=4094).contains(&t);
+        let tag_ok = |t: u16| (VLAN_MIN..=VLAN_MAX).contains(&t);
         match v.mode {
             VlanMode::Access => match v.tag {
                 None => return Err(invalid(format!("{at}.vlan.tag"), "an access port needs its VLAN tag")),
                 Some(t) if !tag_ok(t) => {
-                    return Err(invalid(format!("{at}.vlan.tag"), format!("{t} is outside 1..=4094")));
+                    return Err(invalid(format!("{at}.vlan.tag"), format!("{t} is outside {VLAN_MIN}..={VLAN_MAX}")));
                 }
                 Some(_) if v.trunks.is_some() => {
                     return Err(invalid(format!("{at}.vlan.trunks"), "an access port has no trunks"));
@@ -380,7 +445,10 @@ fn check_port(at: &str, bridge: &str, p: &PortConfig) -> Result<(), Invalid> {
                     return Err(invalid(format!("{at}.vlan.tag"), "a trunk port has no access tag (use trunks)"));
                 }
                 if let Some((k, t)) = v.trunks.iter().flatten().enumerate().find(|(_, t)| !tag_ok(**t)) {
-                    return Err(invalid(format!("{at}.vlan.trunks[{k}]"), format!("{t} is outside 1..=4094")));
+                    return Err(invalid(
+                        format!("{at}.vlan.trunks[{k}]"),
+                        format!("{t} is outside {VLAN_MIN}..={VLAN_MAX}"),
+                    ));
                 }
             }
         }
@@ -403,13 +471,21 @@ fn check_ip_config(field: &str, c: &IpConfig, v6: bool, enslaved: bool) -> Resul
     let max = if v6 { 128 } else { 32 };
     for (i, a) in c.address.iter().flatten().enumerate() {
         check_ip(&format!("{field}.address[{i}].ip"), &a.ip, v6)?;
-        if a.prefix > max {
-            return Err(invalid(format!("{field}.address[{i}].prefix"), format!("{} is larger than {max}", a.prefix)));
+        // prefix 0 would make every address on-link: networkd never
+        // finishes configuring such a link.
+        if !(1..=max).contains(&a.prefix) {
+            return Err(invalid(format!("{field}.address[{i}].prefix"), format!("{} is outside 1..={max}", a.prefix)));
         }
     }
     if let Some(gw) = &c.gateway {
         let ip = check_ip(&format!("{field}.gateway"), gw, v6)?;
         let addresses: Vec<&Address> = c.address.iter().flatten().collect();
+        if let Some(own) = addresses.iter().find(|a| a.ip.parse::<IpAddr>().is_ok_and(|a| a == ip)) {
+            return Err(invalid(
+                format!("{field}.gateway"),
+                format!("{gw} is the interface's own address ({}); the gateway is another host", own.cidr()),
+            ));
+        }
         let static_only = c.dhcp != Some(true) && !addresses.is_empty();
         if static_only && c.gateway_on_link != Some(true) && !addresses.iter().any(|a| a.contains(ip)) {
             let nets: Vec<String> = addresses.iter().map(|a| a.cidr()).collect();
@@ -445,6 +521,8 @@ impl NetState {
     /// Checks everything that can be checked without looking at the system.
     pub fn validate(&self) -> Result<(), Invalid> {
         let mut names = BTreeMap::new();
+        // Ports by `controller:` or by a bridge's `ports:`.
+        let owners = self.port_owners();
         for (i, iface) in self.interfaces.iter().enumerate() {
             let at = format!("interfaces[{i}]");
             portagent_sdk::validate::ifname(&iface.name).map_err(|why| invalid(format!("{at}.name"), why))?;
@@ -491,9 +569,6 @@ impl NetState {
             if let Some(c) = &iface.controller {
                 portagent_sdk::validate::ifname(c).map_err(|why| invalid(format!("{at}.controller"), why))?;
             }
-            if iface.kind == Kind::OvsInterface && iface.controller.is_none() && iface.state != Some(State::Absent) {
-                return Err(invalid(format!("{at}.controller"), "an ovs-interface needs the bridge it lives on"));
-            }
             if let Some(dp) = &iface.datapath_type {
                 if !bridge {
                     return Err(invalid(format!("{at}.datapath_type"), "only an ovs-bridge has a datapath type"));
@@ -506,9 +581,9 @@ impl NetState {
                 }
             }
             if let Some(mtu) = iface.mtu
-                && !(68..=65535).contains(&mtu)
+                && !(MTU_MIN..=MTU_MAX).contains(&mtu)
             {
-                return Err(invalid(format!("{at}.mtu"), format!("{mtu} is outside 68..=65535")));
+                return Err(invalid(format!("{at}.mtu"), format!("{mtu} is outside {MTU_MIN}..={MTU_MAX}")));
             }
             for (k, field) in
                 [(iface.stp.is_some(), "stp"), (iface.rstp.is_some(), "rstp"), (iface.fail_mode.is_some(), "fail_mode")]
@@ -522,7 +597,7 @@ impl NetState {
             }
             // A NIC given to a bridge is L2 only; an OVS internal port on
             // the bridge is an L3 interface and does carry addresses.
-            let enslaved = iface.controller.is_some() && iface.kind == Kind::Ethernet;
+            let enslaved = iface.kind == Kind::Ethernet && owners.contains_key(&iface.name);
             if let Some(c) = &iface.ipv4 {
                 check_ip_config(&format!("{at}.ipv4"), c, false, enslaved)?;
             }
@@ -819,6 +894,23 @@ mod tests {
             (
                 json!({"interfaces": [{"name": "e", "type": "ethernet", "controller": "-br"}]}),
                 "interfaces[0].controller",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 0}]}}]}),
+                "interfaces[0].ipv4.address[0].prefix",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 24}], "gateway": "10.0.0.1"}}]}),
+                "interfaces[0].ipv4.gateway",
+            ),
+            // A port by the bridge's `ports:` is as much a port as by `controller:`.
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": ["eth1"]}, {"name": "eth1", "type": "ethernet", "ipv4": {"dhcp": true}}]}),
+                "interfaces[1].ipv4",
+            ),
+            (
+                json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ports": [{"name": "bd", "bond": {"mode": "active-backup", "ports": ["eth1", "eth2"]}}]}, {"name": "eth2", "type": "ethernet", "ipv4": {"address": [{"ip": "10.0.0.1", "prefix": 24}]}}]}),
+                "interfaces[1].ipv4",
             ),
             (
                 json!({"interfaces": [{"name": "b", "type": "ovs-bridge", "ipv4": {"address": [{"ip": "10.0.100.1", "prefix": 24}], "gateway": "172.16.5.1"}}]}),

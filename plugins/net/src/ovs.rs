@@ -71,9 +71,7 @@ impl OvsPort {
                 Some("balance-tcp") => BondMode::BalanceTcp,
                 _ => BondMode::ActiveBackup,
             };
-            let mut ports: Vec<String> = self.interfaces.iter().map(|i| i.name.clone()).collect();
-            ports.sort();
-            Bond { mode, ports }
+            Bond { mode, ports: self.interfaces.iter().map(|i| i.name.clone()).collect() }
         });
         let patch = self
             .interfaces
@@ -81,7 +79,9 @@ impl OvsPort {
             .filter(|i| i.kind == "patch")
             .map(|i| Patch { peer: i.peer.clone().unwrap_or_default() });
         let dynamic = self.dynamic.then_some(true);
-        PortConfig { name: self.name.clone(), vlan, bond, patch, dynamic, alias: self.alias.clone() }
+        let mut config = PortConfig { name: self.name.clone(), vlan, bond, patch, dynamic, alias: self.alias.clone() };
+        config.normalize();
+        config
     }
 
     /// The interface type a new port of this config gets.
@@ -283,14 +283,7 @@ pub trait BridgeTxn {
     fn guard_ports(&mut self, bridge: &OvsBridge);
     fn guard_absent(&mut self, name: &str);
     fn update_port(&mut self, row: &OvsPort, port: &PortConfig, kind: &str);
-    fn create_bridge(
-        &mut self,
-        name: &str,
-        datapath_type: &str,
-        mtu: Option<u32>,
-        owned: bool,
-        ports: &[(PortConfig, String, bool)],
-    );
+    fn create_bridge(&mut self, name: &str, datapath_type: &str, mtu: Option<u32>, owned: bool, ports: &[NewPort]);
     fn add_port(&mut self, bridge: &str, port: &PortConfig, kind: &str, mtu: Option<u32>, owned: bool);
     fn set_bridge_options(
         &mut self,
@@ -305,6 +298,18 @@ pub trait BridgeTxn {
     fn set_datapath_type(&mut self, bridge: &str, datapath_type: &str);
     /// Sets (or, with `None`, clears) an interface's `mtu_request`.
     fn set_mtu_request(&mut self, iface: &str, mtu: Option<u32>);
+}
+
+/// A port to insert with a new bridge.
+#[derive(Debug, Clone)]
+pub struct NewPort {
+    pub config: PortConfig,
+    /// The interface type of a plain port (`""` or `internal`).
+    pub kind: String,
+    /// Tagged as portagent's.
+    pub owned: bool,
+    /// An internal port's `mtu_request`.
+    pub mtu: Option<u32>,
 }
 
 /// Inserts one Interface row for `port`; returns its named uuid.
@@ -382,23 +387,15 @@ impl BridgeTxn for Txn {
         }
     }
 
-    /// A new bridge with its internal port and `ports` given as (config,
-    /// interface type, owned); `owned` tags the bridge (and its own port) as
-    /// portagent's. Bridges portagent creates are owned; a restore brings
-    /// back a foreign one as foreign.
-    fn create_bridge(
-        &mut self,
-        name: &str,
-        datapath_type: &str,
-        mtu: Option<u32>,
-        owned: bool,
-        ports: &[(PortConfig, String, bool)],
-    ) {
+    /// A new bridge with its internal port and `ports`; `owned` tags the
+    /// bridge (and its own port) as portagent's. Bridges portagent creates
+    /// are owned; a restore brings back a foreign one as foreign.
+    fn create_bridge(&mut self, name: &str, datapath_type: &str, mtu: Option<u32>, owned: bool, ports: &[NewPort]) {
         self.guard_absent(name);
         let own = PortConfig { name: name.into(), ..Default::default() };
         let mut members = vec![insert_port(self, &own, "internal", mtu, owned)];
-        for (p, kind, port_owned) in ports {
-            members.push(insert_port(self, p, kind, None, *port_owned));
+        for p in ports {
+            members.push(insert_port(self, &p.config, &p.kind, p.mtu, p.owned));
         }
         let br = self.row_name();
         self.push(json!({"op": "insert", "table": "Bridge", "uuid-name": br, "row": {

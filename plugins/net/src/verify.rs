@@ -163,13 +163,13 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
             let got = field.split('.').fold(&actual, |v, k| &v[k]);
             out.push(mismatch(&d.name, &field, text(&expected), text(got)));
         }
-        // Every port must really be attached: a missing device shows up
-        // as an Interface error in OVSDB.
+        // Every port must really be attached: a missing device, a patch
+        // port without its peer, shows up as an Interface error in OVSDB.
         let bridge = live.ovs.bridge(&d.name);
         // The agent's ports come and go with their guests: not this file's.
         for p in ports.iter().flatten().filter(|p| !p.is_dynamic()) {
             let ifaces = bridge.and_then(|b| b.port(p.name())).map(|p| p.interfaces.as_slice()).unwrap_or_default();
-            for i in ifaces.iter().filter(|i| i.kind != "patch") {
+            for i in ifaces {
                 if i.error.is_some() || i.ofport == Some(-1) {
                     let why = i.error.clone().unwrap_or_else(|| "no OpenFlow port".into());
                     out.push(mismatch(&i.name, "ovs", format!("attached to {}", d.name), why));

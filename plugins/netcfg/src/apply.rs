@@ -263,17 +263,24 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_flow_is_named_by_its_place_in_the_file() {
+    fn a_flow_refused_at_apply_is_named_by_its_place_in_the_file() {
+        // diff refuses what OVS cannot parse; what OVS refuses only when
+        // it is replaced (the bridge changed in between) is named too.
         let mut fake = lab();
         fake.refused_flow = Some("bogus".into());
-        let desired = parse(
-            r#"{"ovs_flows": [{"bridge": "ovsbr0", "priority": 1, "actions": "drop"}, {"bridge": "ovsbr0", "priority": 2, "actions": "bogus"}]}"#,
-        )
-        .unwrap();
-        let (e, _) = run(fake, || {
-            let current = crate::live::Live::read().unwrap().state();
-            apply(&crate::diff::diff(&current, &desired, "ovsbr0").unwrap()).unwrap_err()
-        });
-        assert!(e.to_string().contains("ovs_flows[1] (bridge ovsbr0)"), "{e}");
+        let change = FlowsChange {
+            bridge: "ovsbr0".into(),
+            flows: vec![
+                crate::diff::IndexedFlow { index: 3, flow: "priority=1,actions=drop".into() },
+                crate::diff::IndexedFlow { index: 5, flow: "priority=2,actions=bogus".into() },
+            ],
+        };
+        let action = Action {
+            kind: ActionKind::Create,
+            resource: "flows ovsbr0".into(),
+            body: serde_json::to_string(&change).unwrap(),
+        };
+        let (e, _) = run(fake, || apply(&[action]).unwrap_err());
+        assert!(e.to_string().contains("ovs_flows[5] (bridge ovsbr0)"), "{e}");
     }
 }

@@ -169,6 +169,18 @@ fn dns(current: &NetcfgState, desired: &NetcfgState, default_link: &str, out: &m
     }
 }
 
+/// OVS's refusal of `flow N: why` (N counting `want`) as the file's field.
+fn refused_flow(message: &str, want: &[(usize, String)]) -> PluginError {
+    let named = message
+        .strip_prefix("flow ")
+        .and_then(|r| r.split_once(':'))
+        .and_then(|(n, why)| Some((want.get(n.trim().parse::<usize>().ok()?)?.0, why.trim())));
+    match named {
+        Some((index, why)) => PluginError::invalid(format!("ovs_flows[{index}]"), why),
+        None => PluginError::invalid("ovs_flows", message),
+    }
+}
+
 fn ovs_flows(current: &NetcfgState, desired: &NetcfgState, out: &mut Vec<Action>) -> Result<(), PluginError> {
     let Some(wanted) = &desired.ovs_flows else { return Ok(()) };
     let wanted = flows::by_bridge(wanted);
@@ -182,13 +194,14 @@ fn ovs_flows(current: &NetcfgState, desired: &NetcfgState, out: &mut Vec<Action>
         let have = have.get(bridge).map_or(&[][..], Vec::as_slice);
         let texts: Vec<String> = want.iter().map(|(_, t)| t.clone()).collect();
         // Both sides in the file's form of OVS's normal form. A flow OVS
-        // cannot parse is a change: applying it fails whole, and says which.
+        // cannot parse is refused here, before anything changes (show-diff
+        // says so too), naming it.
         let same = match flows::normalize(&texts) {
             Ok(normal) => {
                 let want: Vec<String> = normal.iter().map(|n| flows::spec_of(bridge, n).text()).collect();
                 flows::same(&want, have)
             }
-            Err(CapError::InvalidArgument(_)) => false,
+            Err(CapError::InvalidArgument(m)) => return Err(refused_flow(&m, want)),
             Err(e) => return Err(e.into()),
         };
         if same {
@@ -299,15 +312,21 @@ mod tests {
     }
 
     #[test]
-    fn a_flow_ovs_cannot_parse_is_a_change_with_its_index() {
+    fn a_flow_ovs_cannot_parse_is_refused_by_its_place_in_the_file() {
         let mut fake = Fake::new();
         fake.refused_flow = Some("bogus".into());
+        // The refused flow is the file's third, its bridge's second.
         let desired = parse(
-            r#"{"ovs_flows": [{"bridge": "ovsbr0", "priority": 1, "actions": "drop"}, {"bridge": "ovsbr0", "priority": 2, "actions": "bogus"}]}"#,
+            r#"{"ovs_flows": [{"bridge": "ovsbr0", "priority": 1, "actions": "drop"}, {"bridge": "ovsbr1", "priority": 1, "actions": "drop"}, {"bridge": "ovsbr0", "priority": 2, "actions": "bogus"}]}"#,
         )
         .unwrap();
-        let (actions, _) = run(fake, || diff(&NetcfgState::default(), &desired, "ovsbr0").unwrap());
-        let body: FlowsChange = serde_json::from_str(&actions[0].body).unwrap();
-        assert_eq!(body.flows[1].index, 1);
+        let (e, _) = run(fake, || diff(&NetcfgState::default(), &desired, "ovsbr0").unwrap_err());
+        match e {
+            PluginError::Invalid(i) => {
+                assert_eq!(i.field, "ovs_flows[2]");
+                assert!(i.message.contains("unknown action bogus"), "{}", i.message);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

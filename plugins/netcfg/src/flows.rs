@@ -26,13 +26,28 @@ pub fn normalize(texts: &[String]) -> Result<Vec<String>, CapError> {
         m
     });
     if !missing.is_empty() {
-        let normal = openflow::normalize(&missing)?;
+        let normal = openflow::normalize(&missing).map_err(|e| renumbered(e, &missing, texts))?;
         NORMAL.with(|n| n.borrow_mut().extend(missing.into_iter().zip(normal)));
     }
     Ok(NORMAL.with(|n| {
         let n = n.borrow();
         texts.iter().map(|t| n[t].clone()).collect()
     }))
+}
+
+/// OVS's `flow N: why` about `asked[N]` as `flow M: why`, M its place in
+/// `texts` (only flows not in the cache were asked about).
+fn renumbered(e: CapError, asked: &[String], texts: &[String]) -> CapError {
+    let CapError::InvalidArgument(message) = &e else { return e };
+    let place = message
+        .strip_prefix("flow ")
+        .and_then(|r| r.split_once(':'))
+        .and_then(|(n, why)| Some((asked.get(n.trim().parse::<usize>().ok()?)?, why)))
+        .and_then(|(flow, why)| Some((texts.iter().position(|t| t == flow)?, why)));
+    match place {
+        Some((m, why)) => CapError::InvalidArgument(format!("flow {m}:{why}")),
+        None => e,
+    }
 }
 
 /// A flow in OVS's normal form, e.g. `table=1, priority=5,in_port=2
@@ -82,6 +97,16 @@ pub fn same(a: &[String], b: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_names_the_flow_by_its_place_in_what_was_given() {
+        let texts = ["a".to_string(), "b".to_string(), "c".to_string()];
+        let asked = ["c".to_string()];
+        let e = renumbered(CapError::InvalidArgument("flow 0: OVS refused it: x".into()), &asked, &texts);
+        assert!(matches!(&e, CapError::InvalidArgument(m) if m == "flow 2: OVS refused it: x"), "{e:?}");
+        let e = renumbered(CapError::InvalidArgument("flow 9: x".into()), &asked, &texts);
+        assert!(matches!(&e, CapError::InvalidArgument(m) if m == "flow 9: x"), "out of range: as it was: {e:?}");
+    }
 
     #[test]
     fn normal_forms_read_back_as_the_file_would_say_them() {

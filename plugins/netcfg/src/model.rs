@@ -53,17 +53,41 @@ pub enum RouteType {
     Prohibit,
 }
 
+/// A prefix (`A.B.C.D/N` or `X::/N`) as a JSON Schema pattern: what
+/// [`cidr`] reads, but for host bits (which it names).
+pub const CIDR_PATTERN: &str = concat!(
+    r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",
+    r"|^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$"
+);
+/// The rule priorities a file may give (0, 32766 and 32767 are the
+/// kernel's own rules).
+pub const RULE_PRIORITY_MIN: u32 = 1;
+pub const RULE_PRIORITY_MAX: u32 = 32765;
+/// OpenFlow's 16 bits.
+pub const FLOW_PRIORITY_MAX: u32 = 65535;
+
+/// A list of IP addresses (or nothing), as a schema.
+fn ip_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": ["array", "null"],
+        "items": {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
+    })
+}
+
 /// A route as the file says it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     /// `A.B.C.D/N` or `X::/N`.
+    #[schemars(pattern(CIDR_PATTERN))]
     pub destination: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("anyOf" = [{"format": "ipv4"}, {"format": "ipv6"}]))]
     pub gateway: Option<String>,
     /// The output link; also the link whose `.network` file keeps the
     /// route (default: the configured `bridge_name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub interface: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
@@ -89,15 +113,21 @@ pub enum Family {
 /// A routing policy rule as the file says it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+// `priority` is an Option only so that its absence is an error naming it.
+#[schemars(extend("required" = ["priority"]))]
 pub struct RuleSpec {
     /// Required: it names the rule (`ip rule` would pick one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = RULE_PRIORITY_MIN, max = RULE_PRIORITY_MAX))]
     pub priority: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(CIDR_PATTERN))]
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(CIDR_PATTERN))]
     pub to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub iif: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fwmark: Option<u32>,
@@ -118,11 +148,14 @@ pub struct Dns {
     pub hostname: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_domains: Option<Vec<String>>,
-    /// DNS servers added to the interface's own.
+    /// DNS servers added to the interface's own, in the order they are
+    /// asked (a list: the order matters, as does that of search domains).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "ip_list")]
     pub servers: Option<Vec<String>>,
     /// Where search domains and servers go. Default: `bridge_name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub interface: Option<String>,
 }
 
@@ -130,9 +163,11 @@ pub struct Dns {
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowSpec {
+    #[schemars(pattern(portagent_sdk::validate::IFNAME_PATTERN))]
     pub bridge: String,
     /// 0 to 65535; default 32768 (OVS's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = FLOW_PRIORITY_MAX))]
     pub priority: Option<u32>,
     /// `ovs-ofctl` match fields, e.g. `ip,nw_dst=10.0.0.0/8`; empty
     /// matches every packet.
@@ -381,10 +416,12 @@ impl RuleSpec {
         let priority = self.priority.ok_or_else(|| {
             Invalid::new("priority", "required: it names the rule (1 to 32765; `ip rule` would pick one)")
         })?;
-        if priority == 0 || priority >= 32766 {
+        if !(RULE_PRIORITY_MIN..=RULE_PRIORITY_MAX).contains(&priority) {
             return Err(Invalid::new(
                 "priority",
-                format!("{priority} is the kernel's own (0, 32766, 32767); use 1 to 32765"),
+                format!(
+                    "{priority} is the kernel's own (0, 32766, 32767); use {RULE_PRIORITY_MIN} to {RULE_PRIORITY_MAX}"
+                ),
             ));
         }
         let from = self.from.as_deref().map(cidr).transpose().map_err(|m| Invalid::new("from", m))?;
@@ -485,9 +522,12 @@ impl NetcfgState {
             let field = |name: &str| format!("ovs_flows[{i}].{name}");
             validate::ifname(&f.bridge).map_err(|m| Invalid::new(field("bridge"), m))?;
             if let Some(p) = f.priority
-                && p > 65535
+                && p > FLOW_PRIORITY_MAX
             {
-                return Err(Invalid::new(field("priority"), format!("{p} is over 65535 (OpenFlow's 16 bits)")));
+                return Err(Invalid::new(
+                    field("priority"),
+                    format!("{p} is over {FLOW_PRIORITY_MAX} (OpenFlow's 16 bits)"),
+                ));
             }
             flow_text(&field("match_rule"), &f.match_rule)?;
             flow_text(&field("actions"), &f.actions)?;

@@ -573,7 +573,35 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.print_log_tails();
+        }
         self.teardown();
+    }
+}
+
+/// How much of each log a failed test prints.
+const LOG_TAIL_BYTES: u64 = 6000;
+
+impl Lab {
+    /// The last lines of the lab's logs (the daemon's, networkd's, OVS's)
+    /// on stderr: a failed test in CI leaves nothing else behind.
+    fn print_log_tails(&self) {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(entries) = fs::read_dir(self.dir.join("logs")) else { return };
+        let mut logs: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "log")).collect();
+        logs.sort();
+        for path in logs {
+            let Ok(mut f) = fs::File::open(&path) else { continue };
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let _ = f.seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES)));
+            let mut tail = Vec::new();
+            let _ = f.read_to_end(&mut tail);
+            if !tail.is_empty() {
+                eprintln!("--- lab {}: last of {} ---\n{}", self.name, path.display(), String::from_utf8_lossy(&tail));
+            }
+        }
     }
 }
 

@@ -62,10 +62,13 @@ fn demo() -> std::io::Result<()> {
     step("Apply the same file again: nothing to do");
     run(&["apply-state", "/etc/ovs-port-agent/network.yaml"])?;
 
-    step("A broken change (a port whose NIC does not exist, and a new address): verified, found wrong, rolled back");
-    let broken = GUIDE_STATE
-        .replace("192.168.1.100", "192.168.1.150")
-        .replace("          - eth0  # Physical uplink", "          - eth0\n          - eth9");
+    step(
+        "A broken change (an MTU the bridge's device cannot carry, and a new address): verified, found wrong, rolled back",
+    );
+    let broken = GUIDE_STATE.replace("192.168.1.100", "192.168.1.150").replace(
+        "      - name: ovsbr0\n        type: ovs-bridge\n",
+        "      - name: ovsbr0\n        type: ovs-bridge\n        mtu: 65535\n",
+    );
     assert_ne!(broken, GUIDE_STATE, "the guide's example still has the uplink line");
     lab.write("/etc/ovs-port-agent/broken.yaml", broken.as_bytes())?;
     run(&["apply-state", "/etc/ovs-port-agent/broken.yaml"])?;

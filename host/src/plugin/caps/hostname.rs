@@ -37,21 +37,40 @@ fn static_name(file: &Path) -> Result<String, CapError> {
 }
 
 /// Writes `name` as the whole hostname file: a temporary file beside it,
-/// synced, then renamed over it.
+/// synced, then renamed over it; in place where the file is a bind mount.
 fn write_static(file: &Path, name: &str) -> Result<(), CapError> {
-    crate::util::fs::write_atomically(file, format!("{name}\n").as_bytes(), 0o644)
+    crate::util::fs::write_atomically_or_in_place(file, format!("{name}\n").as_bytes(), 0o644)
         .map_err(|e| failed(&format!("write {}", file.display()), e))
 }
 
-/// hostnamed on the system bus, if it runs (never started by asking).
-async fn hostnamed(timeout: Duration) -> Option<zbus::Connection> {
+/// Whether connecting to the system bus failed because there is none (no
+/// socket, nobody listening): then hostnamed is not running either.
+fn no_bus(e: &zbus::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionRefused, NotFound};
+    match e {
+        zbus::Error::InputOutput(io) | zbus::Error::Connection(io, _) => {
+            matches!(io.kind(), NotFound | ConnectionRefused)
+        }
+        _ => false,
+    }
+}
+
+/// hostnamed on the system bus: `None` only when it does not run (no bus,
+/// or nobody owns its name; never started by asking). A bus that does not
+/// answer is an error, not a reason to write behind hostnamed's back.
+async fn hostnamed(timeout: Duration) -> Result<Option<zbus::Connection>, CapError> {
     let look = async {
-        let conn = zbus::Connection::system().await.ok()?;
-        let dbus = zbus::fdo::DBusProxy::new(&conn).await.ok()?;
-        let owned = dbus.name_has_owner(zbus::names::BusName::try_from(DEST).ok()?).await.ok()?;
-        owned.then_some(conn)
+        let conn = match zbus::Connection::system().await {
+            Ok(conn) => conn,
+            Err(e) if no_bus(&e) => return Ok(None),
+            Err(e) => return Err(failed("system bus", e)),
+        };
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await.map_err(|e| failed("system bus", e))?;
+        let name = zbus::names::BusName::try_from(DEST).map_err(|e| failed("system bus", e))?;
+        let owned = dbus.name_has_owner(name).await.map_err(|e| failed("system bus NameHasOwner", e))?;
+        Ok(owned.then_some(conn))
     };
-    tokio::time::timeout(timeout, look).await.ok().flatten()
+    tokio::time::timeout(timeout, look).await.unwrap_or_else(|_| Err(failed("system bus", "no answer in time")))
 }
 
 async fn hostnamed_get(conn: &zbus::Connection) -> Result<Hostnames, CapError> {
@@ -77,7 +96,11 @@ impl Host for CapContext {
             return Ok(Err(e));
         }
         let timeout = self.remaining(Capability::HOSTNAME)?;
-        if let Some(conn) = hostnamed(timeout).await {
+        let conn = match hostnamed(timeout).await {
+            Ok(conn) => conn,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(conn) = conn {
             return Ok(tokio::time::timeout(timeout, hostnamed_get(&conn))
                 .await
                 .unwrap_or_else(|_| Err(failed("hostnamed", "no answer in time"))));
@@ -97,7 +120,11 @@ impl Host for CapContext {
             return Ok(Err(CapError::InvalidArgument(why)));
         }
         let timeout = self.remaining(Capability::HOSTNAME)?;
-        if let Some(conn) = hostnamed(timeout).await {
+        let conn = match hostnamed(timeout).await {
+            Ok(conn) => conn,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(conn) = conn {
             return Ok(tokio::time::timeout(timeout, hostnamed_set(&conn, &name))
                 .await
                 .unwrap_or_else(|_| Err(failed("hostnamed", "no answer in time"))));

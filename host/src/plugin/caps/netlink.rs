@@ -109,7 +109,18 @@ async fn index_of(handle: &Handle, name: &str) -> NlResult<u32> {
     let mut stream = handle.link().get().match_name(name.to_string()).execute();
     match stream.try_next().await {
         Ok(Some(msg)) => Ok(msg.header.index),
-        Ok(None) | Err(_) => Err(CapError::NotFound(format!("no link named {name:?}"))),
+        Ok(None) => Err(CapError::NotFound(format!("no link named {name:?}"))),
+        Err(e) => Err(lookup_failed(name, e)),
+    }
+}
+
+/// A failed lookup of the link `name`: not found only when the kernel
+/// says there is no such device (EPERM, a timeout, ... stay themselves).
+fn lookup_failed(name: &str, e: rtnetlink::Error) -> CapError {
+    if is_errno(&e, libc::ENODEV) {
+        CapError::NotFound(format!("no link named {name:?}"))
+    } else {
+        failed(&format!("look up link {name:?}"), e)
     }
 }
 
@@ -565,7 +576,8 @@ impl Host for CapContext {
             let mut stream = h.link().get().match_name(link.clone()).execute();
             let msg = match stream.try_next().await {
                 Ok(Some(msg)) => msg,
-                Ok(None) | Err(_) => return Err(CapError::NotFound(format!("no link named {link:?}"))),
+                Ok(None) => return Err(CapError::NotFound(format!("no link named {link:?}"))),
+                Err(e) => return Err(lookup_failed(&link, e)),
             };
             let (index, up) = (msg.header.index, msg.header.flags.contains(LinkFlags::Up));
             let set = |m| h.link().set(m).execute();
