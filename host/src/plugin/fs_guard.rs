@@ -9,8 +9,9 @@
 //!
 //! A name is the plugin's when its file name (a leading `.` of a temporary
 //! file aside) starts with a `prefix:` item of its `networkd` scope, or
-//! with its own name, bare or after networkd's `NN-` ordering digits
-//! (`probe.network`, `10-probe.network`). Dirs may be made only as
+//! with its own name and a separator (`-` or `.`), bare or after
+//! networkd's `NN-` ordering digits (`probe.network`, `10-probe-x.network`;
+//! not `10-probe2.network`, which would be plugin probe2's). Dirs may be made only as
 //! drop-in dirs (`NAME.network.d`, `.netdev.d`, `.link.d`) at the top.
 
 use super::caps::{Capability, Grants};
@@ -70,20 +71,31 @@ fn is_drop_in_dir(d: &str) -> bool {
     DROP_IN_DIRS.iter().any(|s| d.len() > s.len() && d.ends_with(s))
 }
 
-fn owns(plugin: &str, scope: &[String], name: &str) -> bool {
-    let declared = scope.iter().filter_map(|s| s.strip_prefix(PREFIX_ITEM));
-    let unnumbered = match name.split_once('-') {
+/// `name` without networkd's `NN-` ordering digits.
+pub fn unnumbered(name: &str) -> &str {
+    match name.split_once('-') {
         Some((digits, rest)) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => rest,
         _ => name,
-    };
-    declared.into_iter().any(|p| name.starts_with(p)) || unnumbered.starts_with(plugin)
+    }
+}
+
+/// Whether `name` is the word `stem` and then a separator (`-` or `.`):
+/// `acme-x.network` and `acme.network` are acme's, `acme2.network` and
+/// `acmex` are not.
+pub fn starts_with_word(name: &str, stem: &str) -> bool {
+    name.strip_prefix(stem).is_some_and(|rest| rest.starts_with(['-', '.']))
+}
+
+fn owns(plugin: &str, scope: &[String], name: &str) -> bool {
+    let declared = scope.iter().filter_map(|s| s.strip_prefix(PREFIX_ITEM));
+    declared.into_iter().any(|p| name.starts_with(p)) || starts_with_word(unnumbered(name), plugin)
 }
 
 fn prefixes(plugin: &str, scope: &[String]) -> String {
     let mut v: Vec<String> =
         scope.iter().filter_map(|s| s.strip_prefix(PREFIX_ITEM)).map(|p| format!("{p}*")).collect();
-    v.push(format!("{plugin}*"));
-    v.push(format!("NN-{plugin}*"));
+    v.push(format!("{plugin}-*, {plugin}.*"));
+    v.push(format!("NN-{plugin}-*, NN-{plugin}.*"));
     v.join(", ")
 }
 
@@ -231,6 +243,13 @@ mod tests {
         for bad in ["10-portagent-br0.network", "evil", "a/b.network", "x.network.d/y.network.d/probe", "../probe"] {
             assert!(refusal("probe", &none, bad).is_some(), "{bad}");
         }
+        // The name is a word: acme does not own acme2's files, nor p portagent's.
+        for (plugin, theirs) in
+            [("acme", "10-acme2-x.network"), ("p", "10-portagent-br0.network"), ("eth", "eth0.network")]
+        {
+            assert!(refusal(plugin, &none, theirs).is_some(), "{plugin} must not own {theirs}");
+        }
+        assert_eq!(refusal("acme", &none, "10-acme-x.network"), None);
         let net = scope(&["read", "write", "prefix:10-portagent-"]);
         assert_eq!(refusal("net", &net, "10-portagent-br0.network"), None);
         assert_eq!(refusal("net", &net, ".10-portagent-br0.network.tmp"), None);
@@ -239,7 +258,7 @@ mod tests {
         assert_eq!(refusal("netcfg", &netcfg, "10-portagent-br0.network.d/50-portagent-netcfg.conf"), None);
         assert!(refusal("netcfg", &netcfg, "10-portagent-br0.network").is_some());
         let why = refusal("probe", &none, "evil").unwrap();
-        assert!(why.contains("probe*") && why.contains("NN-probe*"), "{why}");
+        assert!(why.contains("probe-*") && why.contains("NN-probe.*"), "{why}");
     }
 
     #[test]

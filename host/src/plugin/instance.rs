@@ -185,7 +185,8 @@ impl Plugin {
         let (written, dropped) = output.take();
         if !written.is_empty() {
             let more = if dropped > 0 { format!(" ({dropped} earlier bytes dropped)") } else { String::new() };
-            log::info!(plugin = self.name.as_str(); "plugin '{}' {op_name} wrote{more}:\n{}", self.name, written.trim_end());
+            let lines: Vec<String> = written.trim_end().lines().map(super::manifest::escaped).collect();
+            log::info!(plugin = self.name.as_str(); "plugin '{}' {op_name} wrote{more}:\n{}", self.name, lines.join("\n"));
         }
         match outcome {
             Ok((live, Ok(Ok(value)))) => {

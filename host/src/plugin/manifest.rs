@@ -106,6 +106,17 @@ pub fn from_info(info: PluginInfo, wit_version: &str, imported: &[Capability]) -
     if info.version.is_empty() || info.version.len() > 64 {
         return Err(bad("version", format!("{:?} must be 1 to 64 bytes", info.version)));
     }
+    // What is shown at the consent prompt must be what it says: no control
+    // characters (a `\r` or an escape sequence could erase the lines
+    // above it) and nothing that reorders text.
+    plain("version", &info.version, 64)?;
+    for (i, req) in info.capabilities.iter().enumerate() {
+        plain(&format!("capabilities[{i}].reason"), &req.reason, MAX_REASON)?;
+        plain(&format!("capabilities[{i}].name"), &req.name, 64)?;
+        for (j, item) in req.scope.iter().enumerate() {
+            plain(&format!("capabilities[{i}].scope[{j}]"), item, MAX_SCOPE_ITEM)?;
+        }
+    }
     if let Some(a) = info.after.iter().find(|a| !valid_plugin_name(a)) {
         return Err(bad("after", format!("{a:?} is not a plugin name")));
     }
@@ -133,6 +144,42 @@ pub fn from_info(info: PluginInfo, wit_version: &str, imported: &[Capability]) -
         requests,
         imports,
     })
+}
+
+/// The longest `reason` a capability request may give.
+const MAX_REASON: usize = 512;
+/// The longest scope item.
+const MAX_SCOPE_ITEM: usize = 256;
+
+/// Whether `c` could change how a terminal shows the text around it: a
+/// control character (C0, DEL, C1) or a bidirectional override.
+pub fn is_unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` as a manifest field may hold it: at most `max` bytes, nothing
+/// [`is_unprintable`].
+fn plain(field: &str, text: &str, max: usize) -> Result<(), ManifestError> {
+    let bad = |message: String| ManifestError::Describe { field: field.into(), message };
+    if text.len() > max {
+        return Err(bad(format!("is {} bytes; at most {max}", text.len())));
+    }
+    if let Some(c) = text.chars().find(|c| is_unprintable(*c)) {
+        return Err(bad(format!(
+            "holds the control character {:?}: a manifest's text is shown at the consent prompt as it is",
+            c.escape_unicode().to_string()
+        )));
+    }
+    Ok(())
+}
+
+/// Text from a plugin (a log line, its stdout) made safe for a terminal
+/// or a log: every [`is_unprintable`] character escaped (`\u{1b}`).
+pub fn escaped(text: &str) -> String {
+    if !text.chars().any(is_unprintable) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if is_unprintable(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect()
 }
 
 fn cap_names() -> String {
@@ -232,6 +279,25 @@ mod tests {
         let mut i = info(&[]);
         i.name = "Bad Name".into();
         assert!(from_info(i, "0.2.0", &[]).unwrap_err().to_string().contains("describe(): name"));
+    }
+
+    #[test]
+    fn text_that_could_rewrite_the_consent_screen_is_refused() {
+        let mut i = info(&[("log", &[])]);
+        i.version = "1.0.0\r\u{1b}[2K".into();
+        let err = from_info(i, "0.2.0", &[]).unwrap_err().to_string();
+        assert!(err.contains("describe(): version") && err.contains("control character"), "{err}");
+        let mut i = info(&[("log", &[])]);
+        i.capabilities[0].reason = "\r\u{1b}[2K\u{1b}[1A".into();
+        assert!(from_info(i, "0.2.0", &[]).unwrap_err().to_string().contains("capabilities[0].reason"));
+        let mut i = info(&[("log", &[])]);
+        i.capabilities[0].reason = "x".repeat(MAX_REASON + 1);
+        assert!(from_info(i, "0.2.0", &[]).is_err(), "over-long");
+        let mut i = info(&[("log", &[])]);
+        i.capabilities[0].reason = "logs what it changes \u{202e}".into();
+        assert!(from_info(i, "0.2.0", &[]).is_err(), "a bidi override");
+        assert_eq!(escaped("ok line"), "ok line");
+        assert_eq!(escaped("a\u{1b}[2Kb\r"), "a\\u{1b}[2Kb\\u{d}");
     }
 
     #[test]

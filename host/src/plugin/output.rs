@@ -53,7 +53,13 @@ impl GuestOutput {
 pub fn tail(text: &str) -> String {
     let text = text.trim_end();
     let start = text.ceil_char_boundary(text.len().saturating_sub(TAIL));
-    text[start..].lines().map(str::trim_end).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+    text[start..]
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .map(super::manifest::escaped)
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 impl AsyncWrite for GuestOutput {

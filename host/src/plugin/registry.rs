@@ -49,8 +49,12 @@ pub enum RegistryError {
     Describe(CallError),
     #[error("a plugin named '{0}' is already installed (use --upgrade to replace it)")]
     Taken(String),
-    #[error("the name '{0}' is reserved for a built-in plugin")]
+    #[error("the name '{0}' is reserved: a built-in plugin's, or one starting with portagent (the built-ins' files)")]
     Reserved(String),
+    #[error(
+        "plugin '{name}' and the installed '{other}' would own each other's networkd files (one name is the other's and a '-' or '.'); rename one"
+    )]
+    Overlaps { name: String, other: String },
     #[error("section '{section}' is already owned by plugin '{owner}'")]
     SectionTaken { section: String, owner: String },
     #[error("no plugin named '{0}' is installed")]
@@ -65,23 +69,40 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
     move |source| RegistryError::Io { path: path.to_path_buf(), source }
 }
 
-/// An installed plugin's `networkd` `prefix:` items must carry its own
-/// name: it cannot claim the built-ins' files (`10-portagent-`) or
-/// another plugin's.
+/// The start of the built-ins' file names (`10-portagent-…`,
+/// `50-portagent-netcfg…`) and of their plugin names: no installed
+/// plugin's name or `prefix:` may start with it.
+pub const RESERVED_STEM: &str = "portagent";
+
+/// An installed plugin's `networkd` `prefix:` items must be its own name
+/// as a word (`20-acme-`, `acme.`): it cannot claim the built-ins' files
+/// (`10-portagent-`) or another plugin's (`acme2`, `ac`).
 fn check_file_prefixes(m: &Manifest) -> Result<(), ManifestError> {
+    use super::fs_guard::{PREFIX_ITEM, starts_with_word, unnumbered};
     for (i, r) in m.requests.iter().enumerate() {
         if r.capability != super::Capability::NETWORKD {
             continue;
         }
-        let prefix = super::fs_guard::PREFIX_ITEM;
-        if let Some(p) = r.scope.iter().filter_map(|s| s.strip_prefix(prefix)).find(|p| !p.contains(&m.name)) {
+        let theirs = |p: &&str| !starts_with_word(unnumbered(p), &m.name);
+        if let Some(p) = r.scope.iter().filter_map(|s| s.strip_prefix(PREFIX_ITEM)).find(theirs) {
             return Err(ManifestError::Describe {
                 field: format!("capabilities[{i}]"),
-                message: format!("networkd: {prefix}{p} does not contain the plugin's name {:?}", m.name),
+                message: format!(
+                    "networkd: {PREFIX_ITEM}{p} is not the plugin's own: it must be {name}- or {name}., after networkd's \
+                     NN- digits or not (e.g. {PREFIX_ITEM}20-{name}-)",
+                    name = m.name
+                ),
             });
         }
     }
     Ok(())
+}
+
+/// Whether two plugin names would own each other's files (`acme` owns
+/// `acme-x-*`, so plugin `acme-x` cannot sit beside it).
+fn names_overlap(a: &str, b: &str) -> bool {
+    use super::fs_guard::starts_with_word;
+    a == b || starts_with_word(a, b) || starts_with_word(b, a)
 }
 
 /// The directory of installed plugins, and the built-in ones.
@@ -128,13 +149,17 @@ impl Registry {
         trust: super::Trust,
     ) -> Result<Installed, RegistryError> {
         let name = inspection.manifest.name.clone();
-        if super::builtin::reserved(&name) {
+        if super::builtin::reserved(&name) || name.to_ascii_lowercase().starts_with(RESERVED_STEM) {
             return Err(RegistryError::Reserved(name));
         }
         check_file_prefixes(&inspection.manifest)?;
         let existing = self.list()?;
         if !upgrade && existing.iter().any(|p| p.manifest.name == name) {
             return Err(RegistryError::Taken(name));
+        }
+        if let Some(other) = existing.iter().find(|p| p.manifest.name != name && names_overlap(&p.manifest.name, &name))
+        {
+            return Err(RegistryError::Overlaps { name, other: other.manifest.name.clone() });
         }
         let section = &inspection.manifest.section;
         let owner = existing.iter().find(|p| p.manifest.name != name && &p.manifest.section == section);
@@ -344,5 +369,16 @@ mod tests {
         assert!(check_file_prefixes(&asking_networkd("acme", &["write"])).is_ok());
         let err = check_file_prefixes(&asking_networkd("acme", &["write", "prefix:10-portagent-"])).unwrap_err();
         assert!(err.to_string().contains("capabilities[0]: networkd: prefix:10-portagent-"), "{err}");
+        // A substring is not enough: the name must be the prefix's first word.
+        for theirs in ["prefix:10-portagent-acme-", "prefix:20-acme2-", "prefix:20-acme", "prefix:ac"] {
+            assert!(check_file_prefixes(&asking_networkd("acme", &["write", theirs])).is_err(), "{theirs}");
+        }
+        assert!(check_file_prefixes(&asking_networkd("acme", &["write", "prefix:acme."])).is_ok());
+    }
+
+    #[test]
+    fn names_that_would_own_each_others_files_overlap() {
+        assert!(names_overlap("acme", "acme-x") && names_overlap("acme-x", "acme") && names_overlap("a", "a"));
+        assert!(!names_overlap("acme", "acme2") && !names_overlap("p", "portagent") && !names_overlap("eth", "eth0"));
     }
 }

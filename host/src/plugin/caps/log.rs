@@ -20,7 +20,10 @@ impl Host for CapContext {
             Level::Trace => log::Level::Trace,
         };
         let end = message.floor_char_boundary(MAX_MESSAGE);
-        log::log!(target: "plugin", level, plugin = self.plugin.as_str(); "[{}] {}", self.plugin, &message[..end]);
+        // Escaped: a plugin's line must not move a terminal's cursor or
+        // forge another line of the log.
+        let message = crate::plugin::manifest::escaped(&message[..end]);
+        log::log!(target: "plugin", level, plugin = self.plugin.as_str(); "[{}] {}", self.plugin, message);
         Ok(())
     }
 }
