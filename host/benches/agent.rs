@@ -100,6 +100,10 @@ fn main() {
 
     let mut sorted = single.clone();
     sorted.sort();
+    let adopt = portagent::config::Config::default().adopt_after_ms;
+    println!(
+        "(every time below includes adopt_after_ms = {adopt}, the wait that lets a hypervisor plug its own links)"
+    );
     println!("link made -> PortAdded (attached, verified, recorded), {singles} single veths:");
     println!(
         "  p50 {:.1} ms   p90 {:.1} ms   p99 {:.1} ms   max {:.1} ms",

@@ -64,6 +64,12 @@ pub struct Config {
     /// for an admin: `portagent recover` tries again,
     /// `portagent recover --abandon` settles it by hand.
     pub rollback_max_attempts: u64,
+    /// How long the port agent waits after a guest's link appears before
+    /// it attaches it, so that a hypervisor that plugs its own links
+    /// (qemu-server's `ovs-vsctl --may-exist add-port`, its firewall
+    /// bridge) always does so first; a link plugged or enslaved by then is
+    /// left alone. 0 attaches at once.
+    pub adopt_after_ms: u64,
     pub plugins: PluginLimits,
 }
 
@@ -110,7 +116,7 @@ impl Default for Config {
             ledger_checkpoint_entries: None,
             ledger_checkpoint_seconds: None,
             ledger_key_path: None,
-            include_prefixes: ["veth", "tap", "fwpr", "vi"].map(String::from).to_vec(),
+            include_prefixes: ["veth", "tap", "vi"].map(String::from).to_vec(),
             naming_template: "vi{vmid}".into(),
             enable_rename: false,
             managed_block_tag: "ovs-port-agent".into(),
@@ -123,6 +129,7 @@ impl Default for Config {
             metrics_textfile: PathBuf::new(),
             max_state_bytes: 8 << 20,
             rollback_max_attempts: 10,
+            adopt_after_ms: 500,
             plugins: PluginLimits::default(),
         }
     }

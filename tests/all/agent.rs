@@ -282,3 +282,69 @@ fn the_cli_lists_adds_and_deletes_ports_without_a_daemon() {
     assert_eq!(list(&lab), "eth0\n");
     assert!(interfaces(&lab).contains("\tovs_ports eth0\n"), "{}", interfaces(&lab));
 }
+
+/// The bridge `name` is a port of, by `ovs-vsctl` (`None`: of none).
+fn bridge_of(lab: &Lab, name: &str) -> Option<String> {
+    lab.vsctl(&format!("port-to-br {name}")).ok().map(|b| b.trim().to_string())
+}
+
+/// qemu-server's taps plugged as it plugs them (`ip tuntap add`, then
+/// `ovs-vsctl --may-exist add-port ovsbr1 TAP tag=20`, at once or after a
+/// hook's 200 ms), and Proxmox's firewall layout (the tap enslaved to a
+/// Linux bridge `fwbrNi0`): every VM port ends where the hypervisor put it
+/// with its tag, its plug never fails, and no firewalled tap is ever put
+/// on OVS, not as it appears and not by the sweep after a restart.
+#[test]
+fn the_hypervisors_own_plugs_and_firewall_bridges_are_left_alone() {
+    let (lab, daemon) = agent_lab();
+    let taps = |vm: usize, n: usize| -> Vec<String> { (0..n).map(|i| format!("tap{}i{i}", vm + i)).collect() };
+    for (taps, delay) in [(taps(100, 1), "0"), (taps(110, 10), "0"), (taps(130, 3), "0.2")] {
+        let mut script = String::new();
+        for t in &taps {
+            script.push_str(&format!("ip tuntap add {t} mode tap && ip link set {t} up\n"));
+        }
+        script.push_str(&format!("sleep {delay}\n"));
+        for t in &taps {
+            script.push_str(&format!(
+                "ovs-vsctl --timeout=10 --may-exist add-port ovsbr1 {t} tag=20 || echo PLUG-FAILED {t}\n"
+            ));
+        }
+        let out = lab.sh(&script).unwrap();
+        assert!(!out.contains("PLUG-FAILED"), "the hypervisor's plug failed: {out}");
+        // Longer than adopt_after_ms and an apply: the agent had its chance.
+        std::thread::sleep(Duration::from_millis(1500));
+        for t in &taps {
+            assert_eq!(bridge_of(&lab, t).as_deref(), Some("ovsbr1"), "{t} stays where qemu-server put it");
+            assert_eq!(lab.vsctl(&format!("get port {t} tag")).unwrap().trim(), "20", "{t} keeps its tag");
+        }
+    }
+    // The firewall layout: tap -> fwbr (a Linux bridge); qemu-server plugs fwpr itself.
+    let fw = "ip link add fwbr200i0 type bridge && ip link set fwbr200i0 up && \
+              ip tuntap add tap200i0 mode tap && ip link set tap200i0 master fwbr200i0 && ip link set tap200i0 up";
+    lab.sh(fw).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(bridge_of(&lab, "tap200i0"), None, "a firewalled tap is never on OVS");
+    let _daemon = restart_with(&lab, daemon, "");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(bridge_of(&lab, "tap200i0"), None, "nor after the start-up sweep");
+    // A container's veth is still the agent's, attached once.
+    add_veths(&lab, "veth", 0..1);
+    let want: BTreeSet<String> = ["eth0", "veth0"].map(String::from).into();
+    wait_ports(&lab, "the container's veth attached", &want);
+    verified_ledger(&lab);
+}
+
+/// LXC's order: the pair made on the host, the host's end set up, and
+/// only then the peer moved into the container. The kernel reports the
+/// move as the peer's DELLINK alone; the agent attaches the host's end.
+#[test]
+fn a_veth_whose_peer_moves_into_a_container_afterwards_is_attached() {
+    let (lab, _daemon) = agent_lab();
+    lab.sh("[ -e /run/netns/guests ] || ip netns add guests\n\
+         ip link add veth300i0 type veth peer name ceth300 && ip link set veth300i0 up\n\
+         sleep 1\n\
+         ip link set ceth300 netns guests")
+        .unwrap();
+    let want: BTreeSet<String> = ["eth0", "veth300i0"].map(String::from).into();
+    wait_ports(&lab, "the host's end attached after its peer moved", &want);
+}

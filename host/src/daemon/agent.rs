@@ -41,16 +41,33 @@ pub struct LinkEvent {
     /// A veth whose other end is in another network namespace (a
     /// container's): the kernel names that namespace.
     pub peer_elsewhere: bool,
+    /// It has a master (`IFLA_MASTER`): enslaved to a Linux bridge (a
+    /// Proxmox firewall bridge `fwbrN`), a bond, or OVS's kernel datapath.
+    /// Such a link is someone's already: never the agent's to attach.
+    pub enslaved: bool,
+    /// A `DELLINK` because the link moved to another network namespace
+    /// (`IFLA_NEW_NETNSID`): LXC moving a veth's peer into the container.
+    /// The host's end changes nothing the kernel reports by itself.
+    pub moved_away: bool,
 }
 
 /// The link a `NEWLINK`/`DELLINK` message is about.
 fn link_event(msg: &LinkMessage, present: bool) -> Option<LinkEvent> {
-    let mut event =
-        LinkEvent { name: String::new(), index: msg.header.index, kind: String::new(), present, peer_elsewhere: false };
+    let mut event = LinkEvent {
+        name: String::new(),
+        index: msg.header.index,
+        kind: String::new(),
+        present,
+        peer_elsewhere: false,
+        enslaved: false,
+        moved_away: false,
+    };
     for attr in &msg.attributes {
         match attr {
             LinkAttribute::IfName(n) => event.name = n.clone(),
             LinkAttribute::LinkNetNsId(_) => event.peer_elsewhere = true,
+            LinkAttribute::Controller(master) => event.enslaved = *master != 0,
+            LinkAttribute::NewNetnsId(_) if !present => event.moved_away = true,
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
                     if let LinkInfo::Kind(kind) = info {
@@ -83,10 +100,11 @@ impl Watched {
     }
 
     /// A link that appeared and is the agent's to attach: a VM's tap, or
-    /// the host's end of a container's veth. A veth with both ends here is
-    /// no guest's (attaching both ends to one bridge would make a loop).
+    /// the host's end of a container's veth, that nothing has taken (no
+    /// master). A veth with both ends here is no guest's (attaching both
+    /// ends to one bridge would make a loop).
     pub fn takes(&self, e: &LinkEvent) -> bool {
-        self.name(&e.name) && (e.kind == "tun" || (e.kind == "veth" && e.peer_elsewhere))
+        self.name(&e.name) && !e.enslaved && (e.kind == "tun" || (e.kind == "veth" && e.peer_elsewhere))
     }
 }
 
@@ -162,6 +180,7 @@ async fn burst(rx: &mut UnboundedReceiver<LinkEvent>) -> Option<Vec<LinkEvent>> 
 }
 
 async fn run(conn: Connection, manager: Arc<Manager>, watched: Watched, mut rx: UnboundedReceiver<LinkEvent>) {
+    let adopt_after = Duration::from_millis(manager.config().adopt_after_ms);
     let mut known: HashMap<String, u32> = HashMap::new();
     // What appeared or vanished while the daemon was not running.
     // Until that is known nothing is: a failure is retried (links that
@@ -183,7 +202,16 @@ async fn run(conn: Connection, manager: Arc<Manager>, watched: Watched, mut rx: 
     let mut block = BlockState::default();
     loop {
         if pending.is_empty() {
-            let Some(events) = burst(&mut rx).await else { return };
+            let Some(mut events) = burst(&mut rx).await else { return };
+            // A veth's peer moved into a container: its host end (now the
+            // host's end of a container's veth) says nothing by itself, so
+            // ask the kernel how every link stands now.
+            if events.iter().any(|e| e.moved_away) {
+                match kernel_links().await {
+                    Ok(links) => events.extend(links.into_iter().filter(|l| watched.takes(l))),
+                    Err(e) => log::warn!("port agent: listing links after a move: {e}"),
+                }
+            }
             pending = changes(&events, &watched, &known);
             for e in events.iter().filter(|e| !e.present) {
                 known.remove(&e.name);
@@ -195,7 +223,13 @@ async fn run(conn: Connection, manager: Arc<Manager>, watched: Watched, mut rx: 
                 continue;
             }
         }
-        let batch = std::mem::take(&mut pending);
+        let mut batch = std::mem::take(&mut pending);
+        if batch.iter().any(|c| matches!(c, PortChange::Attach(_))) {
+            batch = adopt(batch, &watched, adopt_after).await;
+            if batch.is_empty() {
+                continue;
+            }
+        }
         let m = manager.clone();
         let b = batch.clone();
         let outcome = tokio::task::spawn_blocking(move || apply(&m, b)).await.expect("apply");
@@ -212,6 +246,33 @@ async fn run(conn: Connection, manager: Arc<Manager>, watched: Watched, mut rx: 
             pending = outcome.retry;
         }
     }
+}
+
+/// The batch with its attaches held back `adopt_after` and then asked
+/// again of the kernel: a link gone, or taken meanwhile (enslaved to a
+/// firewall bridge), is not attached; one a hypervisor plugged into OVS
+/// meanwhile `net` leaves where it is (it checks OVSDB at apply, and its
+/// transaction asserts the link is still on no bridge).
+async fn adopt(batch: Vec<PortChange>, watched: &Watched, adopt_after: Duration) -> Vec<PortChange> {
+    tokio::time::sleep(adopt_after).await;
+    let links = match kernel_links().await {
+        Ok(links) => links,
+        Err(e) => {
+            log::warn!("port agent: listing links before attaching: {e}; attaching as the events said");
+            return batch;
+        }
+    };
+    let free: HashSet<&str> = links.iter().filter(|l| watched.takes(l)).map(|l| l.name.as_str()).collect();
+    batch
+        .into_iter()
+        .filter(|c| match c {
+            PortChange::Attach(name) if !free.contains(name.as_str()) => {
+                log::info!("port agent: {name} is gone or taken (enslaved) meanwhile; not attached");
+                false
+            }
+            _ => true,
+        })
+        .collect()
 }
 
 /// What a batch came to: the reports of the applies made, and the changes
@@ -295,7 +356,15 @@ mod tests {
     use super::*;
 
     fn ev(name: &str, kind: &str, present: bool) -> LinkEvent {
-        LinkEvent { name: name.into(), index: name.len() as u32, kind: kind.into(), present, peer_elsewhere: true }
+        LinkEvent {
+            name: name.into(),
+            index: name.len() as u32,
+            kind: kind.into(),
+            present,
+            peer_elsewhere: true,
+            enslaved: false,
+            moved_away: false,
+        }
     }
 
     #[test]
@@ -310,6 +379,7 @@ mod tests {
             ev("eth0", "veth", true),                                         // not watched
             ev("tapbr", "bridge", true),                                      // watched name, not a guest's kind
             LinkEvent { peer_elsewhere: false, ..ev("veth4", "veth", true) }, // both ends here
+            LinkEvent { enslaved: true, ..ev("tap5", "tun", true) },          // on a firewall bridge
         ];
         let known = HashMap::from([("tap2".to_string(), 4)]);
         assert_eq!(

@@ -125,11 +125,42 @@ fn placeholder(a: &Action) -> Interface {
     Interface::new(&a.resource, Kind::OvsBridge)
 }
 
+/// Whether `a` is the port agent's attach of a link (`dynamic: true` with
+/// a controller).
+fn is_dynamic_attach(a: &Action) -> bool {
+    a.kind == ActionKind::Modify
+        && serde_json::from_str::<Value>(&a.body).is_ok_and(|b| b["dynamic"] == true && b["controller"].is_string())
+}
+
 pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     if actions.is_empty() {
         return Ok(vec![]);
     }
     let live = Live::read()?;
+    // Someone else (a hypervisor's `ovs-vsctl --may-exist add-port`) may
+    // have plugged a link since the diff: the agent never moves or
+    // replaces such a port, it leaves it where it is.
+    let raced: Vec<&str> = actions
+        .iter()
+        .filter(|a| {
+            // A port of that name someone else made (the agent's own, under
+            // its raw name, is renamed: that is the agent's to do).
+            let plugged = |name: &str| {
+                live.ovs.iface(name).is_some()
+                    && !live.ovs.bridge_of(name).and_then(|b| b.port(name)).is_some_and(|p| p.dynamic)
+            };
+            is_dynamic_attach(a) && (plugged(&a.resource) || rename_of(a).is_some_and(|raw| plugged(&raw)))
+        })
+        .map(|a| a.resource.as_str())
+        .collect();
+    for name in &raced {
+        portagent_sdk::log::info(&format!("{name} was attached by someone else meanwhile; left where it is"));
+    }
+    let kept: Vec<Action> = actions.iter().filter(|a| !raced.contains(&a.resource.as_str())).cloned().collect();
+    let actions = kept.as_slice();
+    if actions.is_empty() {
+        return Ok(vec![]);
+    }
     let current = live.state();
     let (target, deleted) = target(current.interfaces.clone(), actions)?;
     let touched: BTreeSet<&str> = actions.iter().map(|a| a.resource.as_str()).collect();
@@ -232,6 +263,11 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
             match (have.get(name), bridge.port(name)) {
                 (None, _) => {
                     guard(&mut txn);
+                    // The agent's port: only while nobody else has plugged
+                    // the link, checked by OVSDB itself at commit.
+                    if cfg.dynamic == Some(true) {
+                        txn.guard_unattached(name);
+                    }
                     txn.add_port(&bridge.name, cfg, kind, mtu, true);
                 }
                 (Some(old), Some(row)) if old != cfg => {
@@ -408,6 +444,57 @@ mod tests {
         assert!(file.contains("[Match]\nName=br0\n") && file.contains("Address=10.0.0.1/24\n"), "{file}");
         assert_eq!(fake.calls, ["networkd.reload", "netlink.set-up-link br0"], "one reload, then the kernel at once");
         assert!(fake.addresses.iter().any(|a| a.link == "br0" && a.ip == "10.0.0.1" && a.prefix == 24));
+    }
+
+    /// OVSDB with the owned `br0` and `tap1`, a port someone else (a
+    /// hypervisor) plugged into it; any change is a test failure.
+    fn tap_plugged_by_someone_else(ops: &serde_json::Value) -> Result<serde_json::Value, portagent_sdk::CapError> {
+        let none = json!(["set", []]);
+        let owned = json!(["map", [["portagent", "owned"]]]);
+        Ok(serde_json::Value::Array(
+            ops.as_array()
+                .unwrap()
+                .iter()
+                .map(|op| match (op["op"].as_str(), op["table"].as_str()) {
+                    (Some("select"), Some("Open_vSwitch")) => {
+                        json!({"rows": [{"_uuid": ["uuid", "root"], "cur_cfg": 1, "next_cfg": 1}]})
+                    }
+                    (Some("select"), Some("Bridge")) => json!({"rows": [{"_uuid": ["uuid", "b1"], "name": "br0",
+                        "ports": ["set", [["uuid", "p1"], ["uuid", "p2"]]], "datapath_type": "netdev", "external_ids": owned,
+                        "stp_enable": false, "rstp_enable": false, "fail_mode": none}]}),
+                    (Some("select"), Some("Port")) => json!({"rows": [
+                        {"_uuid": ["uuid", "p1"], "name": "br0", "interfaces": ["uuid", "i1"], "tag": none, "trunks": none,
+                         "vlan_mode": none, "bond_mode": none, "external_ids": owned},
+                        {"_uuid": ["uuid", "p2"], "name": "tap1", "interfaces": ["uuid", "i2"], "tag": 20, "trunks": none,
+                         "vlan_mode": none, "bond_mode": none, "external_ids": ["map", []]}]}),
+                    (Some("select"), Some("Interface")) => json!({"rows": [
+                        {"_uuid": ["uuid", "i1"], "name": "br0", "type": "internal", "mtu_request": none, "error": none,
+                         "ofport": 1, "options": ["map", []]},
+                        {"_uuid": ["uuid", "i2"], "name": "tap1", "type": "", "mtu_request": none, "error": none,
+                         "ofport": 2, "options": ["map", []]}]}),
+                    (Some("select"), _) => json!({"rows": []}),
+                    (op, table) => panic!("the agent's attach changed OVSDB: {op:?} on {table:?}"),
+                })
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn an_attach_raced_by_a_hypervisors_plug_leaves_its_port_alone() {
+        let fake = portagent_sdk::testing::Fake::new()
+            .with_link("br0", true)
+            .with_link("tap1", true)
+            .with_ovsdb(tap_plugged_by_someone_else);
+        // The diff saw tap1 free and asked to attach it to br1; by apply
+        // time the hypervisor had plugged it into br0.
+        let attach = Action {
+            kind: ActionKind::Modify,
+            resource: "tap1".into(),
+            body: json!({"controller": "br1", "dynamic": true}).to_string(),
+        };
+        let (result, fake) = portagent_sdk::testing::run(fake, || apply(&[attach]));
+        assert_eq!(result.unwrap(), Vec::<String>::new(), "nothing changed");
+        assert!(fake.calls.is_empty(), "{:?}", fake.calls);
     }
 
     #[test]

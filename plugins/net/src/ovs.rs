@@ -282,6 +282,9 @@ fn owner_ids(owned: bool) -> Value {
 pub trait BridgeTxn {
     fn guard_ports(&mut self, bridge: &OvsBridge);
     fn guard_absent(&mut self, name: &str);
+    /// Fails the transaction if an Interface named `name` exists (on any
+    /// bridge) at commit.
+    fn guard_unattached(&mut self, name: &str);
     fn update_port(&mut self, row: &OvsPort, port: &PortConfig, kind: &str);
     fn create_bridge(&mut self, name: &str, datapath_type: &str, mtu: Option<u32>, owned: bool, ports: &[NewPort]);
     fn add_port(&mut self, bridge: &str, port: &PortConfig, kind: &str, mtu: Option<u32>, owned: bool);
@@ -351,6 +354,10 @@ impl BridgeTxn for Txn {
     /// Fails the transaction if a bridge named `name` appeared meanwhile.
     fn guard_absent(&mut self, name: &str) {
         self.guard("Bridge", json!([["name", "==", name]]), &["name"], json!([]));
+    }
+
+    fn guard_unattached(&mut self, name: &str) {
+        self.guard("Interface", json!([["name", "==", name]]), &["name"], json!([]));
     }
 
     /// Makes an existing port match `port` in place: VLAN and bond columns,
