@@ -403,36 +403,57 @@ mod tests {
         assert!(!changes_ip(&modify(json!({"ports": ["eth0"], "stp": true}))));
     }
 
-    /// OVSDB with one owned bridge `br0` (its internal port only), as the
-    /// fake host answers it.
-    fn one_bridge(ops: &serde_json::Value) -> Result<serde_json::Value, portagent_sdk::CapError> {
-        let owned = json!(["map", [["portagent", "owned"]]]);
-        let none = json!(["set", []]);
-        Ok(serde_json::Value::Array(
-            ops.as_array()
-                .unwrap()
-                .iter()
-                .map(|op| match (op["op"].as_str(), op["table"].as_str()) {
-                    (Some("select"), Some("Open_vSwitch")) => {
-                        json!({"rows": [{"_uuid": ["uuid", "root"], "cur_cfg": 1, "next_cfg": 1}]})
-                    }
-                    (Some("select"), Some("Bridge")) => json!({"rows": [{"_uuid": ["uuid", "b1"], "name": "br0",
-                        "ports": ["uuid", "p1"], "datapath_type": "netdev", "external_ids": owned, "stp_enable": false,
-                        "rstp_enable": false, "fail_mode": none}]}),
-                    (Some("select"), Some("Port")) => json!({"rows": [{"_uuid": ["uuid", "p1"], "name": "br0",
-                        "interfaces": ["uuid", "i1"], "tag": none, "trunks": none, "vlan_mode": none, "bond_mode": none,
-                        "external_ids": owned}]}),
-                    (Some("select"), Some("Interface")) => json!({"rows": [{"_uuid": ["uuid", "i1"], "name": "br0",
-                        "type": "internal", "mtu_request": none, "error": none, "ofport": 1, "options": ["map", []]}]}),
-                    _ => json!({}),
-                })
-                .collect(),
-        ))
+    /// OVSDB with the owned bridge `br0`: its internal port, and `foreign`
+    /// ports (name, tag) someone else (a hypervisor) plugged into it, as
+    /// the fake host answers it. With `frozen`, any change fails the test.
+    fn br0_with(
+        foreign: &'static [(&'static str, u16)],
+        frozen: bool,
+    ) -> impl FnMut(&serde_json::Value) -> Result<serde_json::Value, portagent_sdk::CapError> {
+        move |ops| {
+            let owned = json!(["map", [["portagent", "owned"]]]);
+            let none = json!(["set", []]);
+            let port = |name: &str, tag: Value, ids: &Value| {
+                json!({"_uuid": ["uuid", format!("p-{name}")], "name": name, "interfaces": ["uuid", format!("i-{name}")],
+                    "tag": tag, "trunks": none, "vlan_mode": none, "bond_mode": none, "external_ids": ids})
+            };
+            let iface = |name: &str, kind: &str, ofport: usize| {
+                json!({"_uuid": ["uuid", format!("i-{name}")], "name": name, "type": kind, "mtu_request": none,
+                    "error": none, "ofport": ofport, "options": ["map", []]})
+            };
+            let mut ports = vec![port("br0", none.clone(), &owned)];
+            let mut ifaces = vec![iface("br0", "internal", 1)];
+            for (i, (name, tag)) in foreign.iter().enumerate() {
+                ports.push(port(name, json!(tag), &json!(["map", []])));
+                ifaces.push(iface(name, "", i + 2));
+            }
+            let refs: Vec<Value> = ports.iter().map(|p| p["_uuid"].clone()).collect();
+            Ok(Value::Array(
+                ops.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|op| match (op["op"].as_str(), op["table"].as_str()) {
+                        (Some("select"), Some("Open_vSwitch")) => {
+                            json!({"rows": [{"_uuid": ["uuid", "root"], "cur_cfg": 1, "next_cfg": 1}]})
+                        }
+                        (Some("select"), Some("Bridge")) => json!({"rows": [{"_uuid": ["uuid", "b1"], "name": "br0",
+                            "ports": ["set", refs], "datapath_type": "netdev", "external_ids": owned,
+                            "stp_enable": false, "rstp_enable": false, "fail_mode": none}]}),
+                        (Some("select"), Some("Port")) => json!({"rows": ports}),
+                        (Some("select"), Some("Interface")) => json!({"rows": ifaces}),
+                        (op, table) if frozen && op != Some("select") => {
+                            panic!("changed OVSDB: {op:?} on {table:?}")
+                        }
+                        _ => json!({}),
+                    })
+                    .collect(),
+            ))
+        }
     }
 
     #[test]
     fn an_address_change_writes_the_file_reloads_and_sets_the_link_up_at_once() {
-        let fake = portagent_sdk::testing::Fake::new().with_link("br0", true).with_ovsdb(one_bridge);
+        let fake = portagent_sdk::testing::Fake::new().with_link("br0", true).with_ovsdb(br0_with(&[], false));
         let action = Action {
             kind: ActionKind::Modify,
             resource: "br0".into(),
@@ -446,45 +467,12 @@ mod tests {
         assert!(fake.addresses.iter().any(|a| a.link == "br0" && a.ip == "10.0.0.1" && a.prefix == 24));
     }
 
-    /// OVSDB with the owned `br0` and `tap1`, a port someone else (a
-    /// hypervisor) plugged into it; any change is a test failure.
-    fn tap_plugged_by_someone_else(ops: &serde_json::Value) -> Result<serde_json::Value, portagent_sdk::CapError> {
-        let none = json!(["set", []]);
-        let owned = json!(["map", [["portagent", "owned"]]]);
-        Ok(serde_json::Value::Array(
-            ops.as_array()
-                .unwrap()
-                .iter()
-                .map(|op| match (op["op"].as_str(), op["table"].as_str()) {
-                    (Some("select"), Some("Open_vSwitch")) => {
-                        json!({"rows": [{"_uuid": ["uuid", "root"], "cur_cfg": 1, "next_cfg": 1}]})
-                    }
-                    (Some("select"), Some("Bridge")) => json!({"rows": [{"_uuid": ["uuid", "b1"], "name": "br0",
-                        "ports": ["set", [["uuid", "p1"], ["uuid", "p2"]]], "datapath_type": "netdev", "external_ids": owned,
-                        "stp_enable": false, "rstp_enable": false, "fail_mode": none}]}),
-                    (Some("select"), Some("Port")) => json!({"rows": [
-                        {"_uuid": ["uuid", "p1"], "name": "br0", "interfaces": ["uuid", "i1"], "tag": none, "trunks": none,
-                         "vlan_mode": none, "bond_mode": none, "external_ids": owned},
-                        {"_uuid": ["uuid", "p2"], "name": "tap1", "interfaces": ["uuid", "i2"], "tag": 20, "trunks": none,
-                         "vlan_mode": none, "bond_mode": none, "external_ids": ["map", []]}]}),
-                    (Some("select"), Some("Interface")) => json!({"rows": [
-                        {"_uuid": ["uuid", "i1"], "name": "br0", "type": "internal", "mtu_request": none, "error": none,
-                         "ofport": 1, "options": ["map", []]},
-                        {"_uuid": ["uuid", "i2"], "name": "tap1", "type": "", "mtu_request": none, "error": none,
-                         "ofport": 2, "options": ["map", []]}]}),
-                    (Some("select"), _) => json!({"rows": []}),
-                    (op, table) => panic!("the agent's attach changed OVSDB: {op:?} on {table:?}"),
-                })
-                .collect(),
-        ))
-    }
-
     #[test]
     fn an_attach_raced_by_a_hypervisors_plug_leaves_its_port_alone() {
         let fake = portagent_sdk::testing::Fake::new()
             .with_link("br0", true)
             .with_link("tap1", true)
-            .with_ovsdb(tap_plugged_by_someone_else);
+            .with_ovsdb(br0_with(&[("tap1", 20)], true));
         // The diff saw tap1 free and asked to attach it to br1; by apply
         // time the hypervisor had plugged it into br0.
         let attach = Action {
