@@ -348,3 +348,27 @@ fn a_veth_whose_peer_moves_into_a_container_afterwards_is_attached() {
     let want: BTreeSet<String> = ["eth0", "veth300i0"].map(String::from).into();
     wait_ports(&lab, "the host's end attached after its peer moved", &want);
 }
+
+/// Two NICs of one guest under the default template (`vi{vmid}`), links
+/// keeping their names: two different template names, and each removes
+/// its own port.
+#[test]
+fn two_nics_of_one_guest_get_two_names_without_rename() {
+    let (lab, daemon) = agent_lab();
+    let _daemon = restart_with(&lab, daemon, "include_prefixes = []\n");
+    add_veths(&lab, "veth900i", 0..2);
+    let create = |raw: &str| {
+        let out = portagent(&lab, &["create-interface", raw, "ct900", "900"]);
+        assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["name"].as_str().unwrap().to_string()
+    };
+    let (first, second) = (create("veth900i0"), create("veth900i1"));
+    assert_eq!(first, "vi900");
+    assert!(second != first && second.starts_with("vi900-"), "{second}");
+    assert_eq!(create("veth900i0"), first, "asked again: the same name");
+    let alias = |port: &str| lab.vsctl(&format!("get port {port} external_ids:portagent-name")).unwrap();
+    assert_eq!(alias("veth900i1").trim().trim_matches('"'), second);
+    let out = portagent(&lab, &["remove-interface", &second]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(ports(&lab), ["eth0", "veth900i0"].map(String::from).into(), "only its own port went");
+}

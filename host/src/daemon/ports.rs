@@ -152,7 +152,16 @@ pub fn create_interface(
     let config = manager.config();
     let wanted = super::naming::render(&config.naming_template, raw, container, vmid)
         .map_err(|e| invalid("naming_template", e))?;
-    let name = super::naming::fit(&wanted, raw, link_exists);
+    // Taken: another link's name, or another port's (or its template
+    // name, kept in OVSDB when links keep theirs): two NICs of one guest
+    // (`vi{vmid}` for veth900i0 and veth900i1) get two names.
+    let others: HashSet<String> = bridge_ports(manager)?
+        .iter()
+        .filter(|p| port_name(p) != Some(raw))
+        .flat_map(|p| [port_name(p).map(str::to_string), p["alias"].as_str().map(str::to_string)])
+        .flatten()
+        .collect();
+    let name = super::naming::fit(&wanted, raw, |n| link_exists(n) || others.contains(n));
     let rename = config.enable_rename;
     if !link_exists(raw) {
         return Err(invalid("raw", format!("no network device named {raw} exists")));
