@@ -229,12 +229,21 @@ pub fn query(config: Config, args: QueryArgs) -> Result<(), Failure> {
 
 /// Prints the state file's JSON Schema (or one section's). Read-only:
 /// it loads the plugins and asks each for its schema, nothing else.
+/// A plugin whose schema cannot be had is left out and named (exit 1),
+/// the others printed all the same.
 pub fn schema(config: Config, plugin: Option<&str>) -> Result<(), Failure> {
-    let schema = Manager::open(config).and_then(|m| m.schema(plugin)).map_err(failure)?;
+    let (schema, failed) = Manager::open(config).and_then(|m| m.schema(plugin)).map_err(failure)?;
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &schema)?;
     writeln!(out)?;
-    Ok(())
+    if failed.is_empty() {
+        return Ok(());
+    }
+    for (name, e) in &failed {
+        eprintln!("error: plugin {name}: {e}");
+    }
+    let names: Vec<&str> = failed.keys().map(String::as_str).collect();
+    Err(Failure::from(anyhow::anyhow!("left out of the schema: {} (its schema() failed)", names.join(", "))))
 }
 
 fn print_text(out: &mut impl Write, r: &ApplyReport) -> std::io::Result<()> {

@@ -12,25 +12,39 @@ const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
 
 impl Manager {
     /// The schema of a state file for every runnable plugin; with `only`,
-    /// that plugin's section alone, as a schema of its own.
-    pub fn schema(&self, only: Option<&str>) -> Result<Value, StateError> {
+    /// that plugin's section alone, as a schema of its own. A plugin whose
+    /// `schema()` fails (loops into its CPU limit, returns no JSON) is
+    /// left out of the whole file's schema and named in the second value;
+    /// asked for alone, its failure is the error.
+    pub fn schema(&self, only: Option<&str>) -> Result<(Value, BTreeMap<String, StateError>), StateError> {
         let mut schemas = BTreeMap::new();
+        let mut failed = BTreeMap::new();
         for mut l in self.load_only(only)? {
             let section = l.manifest.section.clone();
-            let text = l.plugin.schema().map_err(|e| super::manager::classify(&section, e))?;
-            let schema = section_schema(&text).map_err(|message| {
-                StateError::Plugin(crate::plugin::CallError::Trap {
-                    plugin: l.manifest.name.clone(),
-                    op: "schema",
-                    message,
+            let schema = l.plugin.schema().map_err(|e| super::manager::classify(&section, e)).and_then(|text| {
+                section_schema(&text).map_err(|message| {
+                    StateError::Plugin(crate::plugin::CallError::Trap {
+                        plugin: l.manifest.name.clone(),
+                        op: "schema",
+                        message,
+                    })
                 })
-            })?;
-            schemas.insert(section, schema);
+            });
+            match schema {
+                Ok(schema) => {
+                    schemas.insert(section, schema);
+                }
+                Err(e) if only.is_some() => return Err(e),
+                Err(e) => {
+                    failed.insert(l.manifest.name.clone(), e);
+                }
+            }
         }
-        Ok(match only {
+        let schema = match only {
             Some(_) => schemas.into_values().next().map(standalone).unwrap_or_else(|| json!({})),
             None => state_file(schemas),
-        })
+        };
+        Ok((schema, failed))
     }
 }
 

@@ -56,8 +56,23 @@ fn parsed_as_dumped(line: &str) -> Option<String> {
 
 /// Flows as `ovs-ofctl` reads them from a file: one a line, none naming
 /// its own cookie (the host sets it).
+/// The most flows one call may give: a million made ovs-vswitchd grow to
+/// 1.2 GB; a hundred thousand is far beyond any host's own.
+pub const MAX_FLOWS: usize = 100_000;
+/// The longest flow text.
+pub const MAX_FLOW_BYTES: usize = 4096;
+
 fn check_flows(flows: &[String]) -> Result<(), CapError> {
+    if flows.len() > MAX_FLOWS {
+        return Err(CapError::InvalidArgument(format!(
+            "{} flows in one call; at most {MAX_FLOWS}",
+            flows.len()
+        )));
+    }
     for (i, f) in flows.iter().enumerate() {
+        if f.len() > MAX_FLOW_BYTES {
+            return Err(CapError::InvalidArgument(format!("flow {i} is {} bytes; at most {MAX_FLOW_BYTES}", f.len())));
+        }
         if f.contains('\n') || f.contains('\r') {
             return Err(CapError::InvalidArgument(format!("flow {i}: {f:?} spans lines")));
         }
@@ -285,6 +300,8 @@ mod tests {
         assert!(check_flows(&["cookie=0x1,priority=1,actions=drop".into()]).is_err());
         assert!(check_flows(&["priority=1,actions=drop\ndelete".into()]).is_err());
         assert!(check_flows(&[" ".into()]).is_err());
+        assert!(check_flows(&vec!["actions=drop".to_string(); MAX_FLOWS + 1]).is_err(), "too many");
+        assert!(check_flows(&[format!("priority=1,actions={}", "drop,".repeat(MAX_FLOW_BYTES))]).is_err(), "too long");
     }
 
     #[test]

@@ -117,6 +117,11 @@ fn confine(caps: &CapContext, ops: &mut [Value], timeout: Duration) -> Result<()
 
 /// Refuses a transaction outside the grant before anything is sent;
 /// returns its operations, parsed.
+/// The most operations one `transact` may hold: `net`'s apply of 4,000
+/// ports needs about 13,000; a hundred thousand held ovsdb-server for
+/// every other client.
+pub const MAX_OPERATIONS: usize = 20_000;
+
 fn check(caps: &CapContext, database: &str, operations: &str) -> Result<Vec<Value>, CapError> {
     caps.grants.scope(&caps.plugin, Capability::OVSDB)?;
     if database != "Open_vSwitch" {
@@ -124,6 +129,9 @@ fn check(caps: &CapContext, database: &str, operations: &str) -> Result<Vec<Valu
     }
     let ops: Vec<Value> = serde_json::from_str(operations)
         .map_err(|e| CapError::InvalidArgument(format!("operations are not a JSON array: {e}")))?;
+    if ops.len() > MAX_OPERATIONS {
+        return Err(CapError::InvalidArgument(format!("{} operations in one transaction; at most {MAX_OPERATIONS}", ops.len())));
+    }
     for (i, op) in ops.iter().enumerate() {
         let name = op.get("op").and_then(Value::as_str).unwrap_or("");
         match op.get("table").and_then(Value::as_str) {
@@ -261,6 +269,9 @@ mod tests {
         assert!(matches!(check(&c, "_Server", ok), Err(CapError::Denied(_))));
         let tableless = r#"[{"op":"insert","row":{}}]"#;
         assert!(matches!(check(&c, "Open_vSwitch", tableless), Err(CapError::InvalidArgument(_))));
+        let comment = r#"{"op":"comment","comment":"x"}"#;
+        let many = format!("[{}]", vec![comment; MAX_OPERATIONS + 1].join(","));
+        assert!(matches!(check(&c, "Open_vSwitch", &many), Err(CapError::InvalidArgument(m)) if m.contains("at most")));
     }
 
     #[test]
