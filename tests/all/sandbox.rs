@@ -356,6 +356,23 @@ fn a_plugin_changes_only_its_own_ovsdb_rows() {
     let e = plugin_error(apply(&mut probe, &[&drop]));
     assert!(matches!(&e, PluginError::Denied(m) if m.contains("br-hand")), "{e}");
     assert!(lab.vsctl("list-br").unwrap().lines().any(|l| l == "br-hand"), "br-hand is still there");
+    // A reference from its own bridge to someone else's port is a change
+    // of that port (ovs-vswitchd would move it): refused by name, and the
+    // port stays where it was. (Granted Port for this: the reach check
+    // would refuse it on the grant alone otherwise.)
+    lab.vsctl("add-port br-hand hand-p0 -- set interface hand-p0 type=internal").unwrap();
+    let port_uuid = lab.vsctl("get port hand-p0 _uuid").unwrap().trim().to_string();
+    let with_port = Grants::of(&[(Capability::OVSDB, &["Open_vSwitch", "Bridge", "Port"])]);
+    let mut thief = runtime.load("probe", &compiled, with_port).unwrap();
+    let take = format!(
+        r#"ovsdb-raw:[{{"op":"mutate","table":"Bridge","where":[["name","==","br-mine"]],"mutations":[["ports","insert",["set",[["uuid","{port_uuid}"]]]]]}}]"#
+    );
+    let e = plugin_error(apply(&mut thief, &[&take]));
+    assert!(
+        matches!(&e, PluginError::Denied(m) if m.contains("Port \"hand-p0\" was not made by plugin 'probe'")),
+        "{e}"
+    );
+    assert_eq!(lab.vsctl("port-to-br hand-p0").unwrap().trim(), "br-hand", "the port was not moved");
     // Its own bridge it may remove.
     let mine = lab.vsctl("get bridge br-mine _uuid").unwrap().trim().to_string();
     let remove = format!(

@@ -100,7 +100,11 @@ fn confine(caps: &CapContext, ops: &mut [Value], timeout: Duration) -> Result<()
         .matched
         .iter()
         .map(|(i, t, w)| (*i, t.as_str(), select(t, w.clone())))
-        .chain(pre.referenced.iter().map(|(i, t, u)| (*i, t.as_str(), select_uuids(t, u))))
+        .chain(
+            pre.referenced
+                .iter()
+                .flat_map(|(i, t, u)| select_uuids(t, u).into_iter().map(move |s| (*i, t.as_str(), s))),
+        )
         .collect();
     if !looks.is_empty() {
         let selects = looks.iter().map(|(_, _, s)| s.clone()).collect();

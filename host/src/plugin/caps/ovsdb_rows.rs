@@ -24,6 +24,64 @@ const UNTAGGED: &[&str] = &["AutoAttach"];
 const ROOT_REFS: &[(&str, &str)] =
     &[("bridges", "Bridge"), ("manager_options", "Manager"), ("ssl", "SSL"), ("datapaths", "Datapath")];
 
+/// Reference columns of the other tables, strong and weak, and the table
+/// they point into (vswitch.ovsschema): a reference from a plugin's own
+/// row to another's row changes that row too (OVS moves a port into the
+/// bridge that references it; a strong reference dropped deletes it).
+const REFS: &[(&str, &str, &str)] = &[
+    ("Bridge", "ports", "Port"),
+    ("Bridge", "mirrors", "Mirror"),
+    ("Bridge", "netflow", "NetFlow"),
+    ("Bridge", "sflow", "sFlow"),
+    ("Bridge", "ipfix", "IPFIX"),
+    ("Bridge", "controller", "Controller"),
+    ("Bridge", "flow_tables", "Flow_Table"),
+    ("Bridge", "auto_attach", "AutoAttach"),
+    ("Port", "interfaces", "Interface"),
+    ("Port", "qos", "QoS"),
+    ("QoS", "queues", "Queue"),
+    ("Mirror", "select_src_port", "Port"),
+    ("Mirror", "select_dst_port", "Port"),
+    ("Mirror", "output_port", "Port"),
+    ("Flow_Sample_Collector_Set", "bridge", "Bridge"),
+    ("Flow_Sample_Collector_Set", "ipfix", "IPFIX"),
+    ("Datapath", "ct_zones", "CT_Zone"),
+    ("CT_Zone", "timeout_policy", "CT_Timeout_Policy"),
+];
+
+/// The existing rows `op` (an insert, update or mutate of `table`) makes
+/// or drops references to, by the table they are in: each must be the
+/// plugin's own. Rows this transaction inserts (`named-uuid`) are.
+fn references(table: &str, op: &Value) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for (_, column, target) in REFS.iter().filter(|(t, _, _)| *t == table) {
+        let values: Vec<&Value> = match op.get("op").and_then(Value::as_str) {
+            Some("insert" | "update") => op.get("row").and_then(|r| r.get(*column)).into_iter().collect(),
+            Some("mutate") => {
+                op["mutations"].as_array().into_iter().flatten().filter(|m| m[0] == *column).map(|m| &m[2]).collect()
+            }
+            _ => vec![],
+        };
+        let mut uuids = Vec::new();
+        for v in values {
+            uuid_atoms(v, &mut uuids);
+        }
+        if !uuids.is_empty() {
+            out.push((target.to_string(), uuids));
+        }
+    }
+    out
+}
+
+/// Every `["uuid", U]` atom in `value`, however nested (a set, a map).
+fn uuid_atoms(value: &Value, out: &mut Vec<String>) {
+    let Some(items) = value.as_array() else { return };
+    match items.as_slice() {
+        [t, Value::String(u)] if t == "uuid" => out.push(u.clone()),
+        _ => items.iter().for_each(|i| uuid_atoms(i, out)),
+    }
+}
+
 /// What must be looked at before the transaction is sent: rows that a
 /// changed `where` would match, and rows a root reference would drop.
 #[derive(Debug, Default, PartialEq)]
@@ -69,6 +127,7 @@ pub fn confine(plugin: &str, ops: &mut [Value]) -> Result<Preflight, CapError> {
             }
             continue;
         }
+        pre.referenced.extend(references(&table, op).into_iter().map(|(t, u)| (i, t, u)));
         match name.as_str() {
             "insert" => tag_row(plugin, op).map_err(denied)?,
             "update" if op.get("row").and_then(|r| r.get("external_ids")).is_some() => {
@@ -167,10 +226,10 @@ pub fn select(table: &str, where_: Value) -> Value {
     json!({"op": "select", "table": table, "where": where_})
 }
 
-/// The select of rows by uuid.
-pub fn select_uuids(table: &str, uuids: &[String]) -> Value {
-    let set: Vec<Value> = uuids.iter().map(|u| json!(["uuid", u])).collect();
-    json!({"op": "select", "table": table, "where": [["_uuid", "includes", ["set", set]]]})
+/// The selects of rows by uuid, one each (`_uuid includes {a, b}` would
+/// match no row: a row has one uuid).
+pub fn select_uuids(table: &str, uuids: &[String]) -> Vec<Value> {
+    uuids.iter().map(|u| json!({"op": "select", "table": table, "where": [["_uuid", "==", ["uuid", u]]]})).collect()
 }
 
 /// A matched row that is not the plugin's, named as a person would.
@@ -246,6 +305,27 @@ mod tests {
         ] {
             assert!(matches!(confine("acme", &mut ops(bad)), Err(CapError::Denied(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn references_from_own_rows_to_existing_rows_are_looked_at() {
+        // The campaign's: net's eth0 Port put into the plugin's own bridge.
+        let mut o = ops(r#"[{"op":"mutate","table":"Bridge","where":[["name","==","hlbr"]],
+            "mutations":[["ports","insert",["set",[["uuid","eth0-port"]]]]]},
+            {"op":"insert","table":"Port","row":{"name":"p","interfaces":["set",[["named-uuid","new"],["uuid","old-if"]]]}},
+            {"op":"update","table":"Mirror","where":[],"row":{"output_port":["uuid","their-port"]}},
+            {"op":"update","table":"Bridge","where":[],"row":{"stp_enable":true}}]"#);
+        let pre = confine("acme", &mut o).unwrap();
+        let looked: Vec<(usize, &str, Vec<&str>)> =
+            pre.referenced.iter().map(|(i, t, u)| (*i, t.as_str(), u.iter().map(String::as_str).collect())).collect();
+        assert_eq!(
+            looked,
+            [(0, "Port", vec!["eth0-port"]), (1, "Interface", vec!["old-if"]), (2, "Port", vec!["their-port"])],
+            "named-uuid rows are the transaction's own; columns that reference nothing are not looked at"
+        );
+        let selects = select_uuids("Port", &["a".into(), "b".into()]);
+        assert_eq!(selects.len(), 2, "one select a uuid: {selects:?}");
+        assert_eq!(selects[1]["where"], json!([["_uuid", "==", ["uuid", "b"]]]));
     }
 
     #[test]
