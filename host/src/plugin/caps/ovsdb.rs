@@ -17,38 +17,17 @@ use std::time::Duration;
 /// Operations that name no table and read or write nothing.
 const TABLELESS_OPS: &[&str] = &["commit", "abort", "comment", "assert"];
 
-/// Columns of the Open_vSwitch schema holding strong references into
-/// tables that are not roots, and the table they point into: rows there
-/// no longer referenced are deleted by OVSDB (garbage collection). Weak
-/// references (a Mirror's ports) and references into root tables (QoS,
-/// Queue, Flow_Table) delete nothing and are not listed.
-const STRONG_REFS: &[(&str, &str, &str)] = &[
-    ("Open_vSwitch", "bridges", "Bridge"),
-    ("Open_vSwitch", "manager_options", "Manager"),
-    ("Open_vSwitch", "ssl", "SSL"),
-    ("Open_vSwitch", "datapaths", "Datapath"),
-    ("Bridge", "ports", "Port"),
-    ("Bridge", "mirrors", "Mirror"),
-    ("Bridge", "netflow", "NetFlow"),
-    ("Bridge", "sflow", "sFlow"),
-    ("Bridge", "ipfix", "IPFIX"),
-    ("Bridge", "controller", "Controller"),
-    ("Bridge", "auto_attach", "AutoAttach"),
-    ("Port", "interfaces", "Interface"),
-    ("Flow_Sample_Collector_Set", "ipfix", "IPFIX"),
-    ("Datapath", "ct_zones", "CT_Zone"),
-    ("CT_Zone", "timeout_policy", "CT_Timeout_Policy"),
-];
-
 /// The tables whose rows a change of `table`'s `columns` (all of them for
-/// a delete) can delete: the ones those columns reference. (One level: a
+/// a delete) can delete: the ones those columns reference strongly, when
+/// they are not roots (OVSDB deletes such a row once nothing references
+/// it; see `ovsdb_rows::REFERENCES`). (One level: a
 /// grant of the referenced table is a grant of what its rows reference
 /// in turn, as `net`'s Port and Interface.)
 fn reached(table: &str, columns: Option<&[&str]>) -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = STRONG_REFS
+    let mut out: Vec<&'static str> = super::ovsdb_rows::REFERENCES
         .iter()
-        .filter(|(t, c, _)| *t == table && columns.is_none_or(|cols| cols.contains(c)))
-        .map(|(_, _, r)| *r)
+        .filter(|(t, c, _, deletes)| *deletes && *t == table && columns.is_none_or(|cols| cols.contains(c)))
+        .map(|(_, _, r, _)| *r)
         .collect();
     out.dedup();
     out

@@ -20,33 +20,34 @@ pub const ALL_ROWS: &str = "all-rows";
 /// Tables with no `external_ids` column: rows there cannot be owned.
 const UNTAGGED: &[&str] = &["AutoAttach"];
 
-/// Reference columns of the root row, and the table they point into.
-const ROOT_REFS: &[(&str, &str)] =
-    &[("bridges", "Bridge"), ("manager_options", "Manager"), ("ssl", "SSL"), ("datapaths", "Datapath")];
-
-/// Reference columns of the other tables, strong and weak, and the table
-/// they point into (vswitch.ovsschema): a reference from a plugin's own
-/// row to another's row changes that row too (OVS moves a port into the
-/// bridge that references it; a strong reference dropped deletes it).
-const REFS: &[(&str, &str, &str)] = &[
-    ("Bridge", "ports", "Port"),
-    ("Bridge", "mirrors", "Mirror"),
-    ("Bridge", "netflow", "NetFlow"),
-    ("Bridge", "sflow", "sFlow"),
-    ("Bridge", "ipfix", "IPFIX"),
-    ("Bridge", "controller", "Controller"),
-    ("Bridge", "flow_tables", "Flow_Table"),
-    ("Bridge", "auto_attach", "AutoAttach"),
-    ("Port", "interfaces", "Interface"),
-    ("Port", "qos", "QoS"),
-    ("QoS", "queues", "Queue"),
-    ("Mirror", "select_src_port", "Port"),
-    ("Mirror", "select_dst_port", "Port"),
-    ("Mirror", "output_port", "Port"),
-    ("Flow_Sample_Collector_Set", "bridge", "Bridge"),
-    ("Flow_Sample_Collector_Set", "ipfix", "IPFIX"),
-    ("Datapath", "ct_zones", "CT_Zone"),
-    ("CT_Zone", "timeout_policy", "CT_Timeout_Policy"),
+/// Every reference column of vswitch.ovsschema: (table, column, the table
+/// it points into, whether dropping a reference deletes the row: a strong
+/// reference to a table that is not a root). A reference from a plugin's
+/// own row to another's row changes that row too (OVS moves a port into
+/// the bridge that references it).
+pub const REFERENCES: &[(&str, &str, &str, bool)] = &[
+    ("Open_vSwitch", "bridges", "Bridge", true),
+    ("Open_vSwitch", "manager_options", "Manager", true),
+    ("Open_vSwitch", "ssl", "SSL", true),
+    ("Open_vSwitch", "datapaths", "Datapath", true),
+    ("Bridge", "ports", "Port", true),
+    ("Bridge", "mirrors", "Mirror", true),
+    ("Bridge", "netflow", "NetFlow", true),
+    ("Bridge", "sflow", "sFlow", true),
+    ("Bridge", "ipfix", "IPFIX", true),
+    ("Bridge", "controller", "Controller", true),
+    ("Bridge", "flow_tables", "Flow_Table", true),
+    ("Bridge", "auto_attach", "AutoAttach", true),
+    ("Port", "interfaces", "Interface", true),
+    ("Port", "qos", "QoS", false),
+    ("QoS", "queues", "Queue", false),
+    ("Mirror", "select_src_port", "Port", false),
+    ("Mirror", "select_dst_port", "Port", false),
+    ("Mirror", "output_port", "Port", false),
+    ("Flow_Sample_Collector_Set", "bridge", "Bridge", false),
+    ("Flow_Sample_Collector_Set", "ipfix", "IPFIX", true),
+    ("Datapath", "ct_zones", "CT_Zone", true),
+    ("CT_Zone", "timeout_policy", "CT_Timeout_Policy", true),
 ];
 
 /// The existing rows `op` (an insert, update or mutate of `table`) makes
@@ -54,7 +55,7 @@ const REFS: &[(&str, &str, &str)] = &[
 /// plugin's own. Rows this transaction inserts (`named-uuid`) are.
 fn references(table: &str, op: &Value) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    for (_, column, target) in REFS.iter().filter(|(t, _, _)| *t == table) {
+    for (_, column, target, _) in REFERENCES.iter().filter(|(t, ..)| *t == table) {
         let values: Vec<&Value> = match op.get("op").and_then(Value::as_str) {
             Some("insert" | "update") => op.get("row").and_then(|r| r.get(*column)).into_iter().collect(),
             Some("mutate") => {
@@ -189,7 +190,7 @@ fn root_mutations(plugin: &str, op: &Value) -> Result<Vec<(String, Vec<String>)>
             }
             continue;
         }
-        let Some((_, target)) = ROOT_REFS.iter().find(|(c, _)| *c == column) else {
+        let Some((.., target, _)) = REFERENCES.iter().find(|(t, c, ..)| *t == "Open_vSwitch" && *c == column) else {
             return Err(format!("column {column:?} of the shared Open_vSwitch row needs ovsdb `*`"));
         };
         match mutator {
