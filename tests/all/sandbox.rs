@@ -420,3 +420,33 @@ fn a_plugin_built_against_wit_0_1_0_is_served() {
     let e = plugin_error(apply(&mut p, &["ovsdb:Bridge"]));
     assert!(matches!(&e, PluginError::Denied(m) if m.contains("ovsdb")), "{e}");
 }
+
+/// `openflow`: a plugin replaces only its own flows. One with the table,
+/// priority and match of another owner's flow (an admin's, the bridge's
+/// default `priority=0 actions=NORMAL`) would replace it under the
+/// plugin's cookie, and the plugin's next replace would delete it:
+/// refused, and the other flow stays as it was.
+#[test]
+fn a_plugin_never_replaces_or_deletes_flows_of_another_cookie() {
+    let lab = Lab::start().unwrap();
+    lab.vsctl("add-br br-probe -- set bridge br-probe datapath_type=netdev").unwrap();
+    lab.sh("ovs-ofctl add-flow br-probe 'cookie=0x77,priority=100,ip,actions=drop'").unwrap();
+    let scratch = Scratch::new(&format!(
+        "ovsdb_socket = {:?}\novs_rundir = {:?}",
+        lab.path("/run/openvswitch/db.sock"),
+        lab.path("/run/openvswitch")
+    ));
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::OPENFLOW, &["br-probe"])]));
+    let dump = || lab.sh("ovs-ofctl --no-stats dump-flows br-probe").unwrap();
+    let before = dump();
+    for (flow, theirs) in [("priority=100,ip,actions=normal", "0x77"), ("priority=0,actions=drop", "0x0")] {
+        let e = plugin_error(apply(&mut p, &[&format!("replace-flows:br-probe={flow}")]));
+        assert!(matches!(&e, PluginError::Denied(m) if m.contains(&format!("cookie {theirs}"))), "{flow}: {e}");
+        assert_eq!(dump(), before, "{flow}: nothing replaced");
+    }
+    // Its own flows come and go; the others' stay.
+    apply(&mut p, &["replace-flows:br-probe=priority=101,ip,actions=normal"]).unwrap();
+    assert!(dump().contains("priority=101,ip actions=NORMAL"), "{}", dump());
+    apply(&mut p, &["replace-flows:br-probe="]).unwrap();
+    assert_eq!(dump(), before);
+}

@@ -186,6 +186,16 @@ impl Host for CapContext {
             return Ok(Err(e));
         }
         let cookie = cookie_of(&self.plugin);
+        // Read, compared and replaced under one lock: no other plugin's
+        // replace comes in between.
+        let _held = REPLACING.lock().await;
+        let (dump, _) = match self.ofctl(&bridge)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = refuse_others_matches(dump, &bridge, &flows, cookie, timeout).await {
+            return Ok(Err(e));
+        }
         let lines = std::iter::once(format!("delete cookie={cookie:#x}/-1"))
             .chain(flows.iter().map(|f| format!("add cookie={cookie:#x},{}", f.trim())));
         let path = match flow_file(lines) {
@@ -213,22 +223,77 @@ impl Host for CapContext {
             return Ok(Ok(vec![]));
         }
         let timeout = self.remaining(Capability::OPENFLOW)?;
-        let path = match flow_file(flows.iter().map(|f| f.trim().to_string())) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        let mut cmd = Command::new("ovs-ofctl");
-        cmd.args(["-O", "OpenFlow14", "parse-flows"]).arg(&path);
-        let result = run_command(cmd, timeout).await.map_err(|e| name_the_flow(e, &path)).and_then(|out| {
-            let parsed: Vec<String> = out.lines().filter_map(parsed_as_dumped).collect();
-            if parsed.len() == flows.len() {
-                Ok(parsed)
-            } else {
-                Err(CapError::Failed(format!("ovs-ofctl parse-flows gave {} flows for {}", parsed.len(), flows.len())))
-            }
-        });
-        let _ = std::fs::remove_file(&path);
-        Ok(result)
+        Ok(parse_flows(&flows, timeout).await)
+    }
+}
+
+/// One replace of flows at a time, host-wide (see `replace_flows`).
+static REPLACING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// `flows` as `ovs-ofctl parse-flows` reads them, in `dump-flows`' form.
+async fn parse_flows(flows: &[String], timeout: std::time::Duration) -> Result<Vec<String>, CapError> {
+    let path = flow_file(flows.iter().map(|f| f.trim().to_string()))?;
+    let mut cmd = Command::new("ovs-ofctl");
+    cmd.args(["-O", "OpenFlow14", "parse-flows"]).arg(&path);
+    let result = run_command(cmd, timeout).await.map_err(|e| name_the_flow(e, &path)).and_then(|out| {
+        let parsed: Vec<String> = out.lines().filter_map(parsed_as_dumped).collect();
+        if parsed.len() == flows.len() {
+            Ok(parsed)
+        } else {
+            Err(CapError::Failed(format!("ovs-ofctl parse-flows gave {} flows for {}", parsed.len(), flows.len())))
+        }
+    });
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+/// What OpenFlow tells flows apart by, in `dump-flows`' form without the
+/// cookie: table, priority and match (the text before ` actions=`).
+fn flow_key(dumped: &str) -> &str {
+    dumped.split_once(" actions=").map_or(dumped, |(key, _)| key).trim()
+}
+
+/// The cookie of a dumped line (`dump-flows` leaves out a cookie of 0).
+fn cookie_in(line: &str) -> u64 {
+    line.trim()
+        .strip_prefix("cookie=0x")
+        .and_then(|r| r.split(',').next())
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .unwrap_or(0)
+}
+
+/// Refuses `flows` when one has the table, priority and match of a flow
+/// on `bridge` that is not the plugin's (`cookie`): OpenFlow's add would
+/// replace that flow, stamped with the plugin's cookie, and the plugin's
+/// next replace would delete it. `dump` runs `ovs-ofctl` for the bridge.
+async fn refuse_others_matches(
+    mut dump: Command,
+    bridge: &str,
+    flows: &[String],
+    cookie: u64,
+    timeout: std::time::Duration,
+) -> Result<(), CapError> {
+    if flows.is_empty() {
+        return Ok(());
+    }
+    dump.args(["--no-stats", "dump-flows", bridge]);
+    let dumped = run_command(dump, timeout).await.map_err(no_such_bridge)?;
+    let others: std::collections::HashMap<String, u64> = dumped
+        .lines()
+        .filter(|l| !l.trim().is_empty() && cookie_in(l) != cookie)
+        .map(|l| (flow_key(without_cookie(l)).to_string(), cookie_in(l)))
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    let parsed = parse_flows(flows, timeout).await?;
+    match parsed.iter().enumerate().find_map(|(i, p)| others.get(flow_key(p)).map(|c| (i, *c))) {
+        Some((i, theirs)) => Err(CapError::Denied(format!(
+            "flow {i}: {:?} has the table, priority and match of a flow on {bridge} that is not this plugin's \
+             (cookie {theirs:#x}); OpenFlow would replace it",
+            flows[i].trim()
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -302,6 +367,19 @@ mod tests {
         assert!(check_flows(&[" ".into()]).is_err());
         assert!(check_flows(&vec!["actions=drop".to_string(); MAX_FLOWS + 1]).is_err(), "too many");
         assert!(check_flows(&[format!("priority=1,actions={}", "drop,".repeat(MAX_FLOW_BYTES))]).is_err(), "too long");
+    }
+
+    #[test]
+    fn flows_are_told_apart_by_table_priority_and_match() {
+        let dumped = " cookie=0x5, table=1, priority=5,ip,nw_dst=10.0.0.0/8 actions=drop";
+        assert_eq!(cookie_in(dumped), 5);
+        assert_eq!(cookie_in(" priority=0 actions=NORMAL"), 0, "dump-flows leaves a cookie of 0 out");
+        let parsed = parsed_as_dumped(
+            "OFPT_FLOW_MOD (OF1.4) (xid=0x2): ADD table:1 priority=5,ip,nw_dst=10.0.0.0/8 actions=NORMAL",
+        )
+        .unwrap();
+        assert_eq!(flow_key(without_cookie(dumped)), flow_key(&parsed), "the same flow, other actions");
+        assert_ne!(flow_key(" priority=0 actions=NORMAL"), flow_key(&parsed));
     }
 
     #[test]

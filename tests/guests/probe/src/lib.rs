@@ -139,6 +139,13 @@ fn run(command: &str) -> Result<String, PluginError> {
             Ok(format!("{link} mtu {mtu}"))
         }
         "flows" => Ok(openflow::dump_flows(arg)?.join("\n")),
+        "replace-flows" => {
+            // `replace-flows:BRIDGE=FLOW;FLOW...`
+            let (bridge, flows) = arg.split_once('=').unwrap_or((arg, ""));
+            let flows: Vec<String> = flows.split(';').filter(|f| !f.is_empty()).map(String::from).collect();
+            openflow::replace_flows(bridge, &flows)?;
+            Ok(format!("replaced {}", flows.len()))
+        }
         "hostname" => Ok(portagent_sdk::hostname::get()?.transient),
         "loop" => {
             let mut x: u64 = 0;
