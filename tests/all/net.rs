@@ -532,3 +532,26 @@ fn the_peers_cases_converge_on_the_first_apply() {
     let v = portagent(&lab, &["ledger", "verify"]);
     assert!(text(&v.stdout).starts_with("VALID"), "{}", text(&v.stdout));
 }
+
+/// A NIC taken out of a bridge's `ports:` and declared on its own (with
+/// an address, as when an uplink goes back to plain IP) leaves the bridge
+/// and gets its address, in one apply; read back with OVS's and the
+/// kernel's own tools.
+#[test]
+fn a_nic_dropped_from_the_ports_and_declared_alone_leaves_the_bridge() {
+    let mut lab = net_lab();
+    lab.add_nic("eth1", "192.168.2.1/24").unwrap();
+    let lab = lab;
+    let head = "version: 1\nplugins:\n  net:\n    interfaces:\n";
+    let on = format!("{head}      - name: br7\n        type: ovs-bridge\n        ports: [eth1]\n");
+    ok(&apply(&lab, "on", &on));
+    assert_eq!(lab.vsctl("port-to-br eth1").unwrap().trim(), "br7");
+    let alone = format!(
+        "{head}      - name: br7\n        type: ovs-bridge\n        ports: []\n      - name: eth1\n        type: ethernet\n        ipv4:\n          address:\n            - {{ip: 192.168.2.2, prefix: 24}}\n"
+    );
+    let r = ok(&apply(&lab, "alone", &alone));
+    assert_eq!(r["plugins"][0]["verified"], true, "{r}");
+    assert!(lab.vsctl("port-to-br eth1").is_err(), "eth1 is on no bridge");
+    assert_eq!(lab.addresses("eth1").unwrap(), ["192.168.2.2/24"]);
+    assert_eq!(ok(&apply(&lab, "alone", &alone))["plugins"], serde_json::json!([]), "applied again: no change");
+}

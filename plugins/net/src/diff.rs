@@ -237,6 +237,24 @@ fn infer_controller(
     Ok(Some(Interface { controller: Some(bridge), ..d.clone() }))
 }
 
+/// Whether NIC `d`, a port of a bridge now (`c`), is declared on its own
+/// while that bridge's `ports:` in the file no longer lists it: taken
+/// off the bridge (else the bridge's list and the NIC's file disagree and
+/// the NIC stays a port).
+fn leaves_its_bridge(
+    desired: &NetState,
+    owners: &std::collections::BTreeMap<String, String>,
+    d: &Interface,
+    c: &Interface,
+) -> bool {
+    let Some(bridge) = c.controller.as_deref() else { return false };
+    d.kind == Kind::Ethernet
+        && d.controller.is_none()
+        && d.dynamic.is_none()
+        && !owners.contains_key(&d.name)
+        && desired.get(bridge).is_some_and(|b| b.kind == Kind::OvsBridge && b.ports.is_some())
+}
+
 /// Whether `name` is an OVS bridge that stays: declared present in
 /// `desired`, or in OVSDB and not declared absent.
 fn bridge_stays(current: &NetState, desired: &NetState, name: &str) -> bool {
@@ -445,7 +463,10 @@ pub fn diff(
                 });
             }
             Some(c) => {
-                let ch = changes(d, ports.as_ref(), c);
+                let mut ch = changes(d, ports.as_ref(), c);
+                if leaves_its_bridge(desired, &owners, d, c) {
+                    ch.insert("controller".into(), Value::Null);
+                }
                 if !ch.is_empty() {
                     buckets[if bridge { 2 } else { 3 }].push(act(ActionKind::Modify, &d.name, Value::Object(ch)));
                 }
@@ -778,6 +799,22 @@ mod tests {
         let pair = state(json!({"interfaces": [
             {"name": "br1", "type": "ovs-bridge", "ports": [{"name": "patch1", "patch": {"peer": "patch0"}}, {"name": "pa", "patch": {"peer": "pb"}}, {"name": "pb", "patch": {"peer": "pa"}}]}]}));
         assert!(diff(&cur, &pair, "system", &|_| true).is_ok());
+    }
+
+    #[test]
+    fn a_nic_dropped_from_its_bridges_ports_and_declared_alone_leaves_the_bridge() {
+        let cur = with_bond_trunk_and_patch();
+        let alone = state(json!({"interfaces": [
+            {"name": "br0", "type": "ovs-bridge", "ports": [{"name": "bond0", "bond": {"mode": "balance-slb", "ports": ["eth1", "eth2"]}},
+                {"name": "patch0", "patch": {"peer": "patch1"}}]},
+            {"name": "eth3", "type": "ethernet", "ipv4": {"address": [{"ip": "10.3.0.1", "prefix": 24}]}}]}));
+        let s = summary(&diff(&cur, &alone, "system", &|_| true).unwrap());
+        let eth3 = s.iter().find(|a| a.starts_with("Modify eth3 ")).unwrap_or_else(|| panic!("{s:?}"));
+        assert!(eth3.contains("\"controller\":null"), "{s:?}");
+        // Declared alone but the bridge is not in the file: left as it is.
+        let only_nic = state(json!({"interfaces": [{"name": "eth3", "type": "ethernet", "mtu": 1400}]}));
+        let s = summary(&diff(&cur, &only_nic, "system", &|_| true).unwrap());
+        assert!(!s.iter().any(|a| a.contains("controller")), "{s:?}");
     }
 
     #[test]
