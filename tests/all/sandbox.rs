@@ -450,3 +450,27 @@ fn a_plugin_never_replaces_or_deletes_flows_of_another_cookie() {
     apply(&mut p, &["replace-flows:br-probe="]).unwrap();
     assert_eq!(dump(), before);
 }
+
+/// A plugin's output is bounded before the host does anything with it: a
+/// diff of too many actions is the plugin's error (nothing is applied, the
+/// daemon is not flooded), and a verify's mismatches and an apply's list
+/// of changes are cut to what a report can carry, the rest counted.
+#[test]
+fn a_plugins_output_is_bounded() {
+    use portagent::plugin::{MAX_ACTIONS, MAX_LISTED};
+    let scratch = Scratch::new("");
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[]));
+    let desired = |run: &str| format!(r#"{{"run": ["{run}"]}}"#);
+    let ok = p.diff("{}", &desired("actions:10")).unwrap();
+    assert_eq!(ok.len(), 10);
+    let e = p.diff("{}", &desired(&format!("actions:{}", MAX_ACTIONS + 1))).unwrap_err();
+    assert!(
+        matches!(&e, CallError::Plugin { op: "diff", error: PluginError::Failed(m), .. } if m.contains(&format!("at most {MAX_ACTIONS} actions"))),
+        "{e}"
+    );
+    let many = p.verify(&desired(&format!("mismatches:{}", MAX_LISTED * 3))).unwrap();
+    assert_eq!(many.len(), MAX_LISTED + 1, "cut, and one line counting the rest");
+    assert!(many.last().unwrap().actual.contains(&format!("{} more", MAX_LISTED * 2)), "{:?}", many.last());
+    // The plugin is still there and answers.
+    assert_eq!(p.diff("{}", &desired("log")).unwrap().len(), 1);
+}

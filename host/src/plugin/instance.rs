@@ -15,6 +15,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Store, UpdateDeadline};
 
+/// The most actions one `diff` may return (`net`'s apply of 4,000 ports
+/// is about 8,000; a million once took the daemon to 900 MB and off the
+/// bus).
+pub const MAX_ACTIONS: usize = 100_000;
+/// The most bytes of one call's output (a diff's actions, a query's
+/// state): a reply carrying it stays under the system bus's 32 MiB.
+pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+/// The most mismatches, or changed resources, listed from one call; the
+/// rest are counted.
+pub const MAX_LISTED: usize = 1_000;
+
 /// Why a plugin call did not return a result.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -248,6 +259,9 @@ impl Plugin {
 
     pub fn query(&mut self) -> Result<String, CallError> {
         match self.call(Op::Query)? {
+            Out::Text(t) if t.len() > MAX_OUTPUT_BYTES => {
+                Err(self.too_much("query", format!("returned a state of {} bytes", t.len())))
+            }
             Out::Text(t) => Ok(t),
             _ => unreachable!("query returns text"),
         }
@@ -255,13 +269,26 @@ impl Plugin {
 
     pub fn diff(&mut self, current: &str, desired: &str) -> Result<Vec<Action>, CallError> {
         match self.call(Op::Diff(current, desired))? {
-            Out::Actions(a) => Ok(a),
+            Out::Actions(a) => {
+                let bytes: usize = a.iter().map(|x| x.resource.len() + x.body.len()).sum();
+                if a.len() > MAX_ACTIONS || bytes > MAX_OUTPUT_BYTES {
+                    return Err(self.too_much("diff", format!("returned {} actions of {bytes} bytes", a.len())));
+                }
+                Ok(a)
+            }
             _ => unreachable!("diff returns actions"),
         }
     }
 
     pub fn apply(&mut self, actions: &[Action]) -> Result<Vec<String>, CallError> {
         match self.call(Op::Apply(actions))? {
+            // What changed is told, not acted on: kept short, the rest counted.
+            Out::Changed(mut c) if c.len() > MAX_LISTED => {
+                let more = c.len() - MAX_LISTED;
+                c.truncate(MAX_LISTED);
+                c.push(format!("... and {more} more"));
+                Ok(c)
+            }
             Out::Changed(c) => Ok(c),
             _ => unreachable!("apply returns what changed"),
         }
@@ -269,8 +296,32 @@ impl Plugin {
 
     pub fn verify(&mut self, desired: &str) -> Result<Vec<Mismatch>, CallError> {
         match self.call(Op::Verify(desired))? {
+            Out::Mismatches(mut m) if m.len() > MAX_LISTED => {
+                let more = m.len() - MAX_LISTED;
+                m.truncate(MAX_LISTED);
+                m.push(Mismatch {
+                    resource: format!("{more} more"),
+                    field: "mismatches".into(),
+                    expected: "none".into(),
+                    actual: format!("{more} more, not listed"),
+                });
+                Ok(m)
+            }
             Out::Mismatches(m) => Ok(m),
             _ => unreachable!("verify returns mismatches"),
+        }
+    }
+
+    /// A plugin's output over the host's bounds, as its error: refused
+    /// before anything is done with it.
+    fn too_much(&self, op: &'static str, what: String) -> CallError {
+        CallError::Plugin {
+            plugin: self.name.clone(),
+            op,
+            error: PluginError::Failed(format!(
+                "{what}; at most {MAX_ACTIONS} actions and {} MiB come from one call",
+                MAX_OUTPUT_BYTES >> 20
+            )),
         }
     }
 

@@ -32,7 +32,7 @@ pub mod store;
 pub mod ticker;
 
 pub use caps::{Capability, Grants};
-pub use instance::{CallError, Plugin};
+pub use instance::{CallError, MAX_ACTIONS, MAX_LISTED, MAX_OUTPUT_BYTES, Plugin};
 pub use manifest::Manifest;
 pub use registry::{Installed, Registry, RegistryError};
 pub use runtime::{LoadError, Runtime};

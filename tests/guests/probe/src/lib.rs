@@ -171,6 +171,8 @@ fn run(command: &str) -> Result<String, PluginError> {
             std::thread::sleep(std::time::Duration::from_millis(ms));
             Ok(format!("slept {ms} ms"))
         }
+        // Read by diff and verify; applying them does nothing.
+        "actions" | "mismatches" => Ok(format!("{verb} {arg}")),
         other => Err(PluginError::invalid("resource", format!("unknown probe command {other:?}"))),
     }
 }
@@ -211,18 +213,23 @@ impl Plugin for Probe {
         let run = desired["run"].as_array().cloned().unwrap_or_default();
         WRONG_ID.store(run.iter().any(|c| c == "checkpoint-wrong-id"), Ordering::SeqCst);
         RESTORE_FAILS_NEXT.store(run.iter().any(|c| c == "restore-fails"), Ordering::SeqCst);
-        run.iter()
-            .enumerate()
-            .map(|(i, c)| match c.as_str() {
-                // `bad-body`: an action whose body is not JSON (the host refuses it).
-                Some(cmd) => Ok(Action {
+        let mut actions = Vec::new();
+        for (i, c) in run.iter().enumerate() {
+            let Some(cmd) = c.as_str() else {
+                return Err(PluginError::invalid(format!("run[{i}]"), "must be a command string"));
+            };
+            // `actions:N`: N actions (to test the host's bound on a diff).
+            let copies = cmd.strip_prefix("actions:").and_then(|n| n.parse().ok()).unwrap_or(1);
+            for _ in 0..copies {
+                actions.push(Action {
                     kind: portagent_sdk::ActionKind::Modify,
                     resource: cmd.into(),
+                    // `bad-body`: an action whose body is not JSON (the host refuses it).
                     body: if cmd == "bad-body" { "not json".into() } else { "{}".into() },
-                }),
-                None => Err(PluginError::invalid(format!("run[{i}]"), "must be a command string")),
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(actions)
     }
 
     fn apply(actions: Vec<Action>) -> Result<Vec<String>, PluginError> {
@@ -230,8 +237,23 @@ impl Plugin for Probe {
         actions.iter().map(|a| run(&a.resource)).collect()
     }
 
-    fn verify(_desired: String) -> Result<Vec<Mismatch>, PluginError> {
-        Ok(vec![])
+    /// `mismatches:N` in `run`: N mismatches (to test the host's bound).
+    fn verify(desired: String) -> Result<Vec<Mismatch>, PluginError> {
+        let desired: serde_json::Value = serde_json::from_str(&desired).unwrap_or_default();
+        let n: usize = desired["run"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str()?.strip_prefix("mismatches:")?.parse::<usize>().ok())
+            .sum();
+        Ok((0..n)
+            .map(|i| Mismatch {
+                resource: format!("r{i}"),
+                field: "f".into(),
+                expected: "a".into(),
+                actual: "b".into(),
+            })
+            .collect())
     }
 
     /// The data is the id, so `restore` can tell it got the snapshot back
