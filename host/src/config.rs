@@ -221,6 +221,53 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// What the shipped unit lets the daemon write under ProtectSystem=strict:
+    /// its ReadWritePaths (a leading `-` only says "may be missing") and
+    /// the dirs systemd makes for it.
+    fn unit_writable() -> Vec<PathBuf> {
+        let unit = include_str!("../../systemd/ovs-port-agent.service");
+        let mut out = Vec::new();
+        for line in unit.lines() {
+            let Some((key, value)) = line.split_once('=') else { continue };
+            match key {
+                "ReadWritePaths" => {
+                    out.extend(value.split_whitespace().map(|p| PathBuf::from(p.trim_start_matches('-'))))
+                }
+                "StateDirectory" => out.push(Path::new("/var/lib").join(value)),
+                "LogsDirectory" => out.push(Path::new("/var/log").join(value)),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Every path the daemon writes with the default config (and
+    /// node-exporter's textfile dir, the usual `metrics_textfile`) is
+    /// writable under the shipped unit; and the unit does not stop the
+    /// hostname fallback.
+    #[test]
+    fn the_shipped_unit_lets_the_daemon_write_what_the_default_config_names() {
+        let c = Config::default();
+        let writable = unit_writable();
+        let under = |p: &Path| writable.iter().any(|w| p == w || p.starts_with(w));
+        let parent = |p: &Path| p.parent().unwrap().to_path_buf();
+        let written: Vec<(&str, PathBuf)> = vec![
+            ("state_dir", c.state_dir.clone()),
+            ("ledger_path", parent(&c.ledger_path)),
+            ("ledger_heads_path", parent(&c.ledger_heads_path)),
+            ("networkd_dir", c.networkd_dir.clone()),
+            ("interfaces_path", parent(&c.interfaces_path)),
+            ("hostname_file", c.hostname_file.clone()),
+            ("ovs_rundir", c.ovs_rundir.clone()),
+            ("metrics_textfile", "/var/lib/prometheus/node-exporter/ovs-port-agent.prom".into()),
+        ];
+        for (key, path) in written {
+            assert!(under(&path), "{key}: {} is not writable under the unit ({writable:?})", path.display());
+        }
+        let unit = include_str!("../../systemd/ovs-port-agent.service");
+        assert!(!unit.lines().any(|l| l == "ProtectHostname=yes"), "netcfg's sethostname fallback needs the hostname");
+    }
+
     #[test]
     fn shipped_example_has_every_key_at_its_default() {
         let text = include_str!("../../config/config.toml.example");

@@ -52,13 +52,16 @@ pub fn write_atomically_as(path: &Path, bytes: &[u8], mode: u32, owner: Option<(
 }
 
 /// [`write_atomically`], or where `path` is a mount point (a file
-/// bind-mounted over it, as containers and Kolla-style hosts have
-/// `/etc/hostname`), where nothing can be renamed over it: written in
-/// place, truncated, and synced. Not atomic, but the only way to change
-/// such a file.
+/// bind-mounted over it, as containers, Kolla-style hosts and systemd's
+/// `ReadWritePaths=` of one file have it), where nothing can be renamed
+/// over it: written in place, truncated, and synced. Not atomic, but the
+/// only way to change such a file.
 pub fn write_atomically_or_in_place(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::ErrorKind::{ReadOnlyFilesystem, ResourceBusy};
+    // ReadOnlyFilesystem: the dir is read-only but the file is not (a
+    // systemd unit's `ReadWritePaths=/etc/hostname` under ProtectSystem).
     match write_atomically(path, bytes, mode) {
-        Err(e) if e.kind() == std::io::ErrorKind::ResourceBusy => {
+        Err(e) if matches!(e.kind(), ResourceBusy | ReadOnlyFilesystem) => {
             let mut file = std::fs::OpenOptions::new().write(true).truncate(true).open(path)?;
             file.write_all(bytes)?;
             file.sync_all()
