@@ -13,6 +13,9 @@ pub struct Port {
     pub name: String,
     /// An OVS internal port (`OVSIntPort`), else a device (`OVSPort`).
     pub internal: bool,
+    /// A guest's port (the agent's or `add_port`'s): its link exists only
+    /// while the guest runs.
+    pub dynamic: bool,
 }
 
 /// Why the block was not written.
@@ -29,7 +32,11 @@ pub enum BlockError {
 pub fn render(tag: &str, bridge: &str, ports: &[Port]) -> String {
     let mut ports = ports.to_vec();
     ports.sort();
-    let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+    // The bridge's own ports are brought up with it, as Proxmox writes
+    // them; a guest's port is listed for the GUI but never `auto` nor in
+    // `ovs_ports`, so `ifup -a`/`ifreload -a` at boot does not act on a
+    // link that does not exist yet (the agent attaches it when it appears).
+    let names: Vec<&str> = ports.iter().filter(|p| !p.dynamic).map(|p| p.name.as_str()).collect();
     let mut b = format!(
         "# BEGIN {tag}\n# Written by ovs-port-agent: OVS is configured by it, not by ifupdown; changes here are overwritten.\n"
     );
@@ -39,7 +46,12 @@ pub fn render(tag: &str, bridge: &str, ports: &[Port]) -> String {
     }
     for p in &ports {
         let kind = if p.internal { "OVSIntPort" } else { "OVSPort" };
-        b.push_str(&format!("\nauto {0}\niface {0} inet manual\n\tovs_type {kind}\n\tovs_bridge {bridge}\n", p.name));
+        let auto = if p.dynamic {
+            "# a guest's port, attached when the guest starts\n".to_string()
+        } else {
+            format!("auto {}\n", p.name)
+        };
+        b.push_str(&format!("\n{auto}iface {0} inet manual\n\tovs_type {kind}\n\tovs_bridge {bridge}\n", p.name));
     }
     b.push_str(&format!("# END {tag}\n"));
     b
@@ -118,17 +130,21 @@ mod tests {
     const TAG: &str = "ovs-port-agent";
 
     fn ports() -> Vec<Port> {
-        vec![Port { name: "veth100i0".into(), internal: false }, Port { name: "eth0".into(), internal: false }]
+        vec![
+            Port { name: "veth100i0".into(), internal: false, dynamic: true },
+            Port { name: "eth0".into(), internal: false, dynamic: false },
+        ]
     }
 
     #[test]
     fn the_block_is_ifupdown2s_ovs_syntax() {
         let b = render(TAG, "ovsbr0", &ports());
         assert!(b.starts_with("# BEGIN ovs-port-agent\n") && b.ends_with("# END ovs-port-agent\n"), "{b}");
-        assert!(
-            b.contains("auto ovsbr0\niface ovsbr0 inet manual\n\tovs_type OVSBridge\n\tovs_ports eth0 veth100i0\n")
-        );
-        assert!(b.contains("auto veth100i0\niface veth100i0 inet manual\n\tovs_type OVSPort\n\tovs_bridge ovsbr0\n"));
+        assert!(b.contains("auto ovsbr0\niface ovsbr0 inet manual\n\tovs_type OVSBridge\n\tovs_ports eth0\n"));
+        assert!(b.contains("\nauto eth0\niface eth0 inet manual\n\tovs_type OVSPort\n\tovs_bridge ovsbr0\n"), "{b}");
+        // A guest's port: shown, never brought up at boot.
+        assert!(b.contains("\niface veth100i0 inet manual\n\tovs_type OVSPort\n\tovs_bridge ovsbr0\n"), "{b}");
+        assert!(!b.contains("auto veth100i0"), "{b}");
     }
 
     #[test]

@@ -37,8 +37,8 @@ pub fn for_block(manager: &Manager) -> Result<Vec<managed_block::Port>, StateErr
         .collect();
     Ok(ports_in(manager, &live)?
         .iter()
-        .filter_map(port_name)
-        .map(|n| managed_block::Port { name: n.to_string(), internal: internal.contains(n) })
+        .filter_map(|p| Some((port_name(p)?, p["dynamic"] == true)))
+        .map(|(n, dynamic)| managed_block::Port { name: n.to_string(), internal: internal.contains(n), dynamic })
         .collect())
 }
 
