@@ -382,3 +382,35 @@ fn two_nics_of_one_guest_get_two_names_without_rename() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(ports(&lab), ["eth0", "veth900i0"].map(String::from).into(), "only its own port went");
 }
+
+/// An apply-state that changes the bridge's ports rewrites the managed
+/// block too (not only the agent's changes do), through the daemon and
+/// without it; one that does not touch the bridge leaves the file alone.
+#[test]
+fn an_apply_state_that_changes_the_bridges_ports_refreshes_the_block() {
+    let (lab, daemon) = agent_lab();
+    lab.write("/etc/network/interfaces", INTERFACES.as_bytes()).unwrap();
+    let with_internal = |name: &str| {
+        let listed =
+            GUIDE_NET.replace("          - eth0  # Physical uplink", &format!("          - eth0\n          - {name}"));
+        format!("{listed}      - name: {name}\n        type: ovs-interface\n")
+    };
+    let r = apply(&lab, "int", &with_internal("ovsi1"));
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let b = block(&lab);
+    assert!(
+        b.contains("\tovs_ports eth0 ovsi1\n")
+            && b.contains("auto ovsi1\niface ovsi1 inet manual\n\tovs_type OVSIntPort\n"),
+        "{b}"
+    );
+    // Without the daemon, the CLI does the same.
+    drop(daemon);
+    let r = apply(&lab, "int2", &with_internal("ovsi2"));
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(block(&lab).contains("auto ovsi2\n"), "{}", block(&lab));
+    // A change elsewhere (ovsbr1's address) does not rewrite the file.
+    let before = interfaces(&lab);
+    let other = with_internal("ovsi2").replace("10.0.100.1", "10.0.100.2");
+    assert!(apply(&lab, "other", &other).status.success());
+    assert_eq!(interfaces(&lab), before);
+}

@@ -349,10 +349,9 @@ pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), 
                 progress,
                 ..ApplyOptions::new(Caller::current())
             };
-            let report = Manager::open(config)
-                .map_err(failure)?
-                .apply(&file, &opts)
-                .map_err(|e| withheld(&args.file, quotable, failure(e)))?;
+            let manager = Manager::open(config).map_err(failure)?;
+            let report = manager.apply(&file, &opts).map_err(|e| withheld(&args.file, quotable, failure(e)))?;
+            crate::daemon::ports::mirror_state_apply(&manager, Caller::current(), &report);
             if let Some(p) = &report.pending_confirmation {
                 spawn_confirm_timer(config_path, &p.checkpoint)?;
             }

@@ -213,6 +213,18 @@ pub fn change(manager: &Manager, name: &str, add: bool, caller: Caller) -> Resul
     Ok(report)
 }
 
+/// After an apply-state: the managed block rewritten when `net` changed
+/// the configured bridge (its ports) and the interfaces file is there (a
+/// host without one, not Proxmox, gets none from an apply-state).
+pub fn mirror_state_apply(manager: &Manager, caller: Caller, report: &ApplyReport) {
+    let config = manager.config();
+    let bridge_changed = report.success
+        && report.plugins.iter().any(|p| p.plugin == "net" && p.changes_applied.contains(&config.bridge_name));
+    if bridge_changed && config.interfaces_path.exists() {
+        refresh_block(manager, caller, BlockState::default());
+    }
+}
+
 /// After a change of ports: the managed block rewritten if the change
 /// applied something.
 pub fn mirror(manager: &Manager, caller: Caller, report: &ApplyReport) {
@@ -235,8 +247,13 @@ pub fn refresh_block(manager: &Manager, caller: Caller, mut state: BlockState) -
     let config = manager.config();
     let ports = match for_block(manager) {
         Ok(p) => p,
-        Err(e) => {
+        // No such bridge (yet): nothing to list.
+        Err(e) if e.kind() == crate::state::ErrorKind::Invalid => {
             log::debug!("managed block: not written: {e}");
+            return state;
+        }
+        Err(e) => {
+            log::warn!("managed block: not written, the bridge's ports could not be read: {e}");
             return state;
         }
     };
