@@ -389,7 +389,9 @@ fn two_nics_of_one_guest_get_two_names_without_rename() {
 #[test]
 fn an_apply_state_that_changes_the_bridges_ports_refreshes_the_block() {
     let (lab, daemon) = agent_lab();
-    lab.write("/etc/network/interfaces", INTERFACES.as_bytes()).unwrap();
+    // A block the agent keeps already (an apply-state alone adds none).
+    let kept = format!("{INTERFACES}\n\n# BEGIN ovs-port-agent\n# END ovs-port-agent\n");
+    lab.write("/etc/network/interfaces", kept.as_bytes()).unwrap();
     let with_internal = |name: &str| {
         let listed =
             GUIDE_NET.replace("          - eth0  # Physical uplink", &format!("          - eth0\n          - {name}"));
@@ -413,4 +415,8 @@ fn an_apply_state_that_changes_the_bridges_ports_refreshes_the_block() {
     let other = with_internal("ovsi2").replace("10.0.100.1", "10.0.100.2");
     assert!(apply(&lab, "other", &other).status.success());
     assert_eq!(interfaces(&lab), before);
+    // Nor is a block added to a file that has none.
+    lab.write("/etc/network/interfaces", INTERFACES.as_bytes()).unwrap();
+    assert!(apply(&lab, "int", &with_internal("ovsi1")).status.success());
+    assert_eq!(interfaces(&lab), INTERFACES);
 }

@@ -214,13 +214,17 @@ pub fn change(manager: &Manager, name: &str, add: bool, caller: Caller) -> Resul
 }
 
 /// After an apply-state: the managed block rewritten when `net` changed
-/// the configured bridge (its ports) and the interfaces file is there (a
-/// host without one, not Proxmox, gets none from an apply-state).
+/// the configured bridge (its ports) and the interfaces file has a block
+/// already (the agent's or the port methods' first change writes it; an
+/// apply-state alone never adds one to a host's interfaces file).
 pub fn mirror_state_apply(manager: &Manager, caller: Caller, report: &ApplyReport) {
     let config = manager.config();
     let bridge_changed = report.success
         && report.plugins.iter().any(|p| p.plugin == "net" && p.changes_applied.contains(&config.bridge_name));
-    if bridge_changed && config.interfaces_path.exists() {
+    let begin = format!("# BEGIN {}", config.managed_block_tag);
+    let has_block =
+        || std::fs::read_to_string(&config.interfaces_path).is_ok_and(|t| t.lines().any(|l| l.trim_end() == begin));
+    if bridge_changed && has_block() {
         refresh_block(manager, caller, BlockState::default());
     }
 }
