@@ -83,8 +83,7 @@ fn failure(e: StateError) -> Failure {
 fn read(path: &Path, config: &Config) -> Result<(String, StateFile, Quotable), Failure> {
     let error = |e: &dyn std::fmt::Display| Failure::invalid(anyhow::anyhow!("{}: {e}", path.display()));
     let source = crate::state::file::read_text(path, config.max_state_bytes).map_err(|e| error(&e))?;
-    let file = StateFile::parse(&source.text)
-        .map_err(|e| withheld(path, source.quotable, Failure::invalid(anyhow::anyhow!("{}: {e}", path.display()))))?;
+    let file = StateFile::parse(&source.text).map_err(|e| withheld(path, source.quotable, error(&e)))?;
     Ok((source.text, file, source.quotable))
 }
 
@@ -351,7 +350,9 @@ pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), 
             };
             let manager = Manager::open(config).map_err(failure)?;
             let report = manager.apply(&file, &opts).map_err(|e| withheld(&args.file, quotable, failure(e)))?;
-            crate::daemon::ports::mirror_state_apply(&manager, Caller::current(), &report);
+            if crate::daemon::ports::changes_the_bridge(&manager, &report) {
+                crate::daemon::ports::mirror_state_apply(&manager, Caller::current());
+            }
             if let Some(p) = &report.pending_confirmation {
                 spawn_confirm_timer(config_path, &p.checkpoint)?;
             }

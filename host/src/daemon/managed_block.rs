@@ -37,8 +37,9 @@ pub fn render(tag: &str, bridge: &str, ports: &[Port]) -> String {
     // `ovs_ports`, so `ifup -a`/`ifreload -a` at boot does not act on a
     // link that does not exist yet (the agent attaches it when it appears).
     let names: Vec<&str> = ports.iter().filter(|p| !p.dynamic).map(|p| p.name.as_str()).collect();
+    let (begin, end) = markers(tag);
     let mut b = format!(
-        "# BEGIN {tag}\n# Written by ovs-port-agent: OVS is configured by it, not by ifupdown; changes here are overwritten.\n"
+        "{begin}\n# Written by ovs-port-agent: OVS is configured by it, not by ifupdown; changes here are overwritten.\n"
     );
     b.push_str(&format!("auto {bridge}\niface {bridge} inet manual\n\tovs_type OVSBridge\n"));
     if !names.is_empty() {
@@ -53,15 +54,26 @@ pub fn render(tag: &str, bridge: &str, ports: &[Port]) -> String {
         };
         b.push_str(&format!("\n{auto}iface {0} inet manual\n\tovs_type {kind}\n\tovs_bridge {bridge}\n", p.name));
     }
-    b.push_str(&format!("# END {tag}\n"));
+    b.push_str(&format!("{end}\n"));
     b
+}
+
+/// The block's first and last lines.
+fn markers(tag: &str) -> (String, String) {
+    (format!("# BEGIN {tag}"), format!("# END {tag}"))
+}
+
+/// Whether the file at `path` has a block of `tag` (a first line of one).
+pub fn is_kept(path: &Path, tag: &str) -> bool {
+    let (begin, _) = markers(tag);
+    std::fs::read_to_string(path).is_ok_and(|t| t.lines().any(|l| l.trim_end() == begin))
 }
 
 /// `text` with its block replaced by `block` (or `block` appended when
 /// there is none). Everything outside the block stays byte for byte.
 pub fn splice(path: &str, text: &str, tag: &str, block: &str) -> Result<String, BlockError> {
     let malformed = |line: usize, why: String| BlockError::Malformed { path: path.into(), line, why };
-    let (begin, end) = (format!("# BEGIN {tag}"), format!("# END {tag}"));
+    let (begin, end) = markers(tag);
     // (line number, byte offset of the line, byte offset after it)
     let mut begins = Vec::new();
     let mut ends = Vec::new();

@@ -42,15 +42,18 @@ pub fn for_block(manager: &Manager) -> Result<Vec<managed_block::Port>, StateErr
         .collect())
 }
 
+/// The configured bridge's entry in `live`, `net`'s live state, if it exists.
+fn bridge_entry<'a>(manager: &Manager, live: &'a BTreeMap<String, Value>) -> Option<&'a Value> {
+    let bridge = &manager.config().bridge_name;
+    live["net"]["interfaces"].as_array()?.iter().find(|i| i["name"] == bridge.as_str() && i["type"] == "ovs-bridge")
+}
+
 /// The configured bridge's ports in `live`, `net`'s live state.
 fn ports_in(manager: &Manager, live: &BTreeMap<String, Value>) -> Result<Vec<Value>, StateError> {
-    let bridge = &manager.config().bridge_name;
-    let entry = live["net"]["interfaces"]
-        .as_array()
-        .and_then(|l| l.iter().find(|i| i["name"] == bridge.as_str() && i["type"] == "ovs-bridge"))
-        .ok_or_else(|| {
-            invalid("bridge_name", format!("bridge {bridge:?} does not exist; create it with apply-state first"))
-        })?;
+    let entry = bridge_entry(manager, live).ok_or_else(|| {
+        let bridge = &manager.config().bridge_name;
+        invalid("bridge_name", format!("bridge {bridge:?} does not exist; create it with apply-state first"))
+    })?;
     Ok(entry["ports"].as_array().cloned().unwrap_or_default())
 }
 
@@ -63,12 +66,10 @@ pub fn list(manager: &Manager) -> Result<Vec<String>, StateError> {
 /// configured bridge; `None` when there is no such bridge (yet).
 pub fn dynamic(manager: &Manager) -> Result<Option<Vec<String>>, StateError> {
     let live = manager.query(Some("net"))?.plugins;
-    let bridge = &manager.config().bridge_name;
-    if !live["net"]["interfaces"].as_array().is_some_and(|l| l.iter().any(|i| i["name"] == bridge.as_str())) {
-        return Ok(None);
-    }
-    let ports = ports_in(manager, &live)?;
-    Ok(Some(ports.iter().filter(|p| p["dynamic"] == true).filter_map(port_name).map(str::to_string).collect()))
+    Ok(bridge_entry(manager, &live).map(|entry| {
+        let ports = entry["ports"].as_array().into_iter().flatten();
+        ports.filter(|p| p["dynamic"] == true).filter_map(port_name).map(str::to_string).collect()
+    }))
 }
 
 /// Whether this network namespace has a link named `name`.
@@ -213,18 +214,20 @@ pub fn change(manager: &Manager, name: &str, add: bool, caller: Caller) -> Resul
     Ok(report)
 }
 
-/// After an apply-state: the managed block rewritten when `net` changed
-/// the configured bridge (its ports) and the interfaces file has a block
-/// already (the agent's or the port methods' first change writes it; an
-/// apply-state alone never adds one to a host's interfaces file).
-pub fn mirror_state_apply(manager: &Manager, caller: Caller, report: &ApplyReport) {
+/// Whether an apply-state's `report` changed the configured bridge (its
+/// ports): then [`mirror_state_apply`] has the managed block to follow.
+pub fn changes_the_bridge(manager: &Manager, report: &ApplyReport) -> bool {
+    let bridge = &manager.config().bridge_name;
+    report.success && report.plugins.iter().any(|p| p.plugin == "net" && p.changes_applied.contains(bridge))
+}
+
+/// After an apply-state that [`changes_the_bridge`]: the managed block
+/// rewritten if the interfaces file has one already (the agent's or the
+/// port methods' first change writes it; an apply-state alone never adds
+/// one to a host's interfaces file).
+pub fn mirror_state_apply(manager: &Manager, caller: Caller) {
     let config = manager.config();
-    let bridge_changed = report.success
-        && report.plugins.iter().any(|p| p.plugin == "net" && p.changes_applied.contains(&config.bridge_name));
-    let begin = format!("# BEGIN {}", config.managed_block_tag);
-    let has_block =
-        || std::fs::read_to_string(&config.interfaces_path).is_ok_and(|t| t.lines().any(|l| l.trim_end() == begin));
-    if bridge_changed && has_block() {
+    if managed_block::is_kept(&config.interfaces_path, &config.managed_block_tag) {
         refresh_block(manager, caller, BlockState::default());
     }
 }

@@ -156,11 +156,16 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     for name in &raced {
         portagent_sdk::log::info(&format!("{name} was attached by someone else meanwhile; left where it is"));
     }
-    let kept: Vec<Action> = actions.iter().filter(|a| !raced.contains(&a.resource.as_str())).cloned().collect();
-    let actions = kept.as_slice();
-    if actions.is_empty() {
-        return Ok(vec![]);
-    }
+    let kept: Vec<Action>;
+    let actions = if raced.is_empty() {
+        actions
+    } else {
+        kept = actions.iter().filter(|a| !raced.contains(&a.resource.as_str())).cloned().collect();
+        if kept.is_empty() {
+            return Ok(vec![]);
+        }
+        kept.as_slice()
+    };
     let current = live.state();
     let (target, deleted) = target(current.interfaces.clone(), actions)?;
     let touched: BTreeSet<&str> = actions.iter().map(|a| a.resource.as_str()).collect();

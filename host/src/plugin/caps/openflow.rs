@@ -54,14 +54,14 @@ fn parsed_as_dumped(line: &str) -> Option<String> {
     })
 }
 
-/// Flows as `ovs-ofctl` reads them from a file: one a line, none naming
-/// its own cookie (the host sets it).
 /// The most flows one call may give: a million made ovs-vswitchd grow to
 /// 1.2 GB; a hundred thousand is far beyond any host's own.
 pub const MAX_FLOWS: usize = 100_000;
 /// The longest flow text.
 pub const MAX_FLOW_BYTES: usize = 4096;
 
+/// Flows as `ovs-ofctl` reads them from a file: one a line, none naming
+/// its own cookie (the host sets it).
 fn check_flows(flows: &[String]) -> Result<(), CapError> {
     if flows.len() > MAX_FLOWS {
         return Err(CapError::InvalidArgument(format!(
@@ -126,15 +126,11 @@ fn flow_file(lines: impl Iterator<Item = String>) -> Result<std::path::PathBuf, 
 
 impl Host for CapContext {
     async fn dump_flows(&mut self, bridge: String) -> wasmtime::Result<Result<Vec<String>, CapError>> {
-        let (mut cmd, timeout) = match self.ofctl(&bridge)? {
+        let (cmd, timeout) = match self.ofctl(&bridge)? {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
-        cmd.args(["--no-stats", "dump-flows", &bridge]);
-        Ok(run_command(cmd, timeout)
-            .await
-            .map(|out| out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
-            .map_err(no_such_bridge))
+        Ok(every_flow(cmd, &bridge, timeout).await)
     }
 
     async fn list_bridges(&mut self) -> wasmtime::Result<Result<Vec<String>, CapError>> {
@@ -227,6 +223,16 @@ impl Host for CapContext {
     }
 }
 
+/// Every flow of `bridge` as `dump-flows --no-stats` prints it, a line
+/// each; `cmd` runs `ovs-ofctl` for the bridge.
+async fn every_flow(mut cmd: Command, bridge: &str, timeout: std::time::Duration) -> Result<Vec<String>, CapError> {
+    cmd.args(["--no-stats", "dump-flows", bridge]);
+    run_command(cmd, timeout)
+        .await
+        .map(|out| out.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
+        .map_err(no_such_bridge)
+}
+
 /// One replace of flows at a time, host-wide (see `replace_flows`).
 static REPLACING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -267,7 +273,7 @@ fn cookie_in(line: &str) -> u64 {
 /// replace that flow, stamped with the plugin's cookie, and the plugin's
 /// next replace would delete it. `dump` runs `ovs-ofctl` for the bridge.
 async fn refuse_others_matches(
-    mut dump: Command,
+    dump: Command,
     bridge: &str,
     flows: &[String],
     cookie: u64,
@@ -276,11 +282,10 @@ async fn refuse_others_matches(
     if flows.is_empty() {
         return Ok(());
     }
-    dump.args(["--no-stats", "dump-flows", bridge]);
-    let dumped = run_command(dump, timeout).await.map_err(no_such_bridge)?;
-    let others: std::collections::HashMap<String, u64> = dumped
-        .lines()
-        .filter(|l| !l.trim().is_empty() && cookie_in(l) != cookie)
+    let others: std::collections::HashMap<String, u64> = every_flow(dump, bridge, timeout)
+        .await?
+        .iter()
+        .filter(|l| cookie_in(l) != cookie)
         .map(|l| (flow_key(without_cookie(l)).to_string(), cookie_in(l)))
         .collect();
     if others.is_empty() {

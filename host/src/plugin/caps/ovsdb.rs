@@ -98,13 +98,13 @@ fn confine(caps: &CapContext, ops: &mut [Value], timeout: Duration) -> Result<()
     Ok(())
 }
 
-/// Refuses a transaction outside the grant before anything is sent;
-/// returns its operations, parsed.
 /// The most operations one `transact` may hold: `net`'s apply of 4,000
 /// ports needs about 13,000; a hundred thousand held ovsdb-server for
 /// every other client.
 pub const MAX_OPERATIONS: usize = 20_000;
 
+/// Refuses a transaction outside the grant before anything is sent;
+/// returns its operations, parsed.
 fn check(caps: &CapContext, database: &str, operations: &str) -> Result<Vec<Value>, CapError> {
     caps.grants.scope(&caps.plugin, Capability::OVSDB)?;
     if database != "Open_vSwitch" {
