@@ -87,6 +87,12 @@ pub struct PluginLimits {
     /// Wall-clock time a call may take in all, however busy it keeps its
     /// capabilities (an OVS change of thousands of ports takes minutes).
     pub call_max_ms: u64,
+    /// Files one plugin may keep in the networkd dir (its own names,
+    /// drop-ins included): past it, creating one fails with `quota`.
+    pub networkd_max_files: u64,
+    /// MiB one plugin's files there may take in all (the dir shares its
+    /// disk with the ledger and the journal).
+    pub networkd_max_mb: u64,
     /// Publisher name -> Ed25519 public key (`ed25519:BASE64`, as
     /// `portagent plugin keygen` prints it). `plugin install` accepts a
     /// component signed by one of these; anything else needs
@@ -101,6 +107,8 @@ impl Default for PluginLimits {
             cpu_limit_ms: 5_000,
             call_timeout_ms: 30_000,
             call_max_ms: 600_000,
+            networkd_max_files: 10_000,
+            networkd_max_mb: 64,
             trusted_publishers: Default::default(),
         }
     }
@@ -171,6 +179,8 @@ impl Config {
             ("plugins.cpu_limit_ms", limits.cpu_limit_ms),
             ("plugins.call_timeout_ms", limits.call_timeout_ms),
             ("plugins.call_max_ms", limits.call_max_ms),
+            ("plugins.networkd_max_files", limits.networkd_max_files),
+            ("plugins.networkd_max_mb", limits.networkd_max_mb),
             ("max_state_bytes", self.max_state_bytes),
             ("rollback_max_attempts", self.rollback_max_attempts),
         ] {

@@ -39,7 +39,7 @@ fn granted_capabilities_work() {
         Grants::of(&[
             (Capability::LOG, &[]),
             (Capability::OVSDB, &["Bridge"]),
-            (Capability::NETWORKD, &["read", "write"]),
+            (Capability::NETWORKD, &["read", "write", "links:probe*"]),
         ]),
     );
     let out = apply(&mut p, &["log", "ovsdb:Bridge", "write:10-probe.network"]).unwrap();
@@ -264,14 +264,17 @@ fn compiled_components_are_cached_on_disk_and_reused() {
 }
 
 /// A writable networkd grant makes only the plugin's own regular files
-/// and drop-in dirs: no symlink (relative ones escape the preopen for
-/// whoever follows them), no hard link, no file of another's name.
+/// and drop-in dirs of its own files: no symlink (relative ones escape the
+/// preopen for whoever follows them), no hard link, no file of another's
+/// name, no drop-in in another's file's dir (named by path, or made
+/// through a descriptor of that dir).
 #[test]
 fn networkd_write_makes_only_the_plugins_own_regular_files() {
     let scratch = Scratch::new("");
     let dir = scratch.networkd_dir();
     std::fs::write(dir.join("10-portagent-br0.network"), "[Match]\nName=br0\n").unwrap();
-    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::NETWORKD, &["read", "write"])]));
+    std::fs::create_dir(dir.join("10-portagent-br0.network.d")).unwrap();
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::NETWORKD, &["read", "write", "links:probe*"])]));
     let refused = [
         "symlink:../../shadow=evil-rel",
         "symlink:../..=evil-dir",
@@ -283,27 +286,121 @@ fn networkd_write_makes_only_the_plugins_own_regular_files() {
         "rename:10-portagent-br0.network=10-probe-stolen.network",
         "remove:10-portagent-br0.network",
         "mkdir:evil",
+        "mkdir:10-portagent-eth0.network.d",
+        "write:10-portagent-br0.network.d/probe.conf",
+        "write:10-portagent-br0.network.d/50-probe.conf",
+        "write-in:10-portagent-br0.network.d=probe.conf",
+        "rename:10-portagent-br0.network.d=10-probe-x.network.d",
     ];
     for cmd in refused {
         let e = plugin_error(apply(&mut p, &[cmd]));
         // The guest's libc says `(os error 63)`; the host names WASI's number.
         assert!(matches!(&e, PluginError::Failed(m) if m.contains("(os error 63: EPERM)")), "{cmd}: {e}");
     }
-    assert_eq!(crate::support::files_in(&dir), ["10-portagent-br0.network"], "nothing was made or removed");
+    let mut left = crate::support::files_in(&dir);
+    left.sort();
+    assert_eq!(left, ["10-portagent-br0.network", "10-portagent-br0.network.d"], "nothing was made or removed");
+    assert!(crate::support::files_in(&dir.join("10-portagent-br0.network.d")).is_empty());
     assert_eq!(std::fs::read_to_string(dir.join("10-portagent-br0.network")).unwrap(), "[Match]\nName=br0\n");
-    // Its own names, and a drop-in dir: allowed.
+    // Its own names, and drop-ins of its own file: allowed.
     let ok = [
         "write:10-probe.network",
-        "mkdir:10-portagent-br0.network.d",
-        "write:10-portagent-br0.network.d/50-probe.conf",
+        "write:10-probe-x.network",
+        "mkdir:10-probe-x.network.d",
+        "write:10-probe-x.network.d/50-probe.conf",
+        "write-in:10-probe-x.network.d=probe-more.conf",
         "rename:10-probe.network=probe-renamed.network",
         "remove:probe-renamed.network",
     ];
     apply(&mut p, &ok).unwrap();
     let mut made = crate::support::files_in(&dir);
     made.sort();
-    assert_eq!(made, ["10-portagent-br0.network", "10-portagent-br0.network.d"]);
-    assert!(dir.join("10-portagent-br0.network.d/50-probe.conf").is_file());
+    assert_eq!(
+        made,
+        ["10-portagent-br0.network", "10-portagent-br0.network.d", "10-probe-x.network", "10-probe-x.network.d"]
+    );
+    let mut drop_ins = crate::support::files_in(&dir.join("10-probe-x.network.d"));
+    drop_ins.sort();
+    assert_eq!(drop_ins, ["50-probe.conf", "probe-more.conf"]);
+}
+
+/// Issue 27, item 2: a networkd grant configures only the links its
+/// `links:` items name. A file of the plugin's own name that matches the
+/// uplink (or every link) is removed by the host when the call ends, and
+/// a reload is refused while one is there; without `links:` items its
+/// files may configure no link at all.
+#[test]
+fn a_networkd_grant_configures_only_the_links_it_names() {
+    let scratch = Scratch::new("");
+    let dir = scratch.networkd_dir();
+    let nets = "[Match]\nName=ovsbr0\n[Network]\nAddress=192.168.1.100/24\n";
+    std::fs::write(dir.join("10-portagent-ovsbr0.network"), nets).unwrap();
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::NETWORKD, &["read", "write", "links:probe*"])]));
+    let takeovers = [
+        (
+            "00-probe-fs.network",
+            "[Match]\\nName=ovsbr0\\n[Network]\\nAddress=10.67.0.1/24\\n",
+            "Name=ovsbr0 names a link outside it",
+        ),
+        ("probe-all.network", "[Network]\\nAddress=10.67.0.1/24\\n", "matches every link"),
+        ("probe-not.network", "[Match]\\nName=!probe0\\n", "matches every other link"),
+        ("probe-wide.network", "[Match]\\nName=p*\\n", "Name=p* names a link outside it"),
+        ("probe-br.netdev", "[NetDev]\\nName=eth0\\nKind=bridge\\n", "[NetDev] Name=eth0"),
+        ("probe.link", "[Match]\\nOriginalName=*\\n[Link]\\nName=eth0\\n", "needs links:*"),
+    ];
+    for (name, text, says) in takeovers {
+        let e = plugin_error(apply(&mut p, &[&format!("write-text:{name}={text}")]));
+        assert!(
+            matches!(&e, PluginError::Denied(m) if m.contains(says) && m.contains("the host removed it")),
+            "{name}: {e}"
+        );
+        assert!(!dir.join(name).exists(), "{name} was removed");
+        // In one call with a reload: the reload is refused before networkd hears of it.
+        let e = plugin_error(apply(&mut p, &[&format!("write-text:{name}={text}"), "networkd-reload"]));
+        assert!(matches!(&e, PluginError::Denied(m) if m.contains(says)), "{name} + reload: {e}");
+        assert!(!dir.join(name).exists(), "{name} was removed");
+    }
+    // Its own links: kept.
+    apply(&mut p, &["write-text:10-probe-a.network=[Match]\\nName=probe0 probe-x*\\n"]).unwrap();
+    assert!(dir.join("10-probe-a.network").is_file());
+    // An admin's file under its name, there before the call: left, named, and no reload.
+    std::fs::write(dir.join("probe-admin.network"), "[Network]\nDHCP=yes\n").unwrap();
+    apply(&mut p, &["log"]).unwrap();
+    let e = plugin_error(apply(&mut p, &["networkd-reload"]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("probe-admin.network")), "{e}");
+    assert!(dir.join("probe-admin.network").is_file(), "not the plugin's doing: left");
+    std::fs::remove_file(dir.join("probe-admin.network")).unwrap();
+    // No links: items: no file may configure any link.
+    let (_rt2, mut bare) = probe(&scratch, Grants::of(&[(Capability::NETWORKD, &["read", "write"])]));
+    let e = plugin_error(apply(&mut bare, &["write:10-probe-b.network"]));
+    assert!(matches!(&e, PluginError::Denied(m) if m.contains("covers no links")), "{e}");
+    assert_eq!(std::fs::read_to_string(dir.join("10-portagent-ovsbr0.network")).unwrap(), nets, "net's file untouched");
+}
+
+/// Issue 27, item 7: a plugin's files in the networkd dir are bounded in
+/// number and bytes (`[plugins] networkd_max_files`, `networkd_max_mb`):
+/// past either, the write fails and the rest is not written.
+#[test]
+fn a_plugins_networkd_files_are_bounded() {
+    let scratch = Scratch::new("[plugins]\nnetworkd_max_files = 5\nnetworkd_max_mb = 1");
+    let dir = scratch.networkd_dir();
+    let (_rt, mut p) = probe(&scratch, Grants::of(&[(Capability::NETWORKD, &["read", "write", "links:probe*"])]));
+    let e = plugin_error(apply(&mut p, &["files:probe-n=10"]));
+    assert!(matches!(&e, PluginError::Failed(m) if m.contains("file 5:") && m.contains("Quota exceeded")), "{e}");
+    assert_eq!(crate::support::files_in(&dir).len(), 5);
+    // Removing one makes room for one.
+    apply(&mut p, &["remove:probe-n-0.conf", "write:probe-n-0.conf"]).unwrap();
+    for i in 1..5 {
+        std::fs::remove_file(dir.join(format!("probe-n-{i}.conf"))).unwrap();
+    }
+    let e = plugin_error(apply(&mut p, &["fill:probe-big.txt=2097152"]));
+    assert!(matches!(&e, PluginError::Failed(m) if m.contains("write")), "{e}");
+    let len = std::fs::metadata(dir.join("probe-big.txt")).unwrap().len();
+    assert!(len <= 1 << 20, "no more than the quota was written: {len}");
+    // Others' files do not count against it.
+    std::fs::write(dir.join("10-portagent-br0.network"), vec![b'#'; 2 << 20]).unwrap();
+    std::fs::remove_file(dir.join("probe-big.txt")).unwrap();
+    apply(&mut p, &["fill:probe-small.txt=65536"]).unwrap();
 }
 
 /// Rows belong to the plugin that made them: granted tables, a plugin
@@ -473,4 +570,45 @@ fn a_plugins_output_is_bounded() {
     assert!(many.last().unwrap().actual.contains(&format!("{} more", MAX_LISTED * 2)), "{:?}", many.last());
     // The plugin is still there and answers.
     assert_eq!(p.diff("{}", &desired("log")).unwrap().len(), 1);
+}
+
+/// Issue 27, item 2, as the campaign ran it: a plugin granted what it
+/// asked for (`networkd [read, write, links:probe*]`) writes a file of its
+/// own name matching the uplink, and a drop-in into net's file's dir. On a
+/// real networkd, neither reaches ovsbr0 (not by its reload, not by the
+/// next one anybody makes), the change is rolled back, and the admin's
+/// next apply of the guide's file is an ordinary no-op.
+#[test]
+fn a_hostile_networkd_file_never_reaches_the_uplink() {
+    use crate::net::{GUIDE_NET, apply, net_lab, portagent};
+    use crate::support::text;
+    let lab = net_lab();
+    assert!(apply(&lab, "net", GUIDE_NET).status.success());
+    let before = lab.addresses("ovsbr0").unwrap();
+    assert_eq!(before, ["192.168.1.100/24"]);
+    let probe = std::fs::read(env!("PORTAGENT_GUEST_PROBE")).unwrap();
+    lab.write("/etc/ovs-port-agent/probe.wasm", &probe).unwrap();
+    let args = ["plugin", "install", "/etc/ovs-port-agent/probe.wasm", "--allow-unsigned"];
+    let out = portagent(&lab, &[&args[..], &["--grant", "log", "--grant", "networkd"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let takeover = r"'write-text:00-probe-fs.network=[Match]\nName=ovsbr0\n[Network]\nAddress=10.67.0.1/24\n'";
+    let out = apply(&lab, "takeover", &crate::state::two_plugins(&format!("{takeover}, networkd-reload")));
+    assert_eq!(out.status.code(), Some(3), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("Name=ovsbr0 names a link outside it"), "{}", text(&out.stdout));
+    // Written and left for someone else's reload: removed all the same.
+    let out = apply(&lab, "planted", &crate::state::two_plugins(takeover));
+    assert_eq!(out.status.code(), Some(3), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = apply(&lab, "drop-in", &crate::state::two_plugins("'write:10-portagent-ovsbr0.network.d/probe.conf'"));
+    assert_eq!(out.status.code(), Some(3), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("EPERM"), "{}", text(&out.stdout));
+
+    let files = lab.sh("ls -A /etc/systemd/network").unwrap();
+    assert!(!files.contains("probe"), "no file of the probe's is left: {files}");
+    lab.sh("networkctl reload && sleep 1").unwrap();
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), before, "checked with ip, after a reload of its own");
+    let again = apply(&lab, "net", GUIDE_NET);
+    assert_eq!(again.status.code(), Some(0), "{}{}", text(&again.stdout), text(&again.stderr));
+    let v = portagent(&lab, &["ledger", "verify"]);
+    assert!(text(&v.stdout).starts_with("VALID"), "{}", text(&v.stdout));
 }

@@ -7,110 +7,32 @@
 //! names, checks them against the grant, and hands the allowed ones to
 //! wasmtime-wasi's own implementation.
 //!
-//! A name is the plugin's when its file name (a leading `.` of a temporary
-//! file aside) starts with a `prefix:` item of its `networkd` scope, or
-//! with its own name and a separator (`-` or `.`), bare or after
-//! networkd's `NN-` ordering digits (`probe.network`, `10-probe-x.network`;
-//! not `10-probe2.network`, which would be plugin probe2's). Dirs may be made only as
-//! drop-in dirs (`NAME.network.d`, `.netdev.d`, `.link.d`) at the top.
+//! Which names are the plugin's is [`file_names`](super::file_names)';
+//! what its files say (which links they configure) and how much they take
+//! is [`networkd_files`](super::networkd_files)'.
 
 use super::caps::{Capability, Grants};
+use super::file_names::{dir_refusal, refusal};
+use super::networkd_files::Usage;
 use super::store::HostState;
+use std::sync::Arc;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::filesystem::{Descriptor, WasiFilesystemView};
 use wasmtime_wasi::p2::bindings::filesystem::types::{
     DescriptorFlags, ErrorCode, HostDescriptor, OpenFlags, PathFlags,
 };
+use wasmtime_wasi::p2::{DynOutputStream, OutputStream, Pollable, StreamError, StreamResult};
 
 /// The interface wasmtime-wasi links (its WIT's version: a component
 /// importing any 0.2.x resolves to it). The sandbox tests fail if a
 /// wasmtime upgrade moves it and the guard stops applying.
 const FS_TYPES: &str = "wasi:filesystem/types@0.2.12";
 
-/// The scope item that names a file prefix a plugin may write.
-pub const PREFIX_ITEM: &str = "prefix:";
-
-/// Drop-in dir suffixes networkd reads.
-const DROP_IN_DIRS: [&str; 3] = [".network.d", ".netdev.d", ".link.d"];
-
-/// Why a name is not the plugin's to make; `None` when it is.
-pub fn refusal(plugin: &str, scope: &[String], path: &str) -> Option<String> {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-    let Some((file, dirs)) = parts.split_last() else {
-        return Some(format!("{path:?} names no file"));
-    };
-    if parts.contains(&"..") {
-        return Some(format!("{path:?} leaves its directory"));
-    }
-    if let Some(d) = dirs.iter().find(|d| !is_drop_in_dir(d)) {
-        return Some(format!("{path:?}: files go at the top or in a drop-in dir, and {d:?} is not one"));
-    }
-    if dirs.len() > 1 {
-        return Some(format!("{path:?}: drop-in dirs are not nested"));
-    }
-    let name = file.strip_prefix('.').unwrap_or(file);
-    if owns(plugin, scope, name) {
-        return None;
-    }
-    Some(format!("{file:?} is not plugin '{plugin}''s to write: its files are named {}", prefixes(plugin, scope)))
-}
-
-/// Why a dir may not be made or removed there; `None` when it may.
-pub fn dir_refusal(path: &str) -> Option<String> {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
-    match parts.as_slice() {
-        [d] if is_drop_in_dir(d) => None,
-        _ => Some(format!(
-            "{path:?}: the only dirs a plugin may make are drop-in dirs at the top ({})",
-            DROP_IN_DIRS.map(|s| format!("NAME{s}")).join(", ")
-        )),
-    }
-}
-
-fn is_drop_in_dir(d: &str) -> bool {
-    DROP_IN_DIRS.iter().any(|s| d.len() > s.len() && d.ends_with(s))
-}
-
-/// `name` without networkd's `NN-` ordering digits.
-pub fn unnumbered(name: &str) -> &str {
-    match name.split_once('-') {
-        Some((digits, rest)) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => rest,
-        _ => name,
-    }
-}
-
-/// Whether `name` is the word `stem` and then a separator (`-` or `.`):
-/// `acme-x.network` and `acme.network` are acme's, `acme2.network` and
-/// `acmex` are not.
-pub fn starts_with_word(name: &str, stem: &str) -> bool {
-    name.strip_prefix(stem).is_some_and(|rest| rest.starts_with(['-', '.']))
-}
-
-fn owns(plugin: &str, scope: &[String], name: &str) -> bool {
-    let declared = scope.iter().filter_map(|s| s.strip_prefix(PREFIX_ITEM));
-    declared.into_iter().any(|p| name.starts_with(p)) || starts_with_word(unnumbered(name), plugin)
-}
-
-fn prefixes(plugin: &str, scope: &[String]) -> String {
-    let mut v: Vec<String> =
-        scope.iter().filter_map(|s| s.strip_prefix(PREFIX_ITEM)).map(|p| format!("{p}*")).collect();
-    v.push(format!("{plugin}-*, {plugin}.*"));
-    v.push(format!("NN-{plugin}-*, NN-{plugin}.*"));
-    v.join(", ")
-}
-
-/// Whether `item` may stand in a `networkd` scope as a prefix.
-pub fn valid_prefix_item(item: &str) -> bool {
-    item.strip_prefix(PREFIX_ITEM).is_some_and(|p| {
-        !p.is_empty() && p.len() <= 64 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    })
-}
-
 /// Checks `path` against the plugin's grant: `Err` is what the guest gets.
 fn check(state: &HostState, path: &str, dir: bool) -> Result<(), ErrorCode> {
     let plugin = &state.caps.plugin;
     let scope = scope_of(&state.caps.grants, plugin);
-    let why = if dir { dir_refusal(path) } else { refusal(plugin, &scope, path) };
+    let why = if dir { dir_refusal(plugin, &scope, path) } else { refusal(plugin, &scope, path) };
     match why {
         None => Ok(()),
         Some(why) => {
@@ -120,8 +42,52 @@ fn check(state: &HostState, path: &str, dir: bool) -> Result<(), ErrorCode> {
     }
 }
 
+/// A quota refusal, logged, as the guest gets it.
+fn over_quota(plugin: &str, why: String) -> ErrorCode {
+    log::warn!("plugin '{plugin}': networkd dir: refused: {why}");
+    ErrorCode::Quota
+}
+
 fn scope_of(grants: &Grants, plugin: &str) -> Vec<String> {
     grants.scope(plugin, Capability::NETWORKD).map(<[String]>::to_vec).unwrap_or_default()
+}
+
+/// `path` as the guest named it through the dir descriptor `fd`, relative
+/// to the preopen: a guest that opened a drop-in dir and names a file in
+/// it is checked as `DIR/FILE`, not as a name at the top.
+fn resolve(store: &mut HostState, fd: &Resource<Descriptor>, path: &str) -> Result<String, ErrorCode> {
+    use std::os::fd::AsRawFd;
+    let root = std::fs::canonicalize(&store.caps.backends.networkd_dir).map_err(|_| ErrorCode::NotPermitted)?;
+    let raw = match store.filesystem().table.get(fd) {
+        Ok(Descriptor::Dir(d)) => d.dir.as_raw_fd(),
+        Ok(Descriptor::File(_)) => return Err(ErrorCode::NotDirectory),
+        Err(_) => return Err(ErrorCode::BadDescriptor),
+    };
+    let base = under_root(&root, raw).ok_or(ErrorCode::NotPermitted)?;
+    Ok(if base.is_empty() { path.to_string() } else { format!("{base}/{path}") })
+}
+
+/// Where the host's open file `raw` is, relative to `root`.
+fn under_root(root: &std::path::Path, raw: std::os::fd::RawFd) -> Option<String> {
+    let at = std::fs::read_link(format!("/proc/self/fd/{raw}")).ok()?;
+    Some(at.strip_prefix(root).ok()?.to_string_lossy().into_owned())
+}
+
+/// The path of the file open as `fd`, relative to the preopen (for the
+/// record of what a call wrote: a file kept open from an earlier call
+/// is written without a new open).
+fn file_path(store: &mut HostState, fd: &Resource<Descriptor>) -> Option<String> {
+    use std::os::fd::AsRawFd;
+    let root = std::fs::canonicalize(&store.caps.backends.networkd_dir).ok()?;
+    match store.filesystem().table.get(fd) {
+        Ok(Descriptor::File(f)) => under_root(&root, f.file.as_raw_fd()),
+        _ => None,
+    }
+}
+
+/// Where `rel` is on the host, for the quota's "is it new?".
+fn host_path(state: &HostState, rel: &str) -> std::path::PathBuf {
+    state.caps.backends.networkd_dir.join(rel)
 }
 
 /// A refusal of the guard, or wasmtime-wasi's own result.
@@ -132,8 +98,70 @@ fn answer<T>(r: Result<T, wasmtime_wasi::p2::FsError>) -> wasmtime::Result<(Resu
     }
 }
 
+/// A file's write stream that counts what goes through it against the
+/// plugin's quota: a write past it fails, nothing of it written.
+struct Counted {
+    inner: DynOutputStream,
+    usage: Arc<Usage>,
+    plugin: String,
+    /// The file's path, for the record of what the call wrote.
+    path: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl Pollable for Counted {
+    async fn ready(&mut self) {
+        self.inner.ready().await
+    }
+}
+
+#[async_trait::async_trait]
+impl OutputStream for Counted {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        if let Err(why) = self.usage.add_bytes(bytes.len() as u64) {
+            log::warn!("plugin '{}': networkd dir: refused: {why}", self.plugin);
+            return Err(StreamError::LastOperationFailed(wasmtime::Error::msg(why)));
+        }
+        if let Some(p) = &self.path {
+            self.usage.wrote(p);
+        }
+        self.inner.write(bytes)
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        self.inner.flush()
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        self.inner.check_write()
+    }
+
+    async fn cancel(&mut self) {
+        self.inner.cancel().await
+    }
+}
+
+/// Puts the stream wasmtime-wasi made behind [`Counted`].
+fn counted(
+    store: &mut HostState,
+    path: Option<String>,
+    made: Result<Resource<DynOutputStream>, wasmtime_wasi::p2::FsError>,
+) -> wasmtime::Result<(Result<Resource<DynOutputStream>, ErrorCode>,)> {
+    let Some(usage) = store.networkd_usage.clone() else { return answer(made) };
+    let stream = match made {
+        Ok(stream) => stream,
+        Err(e) => return answer(Err(e)),
+    };
+    let plugin = store.caps.plugin.clone();
+    let table = store.filesystem().table;
+    let inner: DynOutputStream = table.delete(stream)?;
+    let wrapped: DynOutputStream = Box::new(Counted { inner, usage, plugin, path });
+    Ok((Ok(table.push(wrapped)?),))
+}
+
 /// Redefines the name-changing `descriptor` methods over the ones
-/// `wasmtime_wasi::p2::add_to_linker_async` linked.
+/// `wasmtime_wasi::p2::add_to_linker_async` linked, and the ones that write
+/// (for the quota).
 pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let mut types = linker.instance(FS_TYPES)?;
@@ -172,8 +200,24 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 let writes = oflags.intersects(OpenFlags::CREATE | OpenFlags::TRUNCATE)
                     || flags.contains(DescriptorFlags::WRITE);
-                if writes && let Err(e) = check(store.data(), &path, oflags.contains(OpenFlags::DIRECTORY)) {
-                    return Ok((Err(e),));
+                if writes {
+                    let rel = match resolve(store.data_mut(), &fd, &path) {
+                        Ok(rel) => rel,
+                        Err(e) => return Ok((Err(e),)),
+                    };
+                    if let Err(e) = check(store.data(), &rel, oflags.contains(OpenFlags::DIRECTORY)) {
+                        return Ok((Err(e),));
+                    }
+                    let state = store.data();
+                    let new = oflags.contains(OpenFlags::CREATE) && host_path(state, &rel).symlink_metadata().is_err();
+                    if let Some(usage) = &state.networkd_usage
+                        && !oflags.contains(OpenFlags::DIRECTORY)
+                    {
+                        if new && let Err(why) = usage.add_file() {
+                            return Ok((Err(over_quota(&state.caps.plugin, why)),));
+                        }
+                        usage.wrote(&rel);
+                    }
                 }
                 let mut fs = store.data_mut().filesystem();
                 answer(HostDescriptor::open_at(&mut fs, fd, path_flags, path, oflags, flags).await)
@@ -184,9 +228,20 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "[method]descriptor.rename-at",
         |mut store, (fd, old, new_fd, new): (Resource<Descriptor>, String, Resource<Descriptor>, String)| {
             Box::new(async move {
-                let guard = check(store.data(), &old, false).and_then(|_| check(store.data(), &new, false));
-                if let Err(e) = guard {
-                    return Ok((Err(e),));
+                let names = resolve(store.data_mut(), &fd, &old)
+                    .and_then(|o| Ok((o, resolve(store.data_mut(), &new_fd, &new)?)));
+                let guard = names.and_then(|(o, n)| {
+                    check(store.data(), &o, false)?;
+                    check(store.data(), &n, false)?;
+                    Ok(n)
+                });
+                match guard {
+                    Err(e) => return Ok((Err(e),)),
+                    Ok(n) => {
+                        if let Some(usage) = &store.data().networkd_usage {
+                            usage.wrote(&n);
+                        }
+                    }
                 }
                 let mut fs = store.data_mut().filesystem();
                 answer(HostDescriptor::rename_at(&mut fs, fd, old, new_fd, new).await)
@@ -197,11 +252,18 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "[method]descriptor.unlink-file-at",
         |mut store, (fd, path): (Resource<Descriptor>, String)| {
             Box::new(async move {
-                if let Err(e) = check(store.data(), &path, false) {
+                let guard = resolve(store.data_mut(), &fd, &path).and_then(|rel| check(store.data(), &rel, false));
+                if let Err(e) = guard {
                     return Ok((Err(e),));
                 }
                 let mut fs = store.data_mut().filesystem();
-                answer(HostDescriptor::unlink_file_at(&mut fs, fd, path).await)
+                let done = HostDescriptor::unlink_file_at(&mut fs, fd, path).await;
+                if done.is_ok()
+                    && let Some(usage) = &store.data().networkd_usage
+                {
+                    usage.removed_file();
+                }
+                answer(done)
             })
         },
     )?;
@@ -210,7 +272,8 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     {
         types.func_wrap_async(name, move |mut store, (fd, path): (Resource<Descriptor>, String)| {
             Box::new(async move {
-                if let Err(e) = check(store.data(), &path, true) {
+                let guard = resolve(store.data_mut(), &fd, &path).and_then(|rel| check(store.data(), &rel, true));
+                if let Err(e) = guard {
                     return Ok((Err(e),));
                 }
                 let mut fs = store.data_mut().filesystem();
@@ -222,59 +285,61 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             })
         })?;
     }
+    // The quota: every way bytes get into a file.
+    for (name, append) in
+        [("[method]descriptor.write-via-stream", false), ("[method]descriptor.append-via-stream", true)]
+    {
+        if append {
+            types.func_wrap(name, |mut store, (fd,): (Resource<Descriptor>,)| {
+                let path = file_path(store.data_mut(), &fd);
+                let made = HostDescriptor::append_via_stream(&mut store.data_mut().filesystem(), fd);
+                counted(store.data_mut(), path, made)
+            })?;
+        } else {
+            types.func_wrap(name, |mut store, (fd, offset): (Resource<Descriptor>, u64)| {
+                let path = file_path(store.data_mut(), &fd);
+                let made = HostDescriptor::write_via_stream(&mut store.data_mut().filesystem(), fd, offset);
+                counted(store.data_mut(), path, made)
+            })?;
+        }
+    }
+    types.func_wrap_async(
+        "[method]descriptor.write",
+        |mut store, (fd, buf, offset): (Resource<Descriptor>, Vec<u8>, u64)| {
+            Box::new(async move {
+                let path = file_path(store.data_mut(), &fd);
+                let state = store.data();
+                if let Some(usage) = &state.networkd_usage {
+                    if let Err(why) = usage.add_bytes(buf.len() as u64) {
+                        return Ok((Err(over_quota(&state.caps.plugin, why)),));
+                    }
+                    if let Some(p) = &path {
+                        usage.wrote(p);
+                    }
+                }
+                let mut fs = store.data_mut().filesystem();
+                answer(HostDescriptor::write(&mut fs, fd, buf, offset).await)
+            })
+        },
+    )?;
+    types.func_wrap_async("[method]descriptor.set-size", |mut store, (fd, size): (Resource<Descriptor>, u64)| {
+        Box::new(async move {
+            // A sparse file takes no disk, but networkd would read it all;
+            // a cut one may have lost its [Match].
+            let path = file_path(store.data_mut(), &fd);
+            let state = store.data();
+            if let Some(usage) = &state.networkd_usage {
+                if let Err(why) = usage.add_bytes(size) {
+                    return Ok((Err(over_quota(&state.caps.plugin, why)),));
+                }
+                if let Some(p) = &path {
+                    usage.wrote(p);
+                }
+            }
+            let mut fs = store.data_mut().filesystem();
+            answer(HostDescriptor::set_size(&mut fs, fd, size).await)
+        })
+    })?;
     linker.allow_shadowing(false);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scope(items: &[&str]) -> Vec<String> {
-        items.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn a_plugin_writes_only_its_own_names() {
-        let none = scope(&["read", "write"]);
-        for ok in ["probe.network", "10-probe.network", ".10-probe.network.tmp", "x.network.d/50-probe.conf"] {
-            assert_eq!(refusal("probe", &none, ok), None, "{ok}");
-        }
-        for bad in ["10-portagent-br0.network", "evil", "a/b.network", "x.network.d/y.network.d/probe", "../probe"] {
-            assert!(refusal("probe", &none, bad).is_some(), "{bad}");
-        }
-        // The name is a word: acme does not own acme2's files, nor p portagent's.
-        for (plugin, theirs) in
-            [("acme", "10-acme2-x.network"), ("p", "10-portagent-br0.network"), ("eth", "eth0.network")]
-        {
-            assert!(refusal(plugin, &none, theirs).is_some(), "{plugin} must not own {theirs}");
-        }
-        assert_eq!(refusal("acme", &none, "10-acme-x.network"), None);
-        let net = scope(&["read", "write", "prefix:10-portagent-"]);
-        assert_eq!(refusal("net", &net, "10-portagent-br0.network"), None);
-        assert_eq!(refusal("net", &net, ".10-portagent-br0.network.tmp"), None);
-        assert!(refusal("net", &net, "50-portagent-netcfg.conf").is_some());
-        let netcfg = scope(&["write", "prefix:50-portagent-netcfg"]);
-        assert_eq!(refusal("netcfg", &netcfg, "10-portagent-br0.network.d/50-portagent-netcfg.conf"), None);
-        assert!(refusal("netcfg", &netcfg, "10-portagent-br0.network").is_some());
-        let why = refusal("probe", &none, "evil").unwrap();
-        assert!(why.contains("probe-*") && why.contains("NN-probe.*"), "{why}");
-    }
-
-    #[test]
-    fn only_drop_in_dirs_are_made() {
-        assert_eq!(dir_refusal("10-portagent-br0.network.d"), None);
-        assert_eq!(dir_refusal("./x.netdev.d/"), None);
-        for bad in ["evil", ".network.d", "a.network.d/b.network.d", "../x.network.d"] {
-            assert!(dir_refusal(bad).is_some(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn prefix_items() {
-        assert!(valid_prefix_item("prefix:10-portagent-"));
-        for bad in ["prefix:", "prefix:a/b", "prefix:*", "prefix", "write"] {
-            assert!(!valid_prefix_item(bad), "{bad}");
-        }
-    }
 }

@@ -161,9 +161,9 @@ impl Plugin {
             Some(live) => (Ok(live), false),
             None => (Err(self.new_store()?), true),
         };
-        let output = match &live {
-            Ok(l) => l.store.data().output.clone(),
-            Err(store) => store.data().output.clone(),
+        let (output, usage) = match &live {
+            Ok(l) => (l.store.data().output.clone(), l.store.data().networkd_usage.clone()),
+            Err(store) => (store.data().output.clone(), store.data().networkd_usage.clone()),
         };
         let (pre, clock, ticker) = (self.pre.clone(), self.clock.clone(), self.ticker.clone());
         let outcome = self.runtime()?.block_on(async {
@@ -199,6 +199,13 @@ impl Plugin {
             let lines: Vec<String> = written.trim_end().lines().map(super::manifest::escaped).collect();
             log::info!(plugin = self.name.as_str(); "plugin '{}' {op_name} wrote{more}:\n{}", self.name, lines.join("\n"));
         }
+        if let Some(why) = self.remove_strays(op_name, usage.as_deref()) {
+            // What it wrote is gone; what it returned is not to be trusted.
+            if let Ok((live, _)) = outcome {
+                self.live = Some(live);
+            }
+            return Err(CallError::Plugin { plugin: self.name.clone(), op: op_name, error: PluginError::Denied(why) });
+        }
         match outcome {
             Ok((live, Ok(Ok(value)))) => {
                 self.live = Some(live);
@@ -214,6 +221,28 @@ impl Plugin {
             }
             Err(Stopped::Instantiate(message)) => Err(CallError::Instantiate { plugin: self.name.clone(), message }),
         }
+    }
+
+    /// Removes the plugin's networkd files that could configure links
+    /// outside its grant and were written in the call just made (networkd
+    /// would apply them at anyone's next reload), and says which and why.
+    /// One it did not write (an admin's, under its name) is left: its
+    /// reloads are refused while it is there.
+    fn remove_strays(&self, op: &str, usage: Option<&super::networkd_files::Usage>) -> Option<String> {
+        let written = usage?.take_written();
+        let scope = self.grants.0.get(&super::Capability::NETWORKD)?;
+        let dir = &self.backends.networkd_dir;
+        let strays = super::networkd_files::written_outside_scope(dir, &self.name, scope, &written);
+        let mut said = Vec::new();
+        for (path, why) in strays {
+            let removed = match std::fs::remove_file(dir.join(&path)) {
+                Ok(()) => "the host removed it".to_string(),
+                Err(e) => format!("the host could not remove it: {e}"),
+            };
+            log::warn!("plugin '{}' {op}: networkd dir: {why}; {removed}", self.name);
+            said.push(format!("{why}; {removed}"));
+        }
+        (!said.is_empty()).then(|| said.join("; "))
     }
 
     fn classify(&self, op: &'static str, tripped: Option<Tripped>, trap: wasmtime::Error, written: &str) -> CallError {

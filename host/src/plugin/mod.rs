@@ -6,7 +6,9 @@
 //! - [`caps`]: capabilities, grants and their host implementations.
 //! - [`sandbox`]: the limits of a call and its wall clock.
 //! - [`errno`]: WASI error numbers named in guests' messages.
+//! - [`file_names`]: which names in the networkd dir are a plugin's.
 //! - [`fs_guard`]: what a plugin may make in the networkd preopen.
+//! - [`networkd_files`]: the links a plugin's networkd files configure, and their quota.
 //! - [`store`]: per-instance store data: WASI context, capability view, limits.
 //! - [`runtime`]: the engine, linker and compile cache.
 //! - [`ticker`]: the epoch ticker behind the time limits.
@@ -20,9 +22,11 @@ pub mod bindings;
 pub mod builtin;
 pub mod caps;
 pub mod errno;
+pub mod file_names;
 pub mod fs_guard;
 pub mod instance;
 pub mod manifest;
+pub mod networkd_files;
 pub mod output;
 pub mod registry;
 pub mod runtime;

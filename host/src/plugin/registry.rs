@@ -78,10 +78,19 @@ pub const RESERVED_STEM: &str = "portagent";
 /// as a word (`20-acme-`, `acme.`): it cannot claim the built-ins' files
 /// (`10-portagent-`) or another plugin's (`acme2`, `ac`).
 fn check_file_prefixes(m: &Manifest) -> Result<(), ManifestError> {
-    use super::fs_guard::{PREFIX_ITEM, starts_with_word, unnumbered};
+    use super::file_names::{PREFIX_ITEM, starts_with_word, unnumbered};
     for (i, r) in m.requests.iter().enumerate() {
         if r.capability != super::Capability::NETWORKD {
             continue;
+        }
+        if let Some(item) = r.scope.iter().find(|s| s.starts_with(super::networkd_files::DROP_INS_ITEM)) {
+            return Err(ManifestError::Describe {
+                field: format!("capabilities[{i}]"),
+                message: format!(
+                    "networkd: {item}: only built-in plugins add drop-ins to other files; a plugin keeps its \
+                     settings in its own files and their drop-in dirs"
+                ),
+            });
         }
         let theirs = |p: &&str| !starts_with_word(unnumbered(p), &m.name);
         if let Some(p) = r.scope.iter().filter_map(|s| s.strip_prefix(PREFIX_ITEM)).find(theirs) {
@@ -101,7 +110,7 @@ fn check_file_prefixes(m: &Manifest) -> Result<(), ManifestError> {
 /// Whether two plugin names would own each other's files (`acme` owns
 /// `acme-x-*`, so plugin `acme-x` cannot sit beside it).
 fn names_overlap(a: &str, b: &str) -> bool {
-    use super::fs_guard::starts_with_word;
+    use super::file_names::starts_with_word;
     a == b || starts_with_word(a, b) || starts_with_word(b, a)
 }
 
@@ -374,6 +383,9 @@ mod tests {
             assert!(check_file_prefixes(&asking_networkd("acme", &["write", theirs])).is_err(), "{theirs}");
         }
         assert!(check_file_prefixes(&asking_networkd("acme", &["write", "prefix:acme."])).is_ok());
+        assert!(check_file_prefixes(&asking_networkd("acme", &["write", "links:acme*"])).is_ok());
+        let err = check_file_prefixes(&asking_networkd("acme", &["write", "drop-ins:10-portagent-"])).unwrap_err();
+        assert!(err.to_string().contains("only built-in plugins add drop-ins"), "{err}");
     }
 
     #[test]

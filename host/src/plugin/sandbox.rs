@@ -20,6 +20,8 @@ pub struct Limits {
     pub wall: Duration,
     /// Time for the whole call, however busy it keeps its capabilities.
     pub max: Duration,
+    /// What its files in the networkd dir may take.
+    pub networkd: super::networkd_files::Quota,
 }
 
 impl Limits {
@@ -29,6 +31,10 @@ impl Limits {
             cpu: Duration::from_millis(limits.cpu_limit_ms),
             wall: Duration::from_millis(limits.call_timeout_ms),
             max: Duration::from_millis(limits.call_max_ms),
+            networkd: super::networkd_files::Quota {
+                files: limits.networkd_max_files,
+                bytes: limits.networkd_max_mb.saturating_mul(1 << 20),
+            },
         }
     }
 }
@@ -126,6 +132,7 @@ mod tests {
             cpu: Duration::ZERO,
             wall: Duration::from_millis(100),
             max: Duration::from_millis(250),
+            networkd: crate::plugin::networkd_files::Quota { files: 0, bytes: 0 },
         };
         let clock = CallClock::new(&limits);
         let first = clock.deadline();

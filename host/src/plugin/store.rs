@@ -3,6 +3,7 @@
 //! ([`CapContext`]), and the accounting that enforces the sandbox's limits.
 
 use super::caps::{Backends, CapContext, Capability, Caps, Grants};
+use super::networkd_files::Usage;
 use super::sandbox::{CallClock, GUEST_NETWORKD_DIR, Limits, Tripped, thread_cpu_time};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,8 @@ pub struct HostState {
     pub(crate) tripped: Option<Tripped>,
     /// What the guest writes to stdout and stderr.
     pub(crate) output: super::output::GuestOutput,
+    /// Its files and bytes in the networkd dir, when it may write there.
+    pub(crate) networkd_usage: Option<Arc<Usage>>,
 }
 
 impl WasiView for HostState {
@@ -47,10 +50,15 @@ impl HostState {
         // Its stdout and stderr are kept (bounded) for the log and errors.
         let output = super::output::GuestOutput::default();
         wasi.stdout(output.clone()).stderr(output.clone());
+        let mut networkd_usage = None;
         if let Ok(scope) = grants.scope(plugin, Capability::NETWORKD) {
-            let perms = if scope.iter().any(|s| s == "write") { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            let writes = scope.iter().any(|s| s == "write");
+            let perms = if writes { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
             wasi.preopened_dir(&backends.networkd_dir, GUEST_NETWORKD_DIR, perms)
                 .map_err(|e| std::io::Error::other(format!("{}: {e}", backends.networkd_dir.display())))?;
+            if writes {
+                networkd_usage = Some(Arc::new(Usage::new(&backends.networkd_dir, plugin, scope, limits.networkd)));
+            }
         }
         Ok(HostState {
             wasi: wasi.build(),
@@ -61,6 +69,7 @@ impl HostState {
             cpu_start: Duration::ZERO,
             tripped: None,
             output,
+            networkd_usage,
         })
     }
 
@@ -69,6 +78,9 @@ impl HostState {
         self.clock.begin();
         self.cpu_start = thread_cpu_time();
         self.tripped = None;
+        if let Some(usage) = &self.networkd_usage {
+            usage.reset();
+        }
     }
 
     /// Called on every epoch tick that finds the guest running: enforces

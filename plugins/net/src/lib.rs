@@ -47,8 +47,8 @@ impl Plugin for Net {
                 ),
                 CapabilityRequest::new(
                     "networkd",
-                    &["read", "write", "prefix:10-portagent-"],
-                    "to write .network files and reload networkd",
+                    &["read", "write", "prefix:10-portagent-", "links:*"],
+                    "to write .network files for the links it manages (any) and reload networkd",
                 ),
                 CapabilityRequest::new(
                     "netlink",

@@ -49,8 +49,8 @@ impl Plugin for Netcfg {
                 CapabilityRequest::new("netlink", &["read", "write"], "to read and change routes and policy rules"),
                 CapabilityRequest::new(
                     "networkd",
-                    &["read", "write", "prefix:50-portagent-netcfg"],
-                    "to keep routes, rules and DNS in drop-ins, and set a link's DNS",
+                    &["read", "write", "prefix:50-portagent-netcfg", "links:*", "drop-ins:10-portagent-"],
+                    "to keep routes, rules and DNS in drop-ins of net's files (drop-ins:), and set a link's DNS",
                 ),
                 CapabilityRequest::new("openflow", &["*"], "to replace portagent's own OpenFlow flows"),
                 CapabilityRequest::new("hostname", &["read", "write"], "to set the hostname"),

@@ -7,6 +7,7 @@
 use super::{CapContext, Spec};
 use super::{Capability, run_command, valid_ifname};
 use crate::plugin::bindings::current::CapError;
+use crate::plugin::networkd_files;
 use crate::plugin::bindings::current::portagent::plugin::networkd::{Host, LinkState};
 use std::path::Path;
 use std::process::Command;
@@ -66,6 +67,11 @@ impl CapContext {
         B: serde::Serialize + zbus::zvariant::DynamicType + Sync,
     {
         if let Err(e) = self.grants.require(&self.plugin, Capability::NETWORKD, "write") {
+            return Ok(Err(e));
+        }
+        if matches!(method, "Reload" | "ReconfigureLink")
+            && let Err(e) = self.files_in_scope()
+        {
             return Ok(Err(e));
         }
         let timeout = self.remaining(Capability::NETWORKD)?;
@@ -209,14 +215,44 @@ impl Host for CapContext {
 /// `networkd`: its config dir (a WASI preopen), reload and reconfigure, link states.
 pub const CAPABILITY: Capability = Capability("networkd");
 
-/// `read`, `write`, and `prefix:NAME` items: the file names it may write
-/// besides its own name's (see [`fs_guard`](crate::plugin::fs_guard)).
+/// `read`, `write`, `prefix:NAME` items (the file names it may write
+/// besides its own name's, see [`file_names`](crate::plugin::file_names)),
+/// `links:PATTERN` items (the links its files may configure; none without
+/// any, see [`networkd_files`](crate::plugin::networkd_files)) and
+/// `drop-ins:PREFIX` (built-ins: other files it adds drop-ins to).
 pub static SPEC: Spec = Spec {
     capability: CAPABILITY,
-    scope_item: |item| item == "read" || item == "write" || crate::plugin::fs_guard::valid_prefix_item(item),
-    scope_expected: || "`read`, `write` and `prefix:NAME` items (the file names it may write)".into(),
+    scope_item: |item| {
+        item == "read"
+            || item == "write"
+            || crate::plugin::file_names::valid_prefix_item(item)
+            || networkd_files::valid_links_item(item)
+            || networkd_files::valid_drop_ins_item(item)
+    },
+    scope_expected: || {
+        "`read`, `write`, `prefix:NAME` (file names it may write), `links:NAME` or `links:PREFIX*` (links its files \
+         may configure) and `drop-ins:PREFIX` items"
+            .into()
+    },
     empty_scope_grants: false,
 };
+
+impl CapContext {
+    /// Refuses while one of the plugin's files could configure a link
+    /// outside its `links:` items: a reload would make networkd apply it.
+    fn files_in_scope(&self) -> Result<(), CapError> {
+        let scope = self.grants.scope(&self.plugin, CAPABILITY)?;
+        let why: Vec<String> = match networkd_files::outside_scope(&self.backends.networkd_dir, &self.plugin, scope) {
+            Ok(files) => files.into_iter().map(|(_, why)| why).collect(),
+            Err(e) => vec![e],
+        };
+        match why.is_empty() {
+            true => Ok(()),
+            false => Err(CapError::Denied(format!("plugin '{}': {}", self.plugin, why.join("; ")))),
+        }
+    }
+}
+
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,8 @@
 //! `cap:CASE` (a capability refusal, answered as `VARIANT: message`:
 //! `no-bridge`, `bad-flow`, `no-table`, `no-link`), `checkpoint-id` (the
 //! id the host gave this instance's last `checkpoint`),
-//! `rename:OLD=NEW`, `remove:NAME`, `mkdir:NAME` (names in the networkd
+//! `rename:OLD=NEW`, `remove:NAME`, `mkdir:NAME`, `write-text:NAME=TEXT`,
+//! `fill:NAME=BYTES`, `files:STEM=N`, `write-in:DIR=NAME` (names in the networkd
 //! dir), `fail` (an apply error), `restore-fails` (this apply's snapshot
 //! says so, and every restore of it fails, in any instance), `hostname` (a capability it imports but does not
 //! ask for, as guests built against the whole world do). `query` returns how many calls this instance has served, which
@@ -73,6 +74,29 @@ fn symlink(target: &str, name: &str) -> std::io::Result<()> {
     }
 }
 
+/// Makes `name` through a descriptor of `dir` (`openat(2)` as wasi-libc
+/// has it), the way a guest could name a file in a drop-in dir without
+/// naming the dir.
+fn write_in(dir: &str, name: &str) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    unsafe extern "C" {
+        fn openat(fd: std::ffi::c_int, path: *const std::ffi::c_char, flags: std::ffi::c_int, ...) -> std::ffi::c_int;
+        fn close(fd: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    // wasi-libc's fcntl.h: O_WRONLY, O_CREAT and O_TRUNC.
+    const FLAGS: std::ffi::c_int = 0x1000_0000 | (1 << 12) | (8 << 12);
+    let d = std::fs::File::open(dir)?;
+    let n = std::ffi::CString::new(name).map_err(std::io::Error::other)?;
+    // SAFETY: a NUL-terminated string that outlives the call; the fd is closed once.
+    match unsafe { openat(d.as_raw_fd(), n.as_ptr(), FLAGS, 0o644) } {
+        fd if fd >= 0 => {
+            unsafe { close(fd) };
+            Ok(())
+        }
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
 fn run(command: &str) -> Result<String, PluginError> {
     let (verb, arg) = command.split_once(':').unwrap_or((command, ""));
     match verb {
@@ -104,6 +128,49 @@ fn run(command: &str) -> Result<String, PluginError> {
             std::fs::write(&path, "[Match]\nName=probe0\n")
                 .map_err(|e| PluginError::Failed(format!("write {path}: {e}")))?;
             Ok(format!("wrote {path}"))
+        }
+        "write-text" => {
+            // `write-text:NAME=TEXT`, `\n` in TEXT a newline.
+            let (name, text) =
+                arg.split_once('=').ok_or_else(|| PluginError::invalid("resource", "write-text:NAME=TEXT"))?;
+            let path = format!("{}/{name}", portagent_sdk::NETWORKD_DIR);
+            std::fs::write(&path, text.replace("\\n", "\n"))
+                .map_err(|e| PluginError::Failed(format!("write {path}: {e}")))?;
+            Ok(format!("wrote {path}"))
+        }
+        "fill" => {
+            // `fill:NAME=BYTES`, in writes of 64 KiB.
+            let (name, n) = arg.split_once('=').ok_or_else(|| PluginError::invalid("resource", "fill:NAME=BYTES"))?;
+            let n: usize = n.parse().map_err(|_| PluginError::invalid("resource", "fill:NAME=BYTES"))?;
+            let path = format!("{}/{name}", portagent_sdk::NETWORKD_DIR);
+            let mut f = std::fs::File::create(&path).map_err(|e| PluginError::Failed(format!("create {path}: {e}")))?;
+            let chunk = vec![b'#'; 64 << 10];
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(chunk.len());
+                std::io::Write::write_all(&mut f, &chunk[..k])
+                    .map_err(|e| PluginError::Failed(format!("write {path} at {}: {e}", n - left)))?;
+                left -= k;
+            }
+            Ok(format!("filled {path} with {n} bytes"))
+        }
+        "files" => {
+            // `files:STEM=N`: STEM-0.conf ... STEM-(N-1).conf.
+            let (stem, n) = arg.split_once('=').ok_or_else(|| PluginError::invalid("resource", "files:STEM=N"))?;
+            let n: usize = n.parse().map_err(|_| PluginError::invalid("resource", "files:STEM=N"))?;
+            for i in 0..n {
+                let path = format!("{}/{stem}-{i}.conf", portagent_sdk::NETWORKD_DIR);
+                std::fs::write(&path, "").map_err(|e| PluginError::Failed(format!("file {i}: write {path}: {e}")))?;
+            }
+            Ok(format!("made {n} files"))
+        }
+        "write-in" => {
+            // `write-in:DIR=NAME`: opens DIR, then makes NAME relative to it.
+            let (dir, name) =
+                arg.split_once('=').ok_or_else(|| PluginError::invalid("resource", "write-in:DIR=NAME"))?;
+            write_in(&format!("{}/{dir}", portagent_sdk::NETWORKD_DIR), name)
+                .map(|_| format!("wrote {name} in {dir}"))
+                .map_err(|e| PluginError::Failed(format!("write-in {arg}: {e}")))
         }
         "symlink" | "hardlink" | "rename" => {
             let (a, b) = arg.split_once('=').ok_or_else(|| PluginError::invalid("resource", "VERB:A=B"))?;
@@ -186,7 +253,7 @@ impl Plugin for Probe {
             capabilities: vec![
                 CapabilityRequest::new("log", &[], "to say hello"),
                 CapabilityRequest::new("ovsdb", &["Bridge", "Open_vSwitch"], "to read bridges"),
-                CapabilityRequest::new("networkd", &["read", "write"], "to write .network files"),
+                CapabilityRequest::new("networkd", &["read", "write", "links:probe*"], "to write .network files"),
                 CapabilityRequest::new("netlink", &["read"], "to list links"),
                 CapabilityRequest::new("openflow", &["br-probe"], "to read flows"),
             ],
