@@ -555,3 +555,38 @@ fn a_nic_dropped_from_the_ports_and_declared_alone_leaves_the_bridge() {
     assert_eq!(lab.addresses("eth1").unwrap(), ["192.168.2.2/24"]);
     assert_eq!(ok(&apply(&lab, "alone", &alone))["plugins"], serde_json::json!([]), "applied again: no change");
 }
+
+/// Issue 27, item 1: net notices its own file changed or removed behind
+/// it (networkd would undo the link's settings at its next reload):
+/// show-diff says so, and an apply writes the file again; checked in the
+/// file itself and with `ip`.
+#[test]
+fn a_file_changed_or_removed_behind_net_is_reported_and_written_again() {
+    let lab = net_lab();
+    assert!(apply(&lab, "net", GUIDE_NET).status.success());
+    let file = "/etc/systemd/network/10-portagent-ovsbr0.network";
+    let written = lab.read(file).unwrap();
+    for (how, says) in [("edited", "was changed behind portagent"), ("removed", "is missing")] {
+        if how == "edited" {
+            lab.write(file, written.replace("Address=192.168.1.100/24", "Address=10.67.0.1/24").as_bytes()).unwrap();
+        } else {
+            lab.sh(&format!("rm {file}")).unwrap();
+        }
+        let diff = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/net.yaml"]);
+        let plan: serde_json::Value = serde_json::from_slice(&diff.stdout).unwrap();
+        let actions = plan["actions"].as_array().unwrap();
+        assert_eq!(actions.len(), 1, "{how}: {plan}");
+        assert_eq!(actions[0]["resource"], "ovsbr0", "{how}: {plan}");
+        assert!(actions[0]["changes"]["networkd_file"].as_str().is_some_and(|w| w.contains(says)), "{how}: {plan}");
+        let again = apply(&lab, "net", GUIDE_NET);
+        assert_eq!(again.status.code(), Some(0), "{how}: {}{}", text(&again.stdout), text(&again.stderr));
+        // What networkd reads is as before (a file written afresh records
+        // the link as it found it).
+        let body = |f: &str| f.lines().filter(|l| !l.starts_with("# portagent: ")).collect::<Vec<_>>().join("\n");
+        assert_eq!(body(&lab.read(file).unwrap()), body(&written), "{how}: written again as net writes it");
+        lab.sh("networkctl reload && sleep 1").unwrap();
+        assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "{how}");
+        let diff = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/net.yaml"]);
+        assert_eq!(text(&diff.stdout).trim(), "{\n  \"plugin\": \"net\",\n  \"actions\": []\n}", "{how}");
+    }
+}

@@ -272,3 +272,32 @@ fn bad_input_is_refused_with_the_field_and_line_and_nothing_changes() {
     }
     assert_eq!((lab.sh("ip route").unwrap(), lab.sh("hostname").unwrap(), flows(&lab, "ovsbr0")), before);
 }
+
+/// Issue 27, item 1: a drop-in of netcfg's edited behind it (a route cut
+/// out: networkd would drop the route at its next reload) is reported by
+/// show-diff and written again by the next apply, from its record.
+#[test]
+fn a_drop_in_changed_behind_netcfg_is_reported_and_written_again() {
+    let lab = guide_lab();
+    ok(&apply(&lab, "netcfg", GUIDE_NETCFG));
+    let path = "/etc/systemd/network/10-portagent-ovsbr0.network.d/50-portagent-netcfg.conf";
+    let written = lab.read(path).unwrap();
+    assert!(written.contains("Destination=10.0.0.0/8"), "{written}");
+    lab.write(path, written.replace("Destination=10.0.0.0/8", "Destination=10.99.0.0/16").as_bytes()).unwrap();
+    let diff = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/netcfg.yaml"]);
+    let plan = report(&diff);
+    let actions = plan["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{plan}");
+    assert_eq!(actions[0]["resource"], "dropin 10-portagent-ovsbr0.network", "{plan}");
+    assert!(
+        actions[0]["changes"]["networkd_file"].as_str().is_some_and(|w| w.contains("changed behind portagent")),
+        "{plan}"
+    );
+    ok(&apply(&lab, "netcfg", GUIDE_NETCFG));
+    assert_eq!(lab.read(path).unwrap(), written, "written again from its record");
+    lab.sh("networkctl reload && sleep 1").unwrap();
+    let route = lab.sh("ip route show 10.0.0.0/8").unwrap();
+    assert!(route.contains("10.0.0.0/8 via 192.168.1.254 dev ovsbr0"), "checked with ip after a reload: {route}");
+    let again = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/netcfg.yaml"]);
+    assert_eq!(text(&again.stdout).trim(), "{\n  \"plugin\": \"netcfg\",\n  \"actions\": []\n}");
+}

@@ -43,7 +43,10 @@ fn merged(base: &Interface, a: &Action) -> Result<Interface, PluginError> {
     }
     let mut json = serde_json::to_value(base).expect("interface serializes");
     for (k, v) in body.as_object().ok_or_else(|| bad_action(a, "changes are not an object"))? {
-        set_path(&mut json, k, v.clone());
+        // Not a field: the file is written again from what is declared.
+        if k != crate::networkd::FILE_KEY {
+            set_path(&mut json, k, v.clone());
+        }
     }
     serde_json::from_value(json).map_err(|e| bad_action(a, e))
 }

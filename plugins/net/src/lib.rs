@@ -79,7 +79,29 @@ impl Plugin for Net {
         let ovs = ovs::read()?;
         let owned =
             |name: &str| ovs.bridge(name).is_some_and(|b| b.owned) || ovs.bridge_of(name).is_some_and(|b| b.owned);
-        let actions = diff::diff(&current, &desired, &default_dp, &owned).map_err(PluginError::from)?;
+        let mut actions = diff::diff(&current, &desired, &default_dp, &owned).map_err(PluginError::from)?;
+        // A link that matches but whose file was changed or removed behind
+        // net: networkd would undo it at its next reload, or at boot.
+        // A change of it already rewrites the file: the plan says why too.
+        let files = networkd::read_all()?;
+        for d in desired.interfaces.iter().filter(|d| d.state != Some(model::State::Absent)) {
+            if !current.interfaces.iter().any(|c| c.name == d.name) {
+                continue;
+            }
+            let Some(why) = networkd::behind(&files, d) else { continue };
+            match actions.iter_mut().find(|a| a.resource == d.name) {
+                Some(a) if a.kind == ActionKind::Modify => {
+                    let mut body: serde_json::Value = serde_json::from_str(&a.body).unwrap_or_default();
+                    body[networkd::FILE_KEY] = why.into();
+                    a.body = body.to_string();
+                }
+                Some(_) => {}
+                None => {
+                    let body = serde_json::json!({ networkd::FILE_KEY: why });
+                    actions.push(Action { kind: ActionKind::Modify, resource: d.name.clone(), body: body.to_string() });
+                }
+            }
+        }
         // A file named like portagent's but not its own is never written.
         for a in actions.iter().filter(|a| a.kind != ActionKind::Delete) {
             if let Some(path) = networkd::foreign(&a.resource) {

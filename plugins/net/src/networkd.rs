@@ -118,6 +118,27 @@ pub fn render(iface: &Interface) -> String {
     f
 }
 
+/// The key of an action that only writes `iface`'s file again: it was
+/// changed or removed behind net (the rest of the link matched).
+pub const FILE_KEY: &str = "networkd_file";
+
+/// Why the file of `d` is not what net writes for it, if it is not:
+/// edited by someone (or by an older net), or gone while `d` declares IP
+/// settings only the file keeps across a reload or a boot.
+pub fn behind(files: &BTreeMap<String, ManagedFile>, d: &Interface) -> Option<String> {
+    match files.get(&d.name) {
+        Some(f) => match &f.declared {
+            Some(record) if render(record) == f.content => None,
+            Some(_) => Some(format!("{} was changed behind portagent", path(&d.name))),
+            None => Some(format!("{} was changed behind portagent: its record cannot be read", path(&d.name))),
+        },
+        None if d.dynamic != Some(true) && (enabled(&d.ipv4) || enabled(&d.ipv6)) => {
+            Some(format!("{} is missing: networkd would drop {}'s addresses at its next reload", path(&d.name), d.name))
+        }
+        None => None,
+    }
+}
+
 /// Whether another plugin adds to `iface`'s file with drop-ins
 /// (`<file>.d/*.conf`).
 pub fn has_drop_ins(iface: &str) -> bool {
@@ -146,6 +167,26 @@ pub fn remove(iface: &str) -> Result<bool, PluginError> {
 mod tests {
     use super::*;
     use crate::model::{Address, PortSpec};
+
+    #[test]
+    fn a_file_changed_or_removed_behind_net_is_noticed() {
+        let b = bridge();
+        let content = render(&b);
+        let record: Interface = serde_json::from_str(
+            content.lines().find_map(|l| l.strip_prefix(portagent_sdk::networkd::RECORD)).unwrap(),
+        )
+        .unwrap();
+        let file = |content: &str| {
+            BTreeMap::from([(b.name.clone(), ManagedFile { content: content.into(), declared: Some(record.clone()) })])
+        };
+        assert_eq!(behind(&file(&content), &b), None, "render of its own record is what net wrote");
+        let edited = content.replace("Address=192.168.1.100/24", "Address=10.67.0.1/24");
+        assert!(behind(&file(&edited), &b).unwrap().contains("changed behind portagent"));
+        assert!(behind(&BTreeMap::new(), &b).unwrap().contains("is missing"));
+        let mut plain = b.clone();
+        plain.ipv4 = None;
+        assert_eq!(behind(&BTreeMap::new(), &plain), None, "nothing for a file to keep");
+    }
 
     fn bridge() -> Interface {
         Interface {

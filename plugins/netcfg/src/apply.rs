@@ -24,6 +24,8 @@ struct Plan {
     del_rules: Vec<Rule>,
     dns: Option<DnsChange>,
     flows: Vec<FlowsChange>,
+    /// Drop-ins to write again from their records (edited behind netcfg).
+    rewrite: HashSet<String>,
 }
 
 fn body<T: serde::de::DeserializeOwned>(a: &Action) -> Result<T, PluginError> {
@@ -54,6 +56,9 @@ fn plan(actions: &[Action]) -> Result<Plan, PluginError> {
             ("rule", _) => p.add_rules.push(body(a)?),
             ("dns", _) => p.dns = Some(body(a)?),
             ("flows", _) => p.flows.push(body(a)?),
+            ("dropin", _) => {
+                p.rewrite.insert(a.resource.trim_start_matches("dropin ").to_string());
+            }
             _ => return Err(PluginError::Failed(format!("unknown action {}", a.resource))),
         }
     }
@@ -158,7 +163,7 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
     // The drop-ins first: what netcfg is about to own is written down
     // before it is made, so a restore after a failure part-way knows it.
     for (file, rec) in &after {
-        if before.get(file) == Some(rec) {
+        if before.get(file) == Some(rec) && !p.rewrite.contains(file) {
             continue;
         }
         if rec.is_empty() {

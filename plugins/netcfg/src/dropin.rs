@@ -65,6 +65,22 @@ pub fn records() -> Result<BTreeMap<String, Record>, PluginError> {
         .collect())
 }
 
+/// netcfg's drop-ins that are not what it writes for their records
+/// (edited behind it: networkd would apply the edit at its next reload),
+/// by `.network` file, with why.
+pub fn changed_behind() -> Result<Vec<(String, String)>, PluginError> {
+    Ok(DROPINS
+        .read_all()?
+        .into_iter()
+        .filter(|(_, content)| DROPINS.is_ours(content))
+        .filter_map(|(file, content)| {
+            let record: Record = serde_json::from_str(content.lines().find_map(|l| l.strip_prefix(RECORD))?).ok()?;
+            (render(&record) != content)
+                .then(|| (file.clone(), format!("{} was changed behind portagent", DROPINS.path_for(&file).display())))
+        })
+        .collect())
+}
+
 fn route_section(r: &Route) -> String {
     let mut s = format!("\n[Route]\nDestination={}\n", r.destination);
     if let Some(g) = &r.gateway {

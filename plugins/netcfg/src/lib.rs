@@ -22,7 +22,7 @@ pub mod live;
 pub mod model;
 pub mod verify;
 
-use portagent_sdk::{Action, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, Snapshot};
+use portagent_sdk::{Action, ActionKind, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, Snapshot};
 
 fn parse_valid(json: &str) -> Result<model::NetcfgState, PluginError> {
     let state = model::parse(json).map_err(PluginError::from)?;
@@ -74,7 +74,13 @@ impl Plugin for Netcfg {
     fn diff(current: String, desired: String) -> Result<Vec<Action>, PluginError> {
         let desired = parse_valid(&desired)?;
         let current: model::NetcfgState = portagent_sdk::section::read_back(&current)?;
-        diff::diff(&current, &desired, &default_link())
+        let mut actions = diff::diff(&current, &desired, &default_link())?;
+        // A drop-in edited behind netcfg is written again from its record.
+        for (file, why) in dropin::changed_behind()? {
+            let body = serde_json::json!({ "networkd_file": why }).to_string();
+            actions.push(Action { kind: ActionKind::Modify, resource: format!("dropin {file}"), body });
+        }
+        Ok(actions)
     }
 
     fn apply(actions: Vec<Action>) -> Result<Vec<String>, PluginError> {
