@@ -52,6 +52,11 @@ fn install_list_info_remove_round_trip() {
         assert_eq!(e["data"]["sha256"], portagent::util::hash::sha256_hex(&wasm));
         assert_eq!(e["data"]["granted"]["ovsdb"], serde_json::json!(["Bridge", "Open_vSwitch"]));
     }
+    // The upgrade names what it replaced (here the same file again).
+    let replaced = &entries[1]["data"]["replaced"];
+    assert_eq!(replaced["version"], "1.2.3", "{shown}");
+    assert_eq!(replaced["sha256"], portagent::util::hash::sha256_hex(&wasm), "{shown}");
+    assert!(entries[0]["data"].get("replaced").is_none() && entries[2]["data"].get("replaced").is_none());
     assert!(text(&s.portagent(&["ledger", "verify"]).stdout).starts_with("VALID: 3 entries"));
 }
 

@@ -138,6 +138,11 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             print_request(&mut out, &inspection.manifest, &inspection.sha256, inspection.size)?;
             writeln!(out, "  {}", trust_text(&trust))?;
             let granted = consent(&inspection.manifest, yes, &grant)?;
+            let name = inspection.manifest.name.clone();
+            let replaced = match upgrade {
+                true => registry.list().map_err(classify)?.into_iter().find(|p| p.manifest.name == name),
+                false => None,
+            };
             let installed = registry.install(inspection, &wasm, granted, upgrade, trust).map_err(classify)?;
             registry.prune_after_change(&runtime);
             writeln!(
@@ -147,7 +152,7 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
                 installed.manifest.version,
                 grant_text(&installed.granted)
             )?;
-            recorded(config, if upgrade { "upgrade" } else { "install" }, &installed)
+            recorded(config, if upgrade { "upgrade" } else { "install" }, &installed, replaced.as_ref())
         }
         PluginCommand::List { output } => {
             let runtime = Runtime::from_config(config)?;
@@ -216,7 +221,7 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             let p = registry.remove(&name).map_err(classify)?;
             registry.prune_after_change(&Runtime::from_config(config)?);
             println!("removed {} {}", p.manifest.name, p.manifest.version);
-            recorded(config, "remove", &p)
+            recorded(config, "remove", &p, None)
         }
         PluginCommand::New { name, lang, dir } => super::scaffold::run(&name, lang, dir),
         PluginCommand::Wit { version } => {
@@ -275,10 +280,12 @@ fn trust_text(t: &Trust) -> String {
 }
 
 /// Records the change in the ledger; done but not recorded is exit 1.
-fn recorded(config: &Config, action: &str, p: &Installed) -> Result<(), Failure> {
-    crate::state::plugins::record_plugin(config, action, p, crate::state::Caller::current()).map_err(|e| Failure {
-        code: 1,
-        error: anyhow::anyhow!("{action} of {} done, but NOT RECORDED in the ledger: {e}", p.manifest.name),
+fn recorded(config: &Config, action: &str, p: &Installed, replaced: Option<&Installed>) -> Result<(), Failure> {
+    crate::state::plugins::record_plugin(config, action, p, replaced, crate::state::Caller::current()).map_err(|e| {
+        Failure {
+            code: 1,
+            error: anyhow::anyhow!("{action} of {} done, but NOT RECORDED in the ledger: {e}", p.manifest.name),
+        }
     })
 }
 

@@ -89,10 +89,15 @@ pub fn append(ledger: &Ledger, r: &Record) -> Result<String, LedgerError> {
     Ok(appended.hash)
 }
 
-/// A plugin installed, upgraded or removed (`action`): what it is and
-/// what it was granted.
-pub fn plugin_record(action: &str, p: &crate::plugin::Installed, caller: Caller) -> Record {
-    Record {
+/// A plugin installed, upgraded or removed (`action`): what it is, what
+/// it was granted, and for an upgrade the version and sha256 it replaced.
+pub fn plugin_record(
+    action: &str,
+    p: &crate::plugin::Installed,
+    replaced: Option<&crate::plugin::Installed>,
+    caller: Caller,
+) -> Record {
+    let mut record = Record {
         category: "plugin".into(),
         plugins: vec![p.manifest.name.clone()],
         uid: caller.uid,
@@ -108,7 +113,11 @@ pub fn plugin_record(action: &str, p: &crate::plugin::Installed, caller: Caller)
             "publisher": p.trust.as_ref().and_then(|t| t.publisher()),
             "trust": p.trust,
         }),
+    };
+    if let Some(old) = replaced {
+        record.data["replaced"] = json!({"version": old.manifest.version, "sha256": old.sha256});
     }
+    record
 }
 
 /// An apply's outcome: `success`, `pending_confirmation`, `rolled_back`

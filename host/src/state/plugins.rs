@@ -8,11 +8,17 @@ use crate::config::Config;
 use crate::ledger::{Ledger, Options as LedgerOptions};
 use crate::plugin::Installed;
 
-/// Records a plugin's install, upgrade or remove in the ledger (category
-/// `plugin`).
-pub fn record_plugin(config: &Config, action: &str, p: &Installed, caller: Caller) -> Result<(), StateError> {
+/// Records a plugin's install, upgrade (of `replaced`) or remove in the
+/// ledger (category `plugin`).
+pub fn record_plugin(
+    config: &Config,
+    action: &str,
+    p: &Installed,
+    replaced: Option<&Installed>,
+    caller: Caller,
+) -> Result<(), StateError> {
     let ledger = Ledger::open(&config.ledger_path, LedgerOptions::from_config(config))?;
-    Ok(audit::append(&ledger, &audit::plugin_record(action, p, caller)).map(drop)?)
+    Ok(audit::append(&ledger, &audit::plugin_record(action, p, replaced, caller)).map(drop)?)
 }
 
 impl Manager {
@@ -51,7 +57,7 @@ impl Manager {
         };
         let installed = self.registry.install(inspection, &wasm, granted, false, trust)?;
         self.registry.prune_after_change(&self.runtime);
-        record_plugin(self.config(), "install", &installed, caller)?;
+        record_plugin(self.config(), "install", &installed, None, caller)?;
         Ok(installed)
     }
 
@@ -67,7 +73,7 @@ impl Manager {
         }
         let removed = self.registry.remove(name)?;
         self.registry.prune_after_change(&self.runtime);
-        record_plugin(self.config(), "remove", &removed, caller)?;
+        record_plugin(self.config(), "remove", &removed, None, caller)?;
         Ok(removed)
     }
 }
