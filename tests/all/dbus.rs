@@ -617,3 +617,29 @@ fn the_bus_policy_stops_every_method_that_changes_something() {
     let err = send(&lab, "Recover", "boolean:false string:\"\"").unwrap_err();
     assert!(err.contains("dev.ovs.PortAgent1.Error.NotFound") && err.contains("no change is left unsettled"), "{err}");
 }
+
+/// Issue 27, item 8: a reply the system bus could not carry is refused in
+/// words, and the daemon stays on the bus. A plugin's 100,000 actions (its
+/// bound) of 167 bytes make a plan of over 20 MiB: `show-diff` through the
+/// daemon says so and names the way round; `ping` and a small plan answer
+/// right after, and the name never left the bus.
+#[test]
+fn a_reply_too_big_for_the_bus_is_refused_and_the_daemon_stays() {
+    let (lab, _daemon) = dbus_lab();
+    crate::state::install_probe(&lab);
+    let big = format!("\"actions:100000:{}\"", "x".repeat(150));
+    lab.write("/etc/ovs-port-agent/big.yaml", crate::state::two_plugins(&big).as_bytes()).unwrap();
+    let out = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/big.yaml"]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    let said = text(&out.stderr);
+    assert!(said.contains("the plan is") && said.contains("more than the 20 MiB"), "{said}");
+    assert!(said.contains("PORTAGENT_NO_DAEMON=1"), "{said}");
+    assert!(send(&lab, "ping", "").unwrap().contains("pong"), "the daemon still answers");
+    let names = lab.sh("busctl --system list --no-pager").unwrap();
+    assert!(names.contains("dev.ovs.PortAgent1"), "{names}");
+    lab.write("/etc/ovs-port-agent/net.yaml", GUIDE_NET.as_bytes()).unwrap();
+    let small = portagent(&lab, &["show-diff", "/etc/ovs-port-agent/net.yaml"]);
+    assert!(small.status.success(), "{}", text(&small.stderr));
+    let log = std::fs::read_to_string(lab.dir().join("logs/portagent-daemon.log")).unwrap();
+    assert!(log.contains("not sent: the plan is"), "the daemon's log says what it did not send");
+}

@@ -63,6 +63,53 @@ pub(super) fn to_json(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).expect("serializable")
 }
 
+/// The most bytes of one reply's JSON. The system bus carries messages of
+/// at most 32 MiB (dbus-daemon's `max_message_size`); a bigger reply is
+/// refused by the bus, which then drops the sender's connection, and with
+/// it the daemon's name. Room is left for the message's own framing.
+pub const MAX_REPLY_BYTES: usize = 20 << 20;
+
+/// `text` as the reply about `what`, or a refusal that says why (logged:
+/// the caller may not be reading).
+pub(super) fn carried(text: String, what: &str) -> Result<String> {
+    carried_within(text, what, MAX_REPLY_BYTES)
+}
+
+fn carried_within(text: String, what: &str, max: usize) -> Result<String> {
+    if text.len() <= max {
+        return Ok(text);
+    }
+    let why = format!(
+        "{what} is {:.1} MiB, more than the {} MiB one reply on the system bus may carry; run the command as root \
+         with PORTAGENT_NO_DAEMON=1 to have it in-process",
+        text.len() as f64 / f64::from(1 << 20),
+        max >> 20
+    );
+    log::warn!("not sent: {why}");
+    Err(Error::Failed(why))
+}
+
+/// An apply's report as its reply: whole when the bus can carry it, or
+/// with each plugin's planned actions left out and counted (the ledger
+/// entry has them): the change itself happened, and saying so matters more.
+pub(super) fn report_reply(report: &ApplyReport) -> Result<String> {
+    report_reply_within(report, MAX_REPLY_BYTES)
+}
+
+fn report_reply_within(report: &ApplyReport, max: usize) -> Result<String> {
+    let text = to_json(report);
+    if text.len() <= max {
+        return Ok(text);
+    }
+    let mut short = report.clone();
+    for p in &mut short.plugins {
+        let n = p.actions.len();
+        p.actions =
+            vec![json!({"omitted": n, "why": "too many to carry on the bus; `portagent ledger show` has them"})];
+    }
+    carried_within(to_json(&short), "the apply's report, without its actions,", max)
+}
+
 /// Says on the bus that a change was settled: `RolledBack` (or, for a
 /// commit, nothing) and the `PendingConfirmation` property.
 async fn announce_settled(conn: &Connection, s: &Settled) {
@@ -257,7 +304,7 @@ impl Service {
         if !report.success {
             return Err(Error::RolledBack(format!("apply failed and was rolled back: {}", report.errors.join("; "))));
         }
-        Ok(to_json(&report))
+        report_reply(&report)
     }
 
     /// Emits `StateApplied` or `RolledBack` for a report that did something.
@@ -279,20 +326,22 @@ impl Service {
         let slot = self.reading(conn, hdr).await?;
         let manager = self.manager.clone();
         let only = (!plugin.is_empty()).then_some(plugin);
-        Ok(slot.run(move || manager.query(only.as_deref()).map(|s| to_json(&s.to_state_file()))).await??)
+        let text = slot.run(move || manager.query(only.as_deref()).map(|s| to_json(&s.to_state_file()))).await??;
+        carried(text, "the live state")
     }
 
     /// The ledger's entries given to `answer`, all at the request's
     /// priority off the bus thread.
-    async fn answer_from_ledger<T: Send + 'static>(
+    async fn answer_from_ledger(
         &self,
         conn: &Connection,
         hdr: &Header<'_>,
-        answer: impl FnOnce(Vec<crate::ledger::entry::Entry>) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+        answer: impl FnOnce(Vec<crate::ledger::entry::Entry>) -> Result<String> + Send + 'static,
+    ) -> Result<String> {
         let slot = self.reading(conn, hdr).await?;
         let path = self.manager.config().ledger_path.clone();
-        slot.run(move || answer(store::entries(&path)?)).await?
+        let text = slot.run(move || answer(store::entries(&path)?)).await??;
+        carried(text, "the ledger entries asked for")
     }
 
     async fn stats(&self, conn: &Connection, hdr: &Header<'_>) -> Result<String> {
@@ -443,7 +492,7 @@ impl Service {
             probe,
             ..ApplyOptions::new(Caller::NOBODY)
         };
-        Ok(to_json(&self.apply_report(conn, &hdr, state_yaml, opts).await?))
+        report_reply(&self.apply_report(conn, &hdr, state_yaml, opts).await?)
     }
 
     /// What applying a state file would change, per plugin (JSON array).
@@ -456,7 +505,8 @@ impl Service {
         let slot = self.reading(conn, &hdr).await?;
         let file = self.parse(Some(&slot), state_yaml).await?;
         let manager = self.manager.clone();
-        Ok(slot.run(move || manager.show_diff(&file).map(|d| to_json(&d))).await??)
+        let text = slot.run(move || manager.show_diff(&file).map(|d| to_json(&d))).await??;
+        carried(text, "the plan")
     }
 
     /// The live state of one plugin's section (empty: all), as a state file.
@@ -503,7 +553,7 @@ impl Service {
         if !state.errors.is_empty() {
             out["errors"] = json!(state.errors);
         }
-        Ok(to_json(&out))
+        carried(to_json(&out), "the live state")
     }
 
     /// systemd-networkd's manager and link states, over its D-Bus API.
@@ -810,4 +860,33 @@ impl Service {
     /// ...`); sent to the caller alone, before the method's reply.
     #[zbus(signal)]
     pub async fn apply_progress(emitter: &SignalEmitter<'_>, line: &str) -> zbus::Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::report::PluginReport;
+
+    #[test]
+    fn a_reply_the_bus_cannot_carry_is_refused_in_words() {
+        assert_eq!(carried_within("x".repeat(10), "the plan", 10).unwrap(), "x".repeat(10));
+        let e = carried_within("x".repeat(3 << 20), "the plan", 2 << 20).unwrap_err().to_string();
+        assert!(e.contains("the plan is 3.0 MiB, more than the 2 MiB") && e.contains("PORTAGENT_NO_DAEMON=1"), "{e}");
+    }
+
+    #[test]
+    fn an_apply_report_too_big_for_the_bus_keeps_all_but_its_actions() {
+        let actions: Vec<serde_json::Value> = (0..1000).map(|i| json!({"resource": format!("port{i:04}")})).collect();
+        let report = ApplyReport {
+            success: true,
+            plugins: vec![PluginReport { plugin: "net".into(), actions, verified: true, ..Default::default() }],
+            ..Default::default()
+        };
+        let whole = report_reply_within(&report, 1 << 20).unwrap();
+        assert!(whole.contains("port0999"));
+        let short: serde_json::Value = serde_json::from_str(&report_reply_within(&report, 4096).unwrap()).unwrap();
+        assert_eq!(short["success"], true);
+        assert_eq!(short["plugins"][0]["verified"], true);
+        assert_eq!(short["plugins"][0]["actions"][0]["omitted"], 1000, "{short}");
+    }
 }

@@ -285,8 +285,9 @@ impl Plugin for Probe {
             let Some(cmd) = c.as_str() else {
                 return Err(PluginError::invalid(format!("run[{i}]"), "must be a command string"));
             };
-            // `actions:N`: N actions (to test the host's bound on a diff).
-            let copies = cmd.strip_prefix("actions:").and_then(|n| n.parse().ok()).unwrap_or(1);
+            // `actions:N` (or `actions:N:PADDING`, for size): N actions (to
+            // test the host's bounds on a diff and on a reply).
+            let copies = cmd.strip_prefix("actions:").and_then(|n| n.split(':').next()?.parse().ok()).unwrap_or(1);
             for _ in 0..copies {
                 actions.push(Action {
                     kind: portagent_sdk::ActionKind::Modify,
