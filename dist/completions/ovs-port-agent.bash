@@ -1658,7 +1658,7 @@ _ovs__port__agent() {
             return 0
             ;;
         ovs__subcmd__port__subcmd__agent__subcmd__plugin__subcmd__remove)
-            opts="-h --abandon --reason --config --help"
+            opts="-h --purge --abandon --reason --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -212,3 +212,37 @@ fn plugin_new_makes_a_project_that_builds_installs_and_applies_in_every_language
     let r: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(r["plugins"], serde_json::json!([]), "{r}");
 }
+
+/// Issue 27, authors' list: plain `plugin remove` leaves what the plugin
+/// made (its notes stay in OVSDB, and no plugin owns them any more);
+/// `--purge` applies its section empty first, as a recorded change, so
+/// the notes go with it. Checked with ovs-vsctl.
+#[test]
+fn plugin_remove_purge_takes_away_what_the_plugin_made() {
+    let lab = net_lab();
+    for (name, ..) in GUESTS {
+        install(&lab, name);
+    }
+    let yaml = format!("{GUIDE_NET}  pynote:\n    notes: {{rack: r12}}\n  jsnote:\n    notes: {{row: b}}\n");
+    let out = apply(&lab, "all", &yaml);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let before = ledger(&lab).len();
+
+    let out = portagent(&lab, &["plugin", "remove", "pynote", "--purge"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("purged: 1 change(s) applied"), "{}", text(&out.stdout));
+    let out = portagent(&lab, &["plugin", "remove", "jsnote"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let ids = external_ids(&lab);
+    assert!(!ids.contains("pynote:"), "purged: {ids}");
+    assert!(ids.contains("\"jsnote:row\"=b"), "a plain remove leaves it: {ids}");
+    let entries = ledger(&lab);
+    let new: Vec<(String, String)> = entries[before..]
+        .iter()
+        .map(|e| (e["category"].as_str().unwrap().into(), e["data"]["action"].as_str().unwrap_or("").into()))
+        .collect();
+    let expected = [("apply_state", ""), ("plugin", "remove"), ("plugin", "remove")].map(|(c, a)| (c.into(), a.into()));
+    assert_eq!(new, expected, "the purge is an apply of its own, then the removal");
+    assert_eq!(entries[before]["data"]["plugins"][0]["plugin"], "pynote");
+    assert_eq!(lab.addresses("ovsbr0").unwrap(), ["192.168.1.100/24"], "net's part untouched");
+}

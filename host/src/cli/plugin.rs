@@ -43,9 +43,16 @@ pub enum PluginCommand {
         #[arg(long, value_enum, default_value_t)]
         output: Output,
     },
-    /// Remove an installed plugin.
+    /// Remove an installed plugin. Plain remove leaves what it made on the
+    /// system (its rows, files, flows); `--purge` first applies its
+    /// section empty, as one recorded change, so it takes them away.
     Remove {
         name: String,
+        /// Apply the plugin's section empty first (what it made is
+        /// removed, recorded), then remove it; nothing is removed if that
+        /// apply fails.
+        #[arg(long)]
+        purge: bool,
         /// The plugin's rollback failed and is left unsettled: settle it by
         /// hand first (`portagent recover --abandon`), then remove.
         #[arg(long, requires = "reason")]
@@ -201,7 +208,7 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
-        PluginCommand::Remove { name, abandon, reason } => {
+        PluginCommand::Remove { name, purge, abandon, reason } => {
             let state_failure =
                 |e: crate::state::StateError| Failure { code: super::exit::of(e.kind()), error: e.into() };
             let manager = crate::state::Manager::open(config.clone()).map_err(state_failure)?;
@@ -217,6 +224,10 @@ pub fn run(config: &Config, cmd: PluginCommand) -> Result<(), Failure> {
                     .abandon(crate::state::Caller::current(), reason.as_deref().unwrap_or_default())
                     .map_err(state_failure)?;
                 println!("abandoned change {} ({})", s.checkpoint, s.reason);
+            }
+            if purge {
+                let section = registry.get(&name).map_err(classify)?.manifest.section;
+                purge_section(config, manager, &section)?;
             }
             let p = registry.remove(&name).map_err(classify)?;
             registry.prune_after_change(&Runtime::from_config(config)?);
@@ -280,6 +291,32 @@ fn trust_text(t: &Trust) -> String {
 }
 
 /// Records the change in the ledger; done but not recorded is exit 1.
+/// Applies `section` empty, through the daemon when it runs: the plugin
+/// takes away what it made, as an ordinary (checkpointed, verified,
+/// recorded) change.
+fn purge_section(config: &Config, manager: crate::state::Manager, section: &str) -> Result<(), Failure> {
+    let yaml = format!("version: 1\nplugins:\n  {section}: {{}}\n");
+    let report: crate::state::ApplyReport = match super::remote::Remote::find(&config.state_dir) {
+        Some(daemon) => daemon.call("ApplyStateWithOptions", &(yaml, 0u32, Vec::<String>::new(), false))?,
+        None => {
+            let file = crate::state::StateFile::parse(&yaml).map_err(|e| Failure::invalid(anyhow::anyhow!("{e}")))?;
+            let opts = crate::state::ApplyOptions::new(crate::state::Caller::current());
+            manager.apply(&file, &opts).map_err(|e| Failure { code: super::exit::of(e.kind()), error: e.into() })?
+        }
+    };
+    if !report.success {
+        return Err(Failure {
+            code: super::exit::ROLLED_BACK,
+            error: anyhow::anyhow!(
+                "not removed: applying its section empty failed and was rolled back: {}",
+                report.errors.join("; ")
+            ),
+        });
+    }
+    println!("purged: {} change(s) applied (section `{section}` applied empty)", report.changes_applied.len());
+    Ok(())
+}
+
 fn recorded(config: &Config, action: &str, p: &Installed, replaced: Option<&Installed>) -> Result<(), Failure> {
     crate::state::plugins::record_plugin(config, action, p, replaced, crate::state::Caller::current()).map_err(|e| {
         Failure {
