@@ -11,8 +11,15 @@ use std::time::{Duration, Instant};
 
 /// The database the host proxies.
 pub const DATABASE: &str = "Open_vSwitch";
-/// The `external_ids` key portagent tags the rows it made with; the value
-/// says whose they are (`owned` for `net`'s).
+/// The `external_ids` key the host tags every row a plugin inserts with,
+/// its value the plugin's name: whose a row is ([`made_by`]). No plugin
+/// can set, change or clear it; the host narrows a plugin's changes to the
+/// rows that carry its name.
+pub const PLUGIN_KEY: &str = "portagent-plugin";
+/// `net`'s own mark (`portagent=owned` on what portagent made, `dynamic`
+/// on the port agent's ports), older than [`PLUGIN_KEY`] and kept for the
+/// rows it marked: net deletes only what carries it. Only net may set it;
+/// other plugins read [`PLUGIN_KEY`].
 pub const OWNER_KEY: &str = "portagent";
 
 fn failed(e: impl std::fmt::Display) -> PluginError {
@@ -70,9 +77,15 @@ pub fn owner_ids(tag: Option<&str>) -> Value {
     }
 }
 
-/// Whose a row is, by its `external_ids`: the tag, if portagent's.
+/// net's mark on a row, by its `external_ids` (see [`OWNER_KEY`]).
 pub fn owner_of(external_ids: &Value) -> Option<&str> {
     map_get(external_ids, OWNER_KEY).and_then(Value::as_str)
+}
+
+/// The plugin that made a row, by its `external_ids` (the host's tag,
+/// [`PLUGIN_KEY`]); `None` for a row no plugin made (an admin's, OVS's).
+pub fn made_by(external_ids: &Value) -> Option<&str> {
+    map_get(external_ids, PLUGIN_KEY).and_then(Value::as_str)
 }
 
 /// Builds one OVSDB transaction.

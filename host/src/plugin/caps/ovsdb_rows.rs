@@ -13,6 +13,28 @@ use serde_json::{Value, json};
 
 /// The `external_ids` key that says which plugin made a row.
 pub const OWNER_KEY: &str = "portagent-plugin";
+/// net's mark of the rows portagent made (`owned`) and the port agent's
+/// ports (`dynamic`): net deletes only what carries it, so no plugin
+/// confined to its own rows may set or clear it.
+pub const NET_MARK: &str = "portagent";
+
+/// The keys a map or set value of `external_ids` names: `["map", [[k, v],
+/// ...]]`, `["set", [k, ...]]` or one key.
+fn keys_of(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(k) => vec![k.as_str()],
+        Value::Array(a) if a.len() == 2 && (a[0] == "map" || a[0] == "set") => a[1]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| match item {
+                Value::Array(pair) => pair.first().and_then(Value::as_str),
+                other => other.as_str(),
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
 
 /// The scope item that lifts row ownership (the tables still apply).
 pub const ALL_ROWS: &str = "all-rows";
@@ -129,17 +151,30 @@ pub fn confine(plugin: &str, ops: &mut [Value]) -> Result<Preflight, CapError> {
             continue;
         }
         pre.referenced.extend(references(&table, op).into_iter().map(|(t, u)| (i, t, u)));
+        let row_ids = op.get("row").and_then(|r| r.get("external_ids"));
+        if row_ids.is_some_and(|ids| keys_of(ids).contains(&NET_MARK)) {
+            return Err(denied(format!("the {NET_MARK} key of external_ids is net's mark of what portagent made")));
+        }
         match name.as_str() {
             "insert" => tag_row(plugin, op).map_err(denied)?,
-            "update" if op.get("row").and_then(|r| r.get("external_ids")).is_some() => {
+            "update" if row_ids.is_some() => {
                 tag_row(plugin, op).map_err(denied)?;
             }
             "mutate" => {
-                let touches_owner = op["mutations"].as_array().into_iter().flatten().any(|m| {
-                    m.get(0).and_then(Value::as_str) == Some("external_ids") && m.to_string().contains(OWNER_KEY)
-                });
-                if touches_owner {
+                let keys: Vec<&str> = op["mutations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| m.get(0).and_then(Value::as_str) == Some("external_ids"))
+                    .flat_map(|m| m.get(2).map(keys_of).unwrap_or_default())
+                    .collect();
+                if keys.contains(&OWNER_KEY) {
                     return Err(denied(format!("the {OWNER_KEY} key is the host's")));
+                }
+                if keys.contains(&NET_MARK) {
+                    return Err(denied(format!(
+                        "the {NET_MARK} key of external_ids is net's mark of what portagent made"
+                    )));
                 }
             }
             _ => {}
@@ -289,6 +324,18 @@ mod tests {
             r#"[{"op":"mutate","table":"Bridge","where":[],"mutations":[["external_ids","delete",["set",["portagent-plugin"]]]]}]"#,
         );
         assert!(confine("acme", &mut o).is_err());
+        // net's mark: neither set on an insert nor mutated in or out.
+        for bad in [
+            r#"[{"op":"insert","table":"Bridge","row":{"external_ids":["map",[["portagent","owned"]]]}}]"#,
+            r#"[{"op":"mutate","table":"Bridge","where":[],"mutations":[["external_ids","insert",["map",[["portagent","owned"]]]]]}]"#,
+            r#"[{"op":"mutate","table":"Bridge","where":[],"mutations":[["external_ids","delete",["set",["portagent"]]]]}]"#,
+        ] {
+            let e = confine("acme", &mut ops(bad)).unwrap_err();
+            assert!(format!("{e:?}").contains("net's mark"), "{bad}: {e:?}");
+        }
+        // Keys that only contain the words are the plugin's to use.
+        let ok = r#"[{"op":"mutate","table":"Bridge","where":[],"mutations":[["external_ids","insert",["map",[["acme:portagent","x"]]]]]}]"#;
+        assert!(confine("acme", &mut ops(ok)).is_ok());
     }
 
     #[test]
