@@ -161,6 +161,34 @@ fn query_state_prints_what_it_can_and_names_the_plugin_that_failed() {
     lab.start_daemon(portagent_lab::Daemon::OvsdbServer).unwrap();
 }
 
+/// Issue 27, item 9: one plugin whose `schema()` fails does not take
+/// `portagent schema` away from everyone: the others' schema is printed,
+/// the failing plugin named, and the exit code says so.
+#[test]
+fn schema_prints_the_others_and_names_the_plugin_whose_schema_failed() {
+    let lab = net_lab();
+    let probe = std::fs::read(env!("PORTAGENT_GUEST_PROBE")).unwrap();
+    lab.write("/etc/ovs-port-agent/probe.wasm", &probe).unwrap();
+    let args = ["plugin", "install", "/etc/ovs-port-agent/probe.wasm", "--allow-unsigned", "--grant", "networkd"];
+    let out = portagent(&lab, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let whole = portagent(&lab, &["schema"]);
+    assert!(whole.status.success(), "{}", text(&whole.stderr));
+    lab.write("/etc/systemd/network/probe-schema-fails", b"").unwrap();
+    let out = portagent(&lab, &["schema"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sections = &schema["properties"]["plugins"]["properties"];
+    assert!(sections.get("net").is_some() && sections.get("netcfg").is_some(), "{schema}");
+    assert!(sections.get("probe").is_none(), "{schema}");
+    assert!(
+        text(&out.stderr).contains("probe") && text(&out.stderr).contains("asked to fail"),
+        "{}",
+        text(&out.stderr)
+    );
+    lab.sh("rm /etc/systemd/network/probe-schema-fails").unwrap();
+}
+
 /// A bad file: what it is, and the field (or message) and line it must be
 /// reported with.
 struct Case {

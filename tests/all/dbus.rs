@@ -643,3 +643,23 @@ fn a_reply_too_big_for_the_bus_is_refused_and_the_daemon_stays() {
     let log = std::fs::read_to_string(lab.dir().join("logs/portagent-daemon.log")).unwrap();
     assert!(log.contains("not sent: the plan is"), "the daemon's log says what it did not send");
 }
+
+/// Issue 27, item 6: a plugin that logs without end is bounded per call
+/// (1,000 lines, 256 KiB) and per minute, the rest counted in one line;
+/// the daemon's log stays small and root's ping answers meanwhile.
+#[test]
+fn a_plugin_flooding_the_log_is_bounded_and_the_daemon_answers() {
+    let (lab, _daemon) = dbus_lab();
+    crate::state::install_probe(&lab);
+    let log = lab.dir().join("logs/portagent-daemon.log");
+    let before = std::fs::metadata(&log).unwrap().len();
+    lab.write("/etc/ovs-port-agent/flood.yaml", crate::state::two_plugins("\"flood:200000\"").as_bytes()).unwrap();
+    let out = portagent(&lab, &["apply-state", "/etc/ovs-port-agent/flood.yaml"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(send(&lab, "ping", "").unwrap().contains("pong"));
+    let grown = std::fs::metadata(&log).unwrap().len() - before;
+    // 200,000 lines of 200 bytes would be 40 MB.
+    assert!(grown < 2 << 20, "the daemon's log grew by {grown} bytes");
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(written.contains("log lines dropped (at most 1000 lines"), "the drop is counted in the log");
+}

@@ -192,6 +192,7 @@ impl Plugin {
             self.instances += 1;
         }
         let op_name = op.name();
+        super::caps::tell_dropped(&self.name);
         // What the guest wrote during the call goes to the log, tagged.
         let (written, dropped) = output.take();
         if !written.is_empty() {

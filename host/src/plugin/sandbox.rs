@@ -59,6 +59,8 @@ pub struct CallClock {
     hard: AtomicU64,
     wall: Duration,
     max: Duration,
+    /// Calls begun so far (which call a capability call belongs to).
+    calls: AtomicU64,
 }
 
 impl CallClock {
@@ -69,6 +71,7 @@ impl CallClock {
             hard: AtomicU64::new(0),
             wall: limits.wall,
             max: limits.max,
+            calls: AtomicU64::new(0),
         };
         clock.begin();
         Arc::new(clock)
@@ -80,6 +83,7 @@ impl CallClock {
 
     /// A new call starts: `wall` from now, and never past `max` from now.
     pub fn begin(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         let now = Instant::now();
         self.hard.store(self.nanos(now + self.max), Ordering::SeqCst);
         self.deadline.store(self.nanos(now + self.wall).min(self.hard.load(Ordering::SeqCst)), Ordering::SeqCst);
@@ -89,6 +93,11 @@ impl CallClock {
     pub fn progressed(&self) {
         let to = self.nanos(Instant::now() + self.wall).min(self.hard.load(Ordering::SeqCst));
         self.deadline.fetch_max(to, Ordering::SeqCst);
+    }
+
+    /// How many calls have begun on this clock.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
     }
 
     pub fn deadline(&self) -> Instant {
@@ -146,7 +155,10 @@ mod tests {
             "never past max: {:?}",
             clock.remaining()
         );
+        let calls = clock.calls();
         clock.begin();
         assert!(clock.remaining() > Duration::from_millis(90), "a new call starts afresh");
+        // Each call is counted: per-call budgets (the log's) start again.
+        assert_eq!(clock.calls(), calls + 1);
     }
 }

@@ -20,7 +20,7 @@ struct Budget {
 /// A plugin's use of its budgets: this call's and this minute's.
 #[derive(Default)]
 struct Used {
-    call: usize,
+    call: (usize, u64),
     call_lines: u64,
     call_bytes: u64,
     minute: Option<std::time::Instant>,
@@ -32,7 +32,7 @@ struct Used {
 impl Used {
     /// Whether a line of `len` bytes, in call `call`, at `now`, fits; a
     /// line that does not is counted as dropped.
-    fn admit(&mut self, call: usize, len: u64, now: std::time::Instant) -> bool {
+    fn admit(&mut self, call: (usize, u64), len: u64, now: std::time::Instant) -> bool {
         if self.call != call {
             (self.call, self.call_lines, self.call_bytes) = (call, 0, 0);
         }
@@ -71,7 +71,8 @@ impl Host for CapContext {
             Level::Trace => log::Level::Trace,
         };
         let end = message.floor_char_boundary(MAX_MESSAGE);
-        let call = std::sync::Arc::as_ptr(&self.clock) as usize;
+        // Which call: the instance's clock, and how many calls it began.
+        let call = (std::sync::Arc::as_ptr(&self.clock) as usize, self.clock.calls());
         let dropped = {
             let mut used = USED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let used = used.entry(self.plugin.clone()).or_default();
@@ -80,17 +81,33 @@ impl Host for CapContext {
             }
             std::mem::take(&mut used.dropped)
         };
-        if dropped > 0 {
-            log::warn!(target: "plugin", plugin = self.plugin.as_str();
-                "[{}] {dropped} log lines dropped (at most {} lines or {} KiB a call, {} or {} KiB a minute)",
-                self.plugin, PER_CALL.lines, PER_CALL.bytes >> 10, PER_MINUTE.lines, PER_MINUTE.bytes >> 10);
-        }
+        say_dropped(&self.plugin, dropped);
         // Escaped: a plugin's line must not move a terminal's cursor or
         // forge another line of the log.
         let message = crate::plugin::manifest::escaped(&message[..end]);
         log::log!(target: "plugin", level, plugin = self.plugin.as_str(); "[{}] {}", self.plugin, message);
         Ok(())
     }
+}
+
+/// One line for `dropped` lines of `plugin`'s (none for none).
+fn say_dropped(plugin: &str, dropped: u64) {
+    if dropped > 0 {
+        log::warn!(target: "plugin", plugin = plugin;
+            "[{plugin}] {dropped} log lines dropped (at most {} lines or {} KiB a call, {} or {} KiB a minute)",
+            PER_CALL.lines, PER_CALL.bytes >> 10, PER_MINUTE.lines, PER_MINUTE.bytes >> 10);
+    }
+}
+
+/// Says how many of `plugin`'s lines were dropped and not yet told: run
+/// when a call ends, so a flood is counted though no line gets through
+/// after it.
+pub fn tell_dropped(plugin: &str) {
+    let dropped = {
+        let mut used = USED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        used.get_mut(plugin).map_or(0, |u| std::mem::take(&mut u.dropped))
+    };
+    say_dropped(plugin, dropped);
 }
 
 /// `log`: messages into the host's log; no scope.
@@ -112,17 +129,17 @@ mod tests {
     fn lines_beyond_a_calls_or_a_minutes_budget_are_dropped_and_counted() {
         let mut used = Used::default();
         let t = Instant::now();
-        let admitted = (0..PER_CALL.lines + 10).filter(|_| used.admit(1, 10, t)).count() as u64;
+        let admitted = (0..PER_CALL.lines + 10).filter(|_| used.admit((1, 0), 10, t)).count() as u64;
         assert_eq!((admitted, used.dropped), (PER_CALL.lines, 10), "one call's budget");
-        assert!(used.admit(2, 10, t), "a new call starts a new call budget");
+        assert!(used.admit((1, 1), 10, t), "a new call starts a new call budget");
         // Calls of a plugin within one minute share the minute's budget.
         let mut calls = 3;
-        while used.admit(calls, 10, t) {
+        while used.admit((1, calls), 10, t) {
             calls += 1;
         }
         assert_eq!(used.minute_lines, PER_MINUTE.lines);
-        assert!(used.admit(calls + 1, 10, t + Duration::from_secs(61)), "a minute later");
+        assert!(used.admit((1, calls + 1), 10, t + Duration::from_secs(61)), "a minute later");
         let mut big = Used::default();
-        assert!(!big.admit(1, PER_CALL.bytes + 1, t), "bytes count too");
+        assert!(!big.admit((1, 0), PER_CALL.bytes + 1, t), "bytes count too");
     }
 }

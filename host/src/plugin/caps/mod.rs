@@ -51,6 +51,8 @@ capabilities!(
     hostname => HOSTNAME,
 );
 
+pub use self::log::tell_dropped;
+
 /// One capability: its WIT interface's name and what a scope of it may say.
 pub struct Spec {
     pub capability: Capability,

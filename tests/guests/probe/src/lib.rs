@@ -1,7 +1,7 @@
 //! Test guest `probe`: each action's resource names one thing to try.
 //!
 //! `apply` runs the actions in order and returns one line per action, or the
-//! first error. Commands: `log`, `ovsdb:TABLE`, `ovsdb-raw:OPERATIONS`, `ovsdb-try:TABLE` (a
+//! first error. Commands: `log`, `flood:N`, `ovsdb:TABLE`, `ovsdb-raw:OPERATIONS`, `ovsdb-try:TABLE` (a
 //! transaction whose failure is an answer, not an error), `write:NAME`, `read:PATH`,
 //! `networkd-reload`, `netlink-links`, `link-mtu:LINK=MTU`, `flows:BRIDGE`, `loop`, `alloc`,
 //! `panic`, `sleep:MS`, `symlink:TARGET=NAME`, `hardlink:OLD=NEW`,
@@ -103,6 +103,15 @@ fn run(command: &str) -> Result<String, PluginError> {
         "log" => {
             portagent_sdk::log::info("probe says hello");
             Ok("logged".into())
+        }
+        "flood" => {
+            // `flood:N`: N log lines of 200 bytes.
+            let n: u64 = arg.parse().map_err(|_| PluginError::invalid("resource", "flood:N"))?;
+            let line = "f".repeat(200);
+            for i in 0..n {
+                portagent_sdk::log::info(&format!("{i} {line}"));
+            }
+            Ok(format!("logged {n} lines"))
         }
         "ovsdb" => {
             let ops = serde_json::json!([{"op": "select", "table": arg, "where": []}]);
@@ -262,6 +271,11 @@ impl Plugin for Probe {
     }
 
     fn schema() -> String {
+        // A test's way to make this export fail (it has no arguments):
+        // a file of this name in the networkd dir, when granted.
+        if std::path::Path::new(&format!("{}/probe-schema-fails", portagent_sdk::NETWORKD_DIR)).exists() {
+            panic!("probe's schema was asked to fail");
+        }
         r#"{"type":"object","properties":{"run":{"type":"array","items":{"type":"string"}}}}"#.into()
     }
 
