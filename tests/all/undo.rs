@@ -421,3 +421,69 @@ fn the_hostname_is_changed_and_restored_where_etc_hostname_is_a_bind_mount() {
     assert!(lab.sh("findmnt -n /etc/hostname").is_ok(), "still a mount after the rollback");
     assert!(verify_text(&lab).starts_with("VALID"), "{}", verify_text(&lab));
 }
+
+/// `ovs-vsctl get Port NAME COLUMN`, trimmed.
+fn port_column(lab: &Lab, port: &str, column: &str) -> String {
+    lab.vsctl(&format!("get Port {port} {column}")).unwrap().trim().to_string()
+}
+
+/// A rollback undoes what the change did and nothing a hypervisor did
+/// after the checkpoint (issue 28, item 2): a VM's tap plugged by
+/// qemu-server's `ovs-vsctl --may-exist add-port`, a tag changed, a VM
+/// stopped (its tap unplugged and deleted) all survive it. Read back with
+/// `ovs-vsctl`.
+#[test]
+fn a_rollback_leaves_what_another_actor_changed_after_the_checkpoint() {
+    let lab = net_lab();
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
+    let taps = ["tap101i0", "tap102i0", "tap103i0", "tap105i0", "tap106i0"];
+    for t in taps {
+        lab.sh(&format!("ip tuntap add {t} mode tap && ip link set {t} up")).unwrap();
+    }
+    // By hand, before the change: two ports on the file's ovsbr1, and a
+    // bridge of the admin's with two VMs' ports.
+    lab.vsctl("add-port ovsbr1 tap101i0 tag=5 -- add-port ovsbr1 tap102i0").unwrap();
+    lab.vsctl(
+        "add-br vmbr9 -- set Bridge vmbr9 datapath_type=netdev -- add-port vmbr9 tap105i0 tag=6 -- add-port vmbr9 \
+         tap106i0",
+    )
+    .unwrap();
+
+    // The change re-tags tap101i0, plugs tap103i0 and (unlisted) unplugs
+    // tap102i0.
+    let change = GUIDE_NET.replacen(
+        "      - name: ovsbr1\n        type: ovs-bridge\n",
+        "      - name: ovsbr1\n        type: ovs-bridge\n        ports:\n          - {name: tap101i0, vlan: {mode: \
+         access, tag: 10}}\n          - tap103i0\n",
+        1,
+    );
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "change", &change), "--confirm-timeout", "60"]));
+    assert_eq!(port_column(&lab, "tap101i0", "tag"), "10");
+    assert_eq!(lab.vsctl("port-to-br tap103i0").unwrap().trim(), "ovsbr1");
+    assert!(lab.vsctl("port-to-br tap102i0").is_err(), "unplugged by the change");
+
+    // The hypervisor, while the change awaits confirmation: a VM started
+    // (plugged as qemu-server does), one re-tagged, one stopped.
+    lab.sh("ip tuntap add tap110i0 mode tap && ip link set tap110i0 up").unwrap();
+    lab.vsctl("--may-exist add-port ovsbr1 tap110i0 tag=20").unwrap();
+    lab.vsctl("set Port tap105i0 tag=7").unwrap();
+    lab.vsctl("del-port vmbr9 tap106i0").unwrap();
+    lab.sh("ip link del tap106i0").unwrap();
+
+    let undo = portagent(&lab, &["rollback"]);
+    ok(&undo);
+    let last = ledger(&lab).pop().unwrap();
+    assert_eq!((last["category"].as_str(), last["data"]["result"].as_str()), (Some("rollback"), Some("rolled_back")));
+    // The change is undone, tags and ownership too.
+    assert_eq!(port_column(&lab, "tap101i0", "tag"), "5");
+    assert_eq!(port_column(&lab, "tap101i0", "external_ids"), "{}", "the admin's port again, not portagent's");
+    assert_eq!(lab.vsctl("port-to-br tap102i0").unwrap().trim(), "ovsbr1", "plugged back");
+    assert!(lab.vsctl("port-to-br tap103i0").is_err(), "the change's port went");
+    // The hypervisor's doing stays.
+    assert_eq!(lab.vsctl("port-to-br tap110i0").unwrap().trim(), "ovsbr1", "{}", lab.vsctl("show").unwrap());
+    assert_eq!(port_column(&lab, "tap110i0", "tag"), "20");
+    assert_eq!(port_column(&lab, "tap105i0", "tag"), "7");
+    assert_eq!(lab.vsctl("list-ports vmbr9").unwrap().trim(), "tap105i0", "the stopped VM's port stays gone");
+    // And the next change goes through.
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
+}

@@ -280,7 +280,7 @@ pub fn apply(actions: &[Action]) -> Result<Vec<String>, PluginError> {
                 }
                 (Some(old), Some(row)) if old != cfg => {
                     guard(&mut txn);
-                    txn.update_port(row, cfg, kind);
+                    txn.update_port(row, cfg, kind, true);
                 }
                 _ => {}
             }

@@ -7,6 +7,7 @@ use crate::live::Live;
 use crate::model::{FailMode, NetState, PortConfig};
 use crate::networkd;
 use crate::ovs::{BridgeTxn, NewPort, Txn, WHO};
+use crate::undo;
 use portagent_sdk::{PluginError, netlink, networkd as nd};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,6 +85,7 @@ fn addresses(live: &Live) -> Vec<String> {
 }
 
 pub fn take() -> Result<Checkpoint, PluginError> {
+    crate::kept::forget();
     let live = Live::read()?;
     let backend = Backend {
         systemd_files: networkd::FILES
@@ -182,43 +184,52 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     let saved = &cp.backend_checkpoint;
     let live = Live::read()?;
 
-    // OVS: owned bridges created since go; saved bridges get their ports back.
+    // OVS: what portagent did since goes back; what another actor did
+    // since stays (undo.rs), and the restore's verify leaves it out.
+    let plan = undo::plan(saved, &live);
+    for name in &plan.kept {
+        portagent_sdk::log::warn(&format!(
+            "restore: port {name} left as it is: another actor plugged, unplugged or changed it after the \
+             checkpoint"
+        ));
+    }
+    for (bridge, ports) in &plan.lost_with_bridge {
+        portagent_sdk::log::warn(&format!(
+            "restore: {bridge} was made by this change and goes, with ports another actor put on it since: {}",
+            ports.join(", ")
+        ));
+    }
+    crate::kept::set(plan.kept.clone());
     let mut txn = Txn::new(&live.ovs.root, WHO);
-    for b in &live.ovs.bridges {
-        if b.owned && !saved.ovs_database.iter().any(|s| s.name == b.name) {
-            txn.delete_bridge(&b.uuid);
-        }
+    for (uuid, _) in &plan.delete_bridges {
+        txn.delete_bridge(uuid);
+    }
+    for s in &plan.create_bridges {
+        // MTUs come back with the other interfaces' below.
+        let ports: Vec<NewPort> = s
+            .ports
+            .iter()
+            .map(|p| NewPort { config: p.config.clone(), kind: p.kind.clone(), owned: p.owned, mtu: None })
+            .collect();
+        txn.create_bridge(&s.name, &s.datapath_type, None, s.owned, &ports);
+    }
+    for (bridge, uuid, _) in &plan.remove {
+        txn.remove_port(bridge, uuid);
+    }
+    for (bridge, p) in &plan.add {
+        txn.add_port(bridge, &p.config, &p.kind, None, p.owned);
+    }
+    for (bridge, p) in &plan.update {
+        let row = live.ovs.bridge(bridge).and_then(|b| b.port(&p.config.name)).expect("a port read from this bridge");
+        txn.update_port(row, &p.config, &p.kind, p.owned);
     }
     for s in &saved.ovs_database {
-        match live.ovs.bridge(&s.name) {
-            None => {
-                // MTUs come back with the other interfaces' below.
-                let ports: Vec<NewPort> = s
-                    .ports
-                    .iter()
-                    .map(|p| NewPort { config: p.config.clone(), kind: p.kind.clone(), owned: p.owned, mtu: None })
-                    .collect();
-                txn.create_bridge(&s.name, &s.datapath_type, None, s.owned, &ports);
+        if let Some(b) = live.ovs.bridge(&s.name) {
+            if b.owned != s.owned {
+                txn.set_bridge_owned(&s.name, s.owned);
             }
-            Some(b) => {
-                if b.owned != s.owned {
-                    txn.set_bridge_owned(&s.name, s.owned);
-                }
-                for p in &s.ports {
-                    match b.port(&p.config.name) {
-                        None => txn.add_port(&s.name, &p.config, &p.kind, None, p.owned),
-                        Some(row) if row.config() != p.config || row.kind() != p.kind => {
-                            txn.update_port(row, &p.config, &p.kind);
-                        }
-                        Some(_) => {}
-                    }
-                }
-                for name in b.port_names().iter().filter(|n| !s.ports.iter().any(|p| &p.config.name == *n)) {
-                    txn.remove_port(&s.name, &b.port(name).expect("port of this bridge").uuid);
-                }
-                if b.datapath_type != s.datapath_type {
-                    txn.set_datapath_type(&s.name, &s.datapath_type);
-                }
+            if b.datapath_type != s.datapath_type {
+                txn.set_datapath_type(&s.name, &s.datapath_type);
             }
         }
         let (b_stp, b_rstp, b_fail) =
@@ -238,7 +249,7 @@ pub fn restore(cp: &Checkpoint) -> Result<(), PluginError> {
     // is asked for that MTU now and has the request cleared once
     // ovs-vswitchd carried it out.
     let mut clear_after = Vec::new();
-    for (name, want) in &saved.mtu_requests {
+    for (name, want) in saved.mtu_requests.iter().filter(|(name, _)| !plan.kept.contains(*name)) {
         let kernel_now = live.link(name).map(|l| l.mtu);
         let kernel_then = saved.link_mtus.get(name).copied();
         let request = match (want, kernel_then) {

@@ -8,6 +8,8 @@
 //! - [`networkd`]: portagent's `.network` files.
 //! - [`kernel`]: what `net` sets in the kernel itself, beside those files.
 //! - [`guard`]: the links an apply must leave alone, checked by verify.
+//! - [`undo`], [`kept`]: what a restore puts back, and what it leaves to
+//!   the other actors that changed it since.
 //! - [`live`]: the live state, as a section.
 //! - [`diff`], [`apply`], [`verify`], [`checkpoint`]: the pipeline steps.
 
@@ -15,11 +17,13 @@ pub mod apply;
 pub mod checkpoint;
 pub mod diff;
 pub mod guard;
+pub mod kept;
 pub mod kernel;
 pub mod live;
 pub mod model;
 pub mod networkd;
 pub mod ovs;
+pub mod undo;
 pub mod verify;
 
 use portagent_sdk::{Action, ActionKind, CapabilityRequest, Mismatch, Plugin, PluginError, PluginInfo, Snapshot};

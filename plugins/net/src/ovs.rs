@@ -285,7 +285,9 @@ pub trait BridgeTxn {
     /// Fails the transaction if an Interface named `name` exists (on any
     /// bridge) at commit.
     fn guard_unattached(&mut self, name: &str);
-    fn update_port(&mut self, row: &OvsPort, port: &PortConfig, kind: &str);
+    /// Makes `row` match `port`; `owned` is the tag it carries unless
+    /// `port` is dynamic.
+    fn update_port(&mut self, row: &OvsPort, port: &PortConfig, kind: &str, owned: bool);
     fn create_bridge(&mut self, name: &str, datapath_type: &str, mtu: Option<u32>, owned: bool, ports: &[NewPort]);
     fn add_port(&mut self, bridge: &str, port: &PortConfig, kind: &str, mtu: Option<u32>, owned: bool);
     fn set_bridge_options(
@@ -363,7 +365,7 @@ impl BridgeTxn for Txn {
     /// Makes an existing port match `port` in place: VLAN and bond columns,
     /// its interface set (existing Interface rows are reused: their names
     /// are unique in OVSDB) and a patch port's peer.
-    fn update_port(&mut self, row: &OvsPort, port: &PortConfig, kind: &str) {
+    fn update_port(&mut self, row: &OvsPort, port: &PortConfig, kind: &str, owned: bool) {
         let mut members = Vec::new();
         for name in port.interface_names() {
             match row.interfaces.iter().find(|i| i.name == name) {
@@ -382,15 +384,21 @@ impl BridgeTxn for Txn {
         self.push(
             json!({"op": "update", "table": "Port", "where": [["_uuid", "==", ["uuid", row.uuid]]], "row": columns}),
         );
-        // Named plainly, a dynamic port becomes the file's; said dynamic,
-        // the port agent's. Only the tag changes: other keys (a cloud's
-        // `iface-id`, ...) stay.
-        let dynamic = port.dynamic == Some(true);
-        if dynamic != row.dynamic {
-            let tag = if dynamic { DYNAMIC_VALUE } else { OWNER_VALUE };
+        // Named plainly, a port becomes the file's (an apply tags what it
+        // changes, so a restore knows it is portagent's to put back); said
+        // dynamic, the port agent's. A restore gives back the tag it had.
+        // Only the tag changes: other keys (a cloud's `iface-id`, ...) stay.
+        let tag = match (port.dynamic == Some(true), owned) {
+            (true, _) => Some(DYNAMIC_VALUE),
+            (false, true) => Some(OWNER_VALUE),
+            (false, false) => None,
+        };
+        let had = if row.dynamic { Some(DYNAMIC_VALUE) } else { row.owned.then_some(OWNER_VALUE) };
+        if tag != had {
+            let mut mutations = vec![json!(["external_ids", "delete", ["set", [OWNER_KEY]]])];
+            mutations.extend(tag.map(|t| json!(["external_ids", "insert", ["map", [[OWNER_KEY, t]]]])));
             self.push(json!({"op": "mutate", "table": "Port", "where": [["_uuid", "==", ["uuid", row.uuid]]],
-                "mutations": [["external_ids", "delete", ["set", [OWNER_KEY]]],
-                              ["external_ids", "insert", ["map", [[OWNER_KEY, tag]]]]]}));
+                "mutations": mutations}));
         }
     }
 

@@ -79,7 +79,17 @@ fn text(v: &Value) -> String {
 /// One comparison of `desired` with the live state (and networkd's view:
 /// a link still being configured is not verified yet).
 pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]>) -> Vec<Mismatch> {
-    let current = live.state();
+    // What the last restore left to the actors that changed it since the
+    // checkpoint (kept.rs): not this verify's to judge.
+    let kept = crate::kept::names();
+    let mut current = live.state();
+    if !kept.is_empty() {
+        for c in &mut current.interfaces {
+            if let Some(ports) = &mut c.ports {
+                ports.retain(|p| !kept.contains(p.name()));
+            }
+        }
+    }
     let current = current.by_name();
     let networkd_of = by_name(networkd.unwrap_or_default());
     let mut out = Vec::new();
@@ -89,7 +99,7 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
         expected,
         actual,
     };
-    for d in &desired.interfaces {
+    for d in desired.interfaces.iter().filter(|d| !kept.contains(&d.name)) {
         let cur = current.get(d.name.as_str()).copied();
         if d.dynamic == Some(true) {
             // The port agent's: attached if its link is (still) there and
@@ -157,7 +167,10 @@ pub fn mismatches(desired: &NetState, live: &Live, networkd: Option<&[LinkState]
                 "no carrier: is ovs-vswitchd running?".into(),
             ));
         }
-        let ports = if d.kind == Kind::OvsBridge { wanted_ports(desired, d, Some(c)) } else { None };
+        let mut ports = if d.kind == Kind::OvsBridge { wanted_ports(desired, d, Some(c)) } else { None };
+        if let Some(ports) = &mut ports {
+            ports.retain(|p| !kept.contains(p.name()));
+        }
         let actual = serde_json::to_value(c).expect("interface serializes");
         for (field, expected) in changes(d, ports.as_ref(), c) {
             let got = field.split('.').fold(&actual, |v, k| &v[k]);

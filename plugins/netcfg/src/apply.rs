@@ -254,6 +254,27 @@ mod tests {
         assert!(fake.routes.iter().any(|r| r.destination == "10.0.0.0/8" && r.metric == Some(100)));
     }
 
+    /// The running name agrees with the desired one, the static name does
+    /// not (no /etc/hostname): both are set, and only then is the host
+    /// described by `dns.hostname` (issue 26, item 10).
+    #[test]
+    fn a_hostname_is_the_hosts_only_where_its_running_and_static_names_agree() {
+        let mut fake = lab();
+        fake.hostnames.transient = "lab".into();
+        let desired = parse(r#"{"dns": {"hostname": "lab"}}"#).unwrap();
+        let ((queried, actions, again), fake) = run(fake, || {
+            let current = crate::live::Live::read().unwrap().state();
+            let actions = crate::diff::diff(&current, &desired, "ovsbr0").unwrap();
+            apply(&actions).unwrap();
+            let again = crate::live::Live::read().unwrap().state();
+            (current, actions, again)
+        });
+        assert_eq!(queried.dns.unwrap().hostname, None, "the static name differs: not described by one field");
+        assert_eq!(actions.len(), 1, "set although the running name agrees: {actions:?}");
+        assert_eq!((fake.hostnames.transient.as_str(), fake.hostnames.configured.as_str()), ("lab", "lab"));
+        assert_eq!(again.dns.unwrap().hostname.as_deref(), Some("lab"));
+    }
+
     #[test]
     fn a_route_on_a_link_without_a_file_fails_before_any_change() {
         let desired =

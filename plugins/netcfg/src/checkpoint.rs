@@ -166,6 +166,8 @@ mod tests {
     fn restore_undoes_an_apply() {
         let mut fake = Fake::new().with_link("ovsbr0", true).with_setting("bridge_name", "ovsbr0");
         fake.bridges = vec!["ovsbr0".into()];
+        // Named in /etc/hostname too (the capability sets both at once).
+        fake.hostnames.configured = "localhost".into();
         fake.own_flows.insert("ovsbr0".into(), vec!["priority=9,actions=drop".into()]);
         fake.link_states.push(LinkState {
             name: "ovsbr0".into(),

@@ -184,12 +184,18 @@ impl Live {
     }
 
     /// The live state as a section: what netcfg owns and is live, the
-    /// hostname, its search domains and servers as networkd holds them,
+    /// hostname (where the running and static names agree), its search domains and servers as networkd holds them,
     /// and portagent's flows.
     pub fn state(&self) -> NetcfgState {
         let has_routes = self.records.values().any(|r| !r.routes.is_empty());
         let has_rules = self.records.values().any(|r| !r.rules.is_empty());
-        let mut dns = Dns { hostname: Some(self.hostnames.transient.clone()), ..Default::default() };
+        // `dns.hostname` sets the running and the static name alike, so it
+        // describes the host only where the two agree: where they differ
+        // (no /etc/hostname, a name set by DHCP) it is left out, so that
+        // applying this is a no-op, and a desired name is set in both.
+        let names = &self.hostnames;
+        let hostname = (names.transient == names.configured).then(|| names.transient.clone());
+        let mut dns = Dns { hostname, ..Default::default() };
         if let Some((link, record)) = self.dns_record() {
             let view = self.link(link);
             let live = |want: &[String], have: Option<&Vec<String>>| -> Vec<String> {

@@ -144,6 +144,9 @@ pub struct RuleSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dns {
+    /// The host's name: the running (kernel) and the static
+    /// (`/etc/hostname`) name alike. Shown by query-state only where the
+    /// two agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
