@@ -186,7 +186,13 @@ pub struct Applying {
 /// for it fails.
 pub const STALL: Duration = Duration::from_secs(15);
 /// How often the kernel's links are looked at for progress.
-const LINKS_EVERY: Duration = Duration::from_millis(250);
+const LINKS_EVERY: Duration = Duration::from_secs(1);
+
+/// The longest pause between two looks at `cur_cfg`, `waited` into a
+/// wait: short while a small change would finish, longer after.
+fn pause_cap(waited: Duration) -> Duration {
+    if waited < Duration::from_millis(500) { Duration::from_millis(10) } else { Duration::from_millis(100) }
+}
 
 /// The kernel's links, in brief (how many, and which by index), when the
 /// plugin may read them: what changes as ovs-vswitchd adds or removes
@@ -206,9 +212,13 @@ impl Applying {
     /// kernel's links change, for a plugin granted `netlink` read) and
     /// fails after [`STALL`] without any. Each look at `cur_cfg` is a
     /// transaction the OVSDB server also has to answer ovs-vswitchd beside,
-    /// so the looks thin out a little while it works (2 ms up to 10 ms).
+    /// so the looks thin out while it works: 2 ms up to 10 ms for the
+    /// first half second (what a small change takes), then up to 100 ms
+    /// (a long wait costs the plugin's CPU budget little: each look is
+    /// charged to it).
     pub fn wait(self) -> Result<(), PluginError> {
         let Some(target) = self.next_cfg else { return Ok(()) };
+        let started = Instant::now();
         let mut progress = Instant::now();
         let (mut last_cur, mut last_links) = (None, links_fingerprint());
         let mut links_at = Instant::now() + LINKS_EVERY;
@@ -236,7 +246,7 @@ impl Applying {
                 )));
             }
             std::thread::sleep(pause);
-            pause = (pause * 3 / 2).min(Duration::from_millis(10));
+            pause = (pause * 3 / 2).min(pause_cap(started.elapsed()));
         }
     }
 }
@@ -244,6 +254,14 @@ impl Applying {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_wait_looks_less_often() {
+        assert_eq!(pause_cap(Duration::from_millis(100)), Duration::from_millis(10));
+        assert_eq!(pause_cap(Duration::from_secs(5)), Duration::from_millis(100));
+        // However long the wait, progress is still seen well inside STALL.
+        assert!(pause_cap(Duration::from_secs(600)) * 10 < STALL && LINKS_EVERY * 10 < STALL);
+    }
 
     #[test]
     fn encodings() {

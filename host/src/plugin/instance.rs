@@ -166,6 +166,7 @@ impl Plugin {
             Err(store) => (store.data().output.clone(), store.data().networkd_usage.clone()),
         };
         let (pre, clock, ticker) = (self.pre.clone(), self.clock.clone(), self.ticker.clone());
+        let cpu_before = super::sandbox::thread_cpu_time();
         let outcome = self.runtime()?.block_on(async {
             let _active = ticker.activate();
             let mut live = match live {
@@ -192,6 +193,8 @@ impl Plugin {
             self.instances += 1;
         }
         let op_name = op.name();
+        log::debug!(plugin = self.name.as_str(); "plugin '{}' {op_name} used {:?} of CPU",
+            self.name, super::sandbox::thread_cpu_time().saturating_sub(cpu_before));
         super::caps::tell_dropped(&self.name);
         // What the guest wrote during the call goes to the log, tagged.
         let (written, dropped) = output.take();

@@ -8,6 +8,7 @@
 //! - [`networkd`]: portagent's `.network` files.
 //! - [`kernel`]: what `net` sets in the kernel itself, beside those files.
 //! - [`guard`]: the links an apply must leave alone, checked by verify.
+//! - [`saved`]: what a checkpoint holds.
 //! - [`undo`], [`kept`]: what a restore puts back, and what it leaves to
 //!   the other actors that changed it since.
 //! - [`live`]: the live state, as a section.
@@ -23,6 +24,7 @@ pub mod live;
 pub mod model;
 pub mod networkd;
 pub mod ovs;
+pub mod saved;
 pub mod undo;
 pub mod verify;
 

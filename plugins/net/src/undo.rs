@@ -15,9 +15,9 @@
 //!
 //! A bridge portagent created since goes with what is on it (logged).
 
-use crate::checkpoint::{Backend, SavedBridge, SavedPort};
 use crate::live::Live;
 use crate::ovs::OvsPort;
+use crate::saved::{Backend, SavedBridge, SavedPort};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The OVSDB part of a restore, decided before any of it is done.
@@ -131,10 +131,10 @@ pub fn plan(saved: &Backend, live: &Live) -> Undo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::SavedBridge;
     use crate::live::tests::live;
     use crate::model::{PortConfig, Vlan, VlanMode};
     use crate::ovs::OvsView;
+    use crate::saved::SavedBridge;
 
     fn saved_port(name: &str, tag: Option<u16>, owned: bool) -> SavedPort {
         let vlan = tag.map(|t| Vlan { mode: VlanMode::Access, tag: Some(t), trunks: None });
