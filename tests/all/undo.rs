@@ -487,3 +487,59 @@ fn a_rollback_leaves_what_another_actor_changed_after_the_checkpoint() {
     // And the next change goes through.
     ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
 }
+
+/// The guide's net example with a VM's tap on `ovsbr0` beside the uplink.
+fn with_tap_on_ovsbr0() -> String {
+    GUIDE_NET.replacen(
+        "          - eth0  # Physical uplink\n",
+        "          - eth0  # Physical uplink\n          - tap200i0\n",
+        1,
+    )
+}
+
+#[test]
+fn the_managed_block_is_undone_with_the_change_byte_for_byte() {
+    let lab = net_lab();
+    // A host's interfaces file with the block Proxmox shows (written by
+    // an earlier agent change): odd spacing, no newline at the end.
+    let admins = "# by hand\nauto lo\niface lo inet loopback\n\n# BEGIN ovs-port-agent\n# END ovs-port-agent\n\nauto  eth9\nsource /etc/network/interfaces.d/*";
+    lab.write("/etc/network/interfaces", admins.as_bytes()).unwrap();
+    let read = || lab.read("/etc/network/interfaces").unwrap();
+    ok(&portagent(&lab, &["apply-state", &write(&lab, "net", GUIDE_NET)]));
+    let settled = read();
+    assert!(
+        settled.contains("auto ovsbr0\niface ovsbr0 inet manual\n\tovs_type OVSBridge\n\tovs_ports eth0\n"),
+        "{settled}"
+    );
+    assert!(
+        settled.starts_with("# by hand\n") && settled.ends_with("\n\nauto  eth9\nsource /etc/network/interfaces.d/*")
+    );
+    let last = ledger(&lab).pop().unwrap();
+    assert_eq!(last["data"]["interfaces_file"]["result"], "rewritten", "in the apply's own entry: {last}");
+    lab.sh("ip tuntap add tap200i0 mode tap && ip link set tap200i0 up").unwrap();
+
+    // A requested rollback: the block goes back with the port.
+    let change = write(&lab, "tap", &with_tap_on_ovsbr0());
+    ok(&portagent(&lab, &["apply-state", &change, "--confirm-timeout", "60"]));
+    assert!(read().contains("\tovs_ports eth0 tap200i0\n"), "{}", read());
+    assert!(lab.sh("cat /var/lib/ovs-port-agent/journal.json").unwrap().contains("interfaces_file"), "checkpointed");
+    ok(&portagent(&lab, &["rollback"]));
+    assert_eq!(read(), settled, "byte for byte");
+    assert!(lab.vsctl("port-to-br tap200i0").is_err(), "and the port went");
+
+    // A change the probe fails after the block was written: the same.
+    let out = portagent(&lab, &["apply-state", &change, "--probe", "192.168.1.77", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}{}", text(&out.stdout), text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["interfaces_file"]["undone"], true, "{r}");
+    assert_eq!(read(), settled, "byte for byte");
+
+    // An edit the admin made while the change awaited confirmation is
+    // theirs: the rollback never writes over it.
+    ok(&portagent(&lab, &["apply-state", &change, "--confirm-timeout", "60"]));
+    let edited = format!("{}\n# the admin's, after the change\n", read());
+    lab.write("/etc/network/interfaces", edited.as_bytes()).unwrap();
+    ok(&portagent(&lab, &["rollback"]));
+    assert_eq!(read(), edited, "left as the admin made it");
+    assert!(lab.vsctl("port-to-br tap200i0").is_err());
+}

@@ -346,13 +346,11 @@ pub fn apply(config: Config, config_path: &Path, args: ApplyArgs) -> Result<(), 
                 confirm_timeout: args.confirm_timeout.map(Duration::from_secs),
                 probe: args.probe.clone(),
                 progress,
+                interfaces_block: true,
                 ..ApplyOptions::new(Caller::current())
             };
             let manager = Manager::open(config).map_err(failure)?;
             let report = manager.apply(&file, &opts).map_err(|e| withheld(&args.file, quotable, failure(e)))?;
-            if crate::daemon::ports::changes_the_bridge(&manager, &report) {
-                crate::daemon::ports::mirror_state_apply(&manager, Caller::current());
-            }
             if let Some(p) = &report.pending_confirmation {
                 spawn_confirm_timer(config_path, &p.checkpoint)?;
             }

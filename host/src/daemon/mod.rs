@@ -10,13 +10,11 @@
 //! - [`networkd`]: systemd-networkd introspection over its D-Bus API.
 //! - [`ports`]: `list_ports`, `add_port`, `del_port` as state changes.
 //! - [`agent`]: the port agent, attaching guests' links as they appear.
-//! - [`managed_block`]: the bridge and its ports in Proxmox's interfaces file.
 //! - [`naming`]: guests' interface names from `naming_template`.
 
 pub mod access;
 pub mod agent;
 pub mod error;
-pub mod managed_block;
 pub mod naming;
 pub mod networkd;
 pub mod ports;

@@ -7,7 +7,7 @@
 //! `ports:` does not name them leaves them attached. After a change, the
 //! managed block of the interfaces file is rewritten to match them.
 
-use super::managed_block::{self, BlockError};
+use crate::state::managed_block::{self, BlockError};
 use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, StateError, StateFile};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -28,18 +28,8 @@ fn bridge_ports(manager: &Manager) -> Result<Vec<Value>, StateError> {
 /// The configured bridge's ports as the managed block lists them.
 pub fn for_block(manager: &Manager) -> Result<Vec<managed_block::Port>, StateError> {
     let live = manager.query(Some("net"))?.plugins;
-    let internal: HashSet<&str> = live["net"]["interfaces"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|i| i["type"] == "ovs-interface")
-        .filter_map(|i| i["name"].as_str())
-        .collect();
-    Ok(ports_in(manager, &live)?
-        .iter()
-        .filter_map(|p| Some((port_name(p)?, p["dynamic"] == true)))
-        .map(|(n, dynamic)| managed_block::Port { name: n.to_string(), internal: internal.contains(n), dynamic })
-        .collect())
+    ports_in(manager, &live)?;
+    Ok(managed_block::ports_of(&live["net"], &manager.config().bridge_name).unwrap_or_default())
 }
 
 /// The configured bridge's entry in `live`, `net`'s live state, if it exists.
@@ -212,24 +202,6 @@ pub fn change(manager: &Manager, name: &str, add: bool, caller: Caller) -> Resul
         return Err(invalid("port", format!("{name} is a port of another bridge; detach it there first")));
     }
     Ok(report)
-}
-
-/// Whether an apply-state's `report` changed the configured bridge (its
-/// ports): then [`mirror_state_apply`] has the managed block to follow.
-pub fn changes_the_bridge(manager: &Manager, report: &ApplyReport) -> bool {
-    let bridge = &manager.config().bridge_name;
-    report.success && report.plugins.iter().any(|p| p.plugin == "net" && p.changes_applied.contains(bridge))
-}
-
-/// After an apply-state that [`changes_the_bridge`]: the managed block
-/// rewritten if the interfaces file has one already (the agent's or the
-/// port methods' first change writes it; an apply-state alone never adds
-/// one to a host's interfaces file).
-pub fn mirror_state_apply(manager: &Manager, caller: Caller) {
-    let config = manager.config();
-    if managed_block::is_kept(&config.interfaces_path, &config.managed_block_tag) {
-        refresh_block(manager, caller, BlockState::default());
-    }
 }
 
 /// After a change of ports: the managed block rewritten if the change

@@ -267,16 +267,13 @@ impl Service {
         let (gone, watch) = watch_departure(conn, &sender).await?;
         let (progress, told) = progress_to(conn, sender)?;
         let manager = self.manager.clone();
-        let opts = ApplyOptions { caller, cancelled: Some(gone), progress: Some(progress), ..opts };
+        let opts =
+            ApplyOptions { caller, cancelled: Some(gone), progress: Some(progress), interfaces_block: true, ..opts };
         let report = blocking(move || manager.apply(&file, &opts)).await;
         // Every line is out before the reply (the sender went with `opts`).
         let _ = told.await;
         watch.abort();
         let report = report??;
-        if ports::changes_the_bridge(&self.manager, &report) {
-            let manager = self.manager.clone();
-            let _ = blocking(move || ports::mirror_state_apply(&manager, caller)).await;
-        }
         self.announce(conn, &report).await?;
         if let Some(p) = &report.pending_confirmation {
             settle::spawn_timer(self.manager.clone(), p.checkpoint.clone(), self.announcer.clone());

@@ -149,6 +149,9 @@ pub fn apply_record(desired_state_hash: &str, report: &ApplyReport, caller: Call
     if let Some(p) = &report.pending_confirmation {
         data["confirm_deadline"] = json!(p.deadline);
     }
+    if let Some(f) = &report.interfaces_file {
+        data["interfaces_file"] = f.clone();
+    }
     Record {
         category: category.into(),
         plugins: report.plugins.iter().map(|p| p.plugin.clone()).collect(),

@@ -68,6 +68,10 @@ pub struct Journal {
     pub deadline: Option<u64>,
     /// In apply order; restored in reverse.
     pub plugins: Vec<Saved>,
+    /// The managed block's rewrite of the interfaces file, made after the
+    /// plugins' changes and undone before theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interfaces_file: Option<super::managed_block::Written>,
     /// [`Phase::Unrecorded`]: the entry to write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<Record>,
@@ -166,6 +170,11 @@ mod tests {
                 before: "{}".into(),
                 checkpoint: vec![0, 1, 2, 255],
             }],
+            interfaces_file: Some(crate::state::managed_block::Written {
+                path: "/etc/network/interfaces".into(),
+                before: Some("auto lo\n".into()),
+                after: "auto lo\n\n# BEGIN x\n# END x\n".into(),
+            }),
             record: None,
             attempts: 0,
             errors: vec![],

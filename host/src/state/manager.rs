@@ -8,6 +8,7 @@ use super::audit;
 use super::error::StateError;
 use super::journal::{Journal, Record};
 use super::lock::{ApplyLock, NotTaken, Wait};
+use super::managed_block::Undone;
 use super::report::mismatch_text;
 use crate::config::Config;
 use crate::ledger::{Ledger, Options as LedgerOptions};
@@ -267,6 +268,20 @@ impl Manager {
     /// errors, empty when every restore succeeded.
     pub(super) fn undo(&self, plugins: &mut [&mut Plugin], j: &Journal, restored: &mut [bool]) -> Vec<String> {
         let mut errors = Vec::new();
+        // The interfaces file was written last: it goes back first, and
+        // only if it is still as the apply left it.
+        if let Some(w) = &j.interfaces_file {
+            match w.undo() {
+                Ok(Undone::PutBack) => log::info!("managed block: {} put back as before {}", w.path.display(), j.id),
+                Ok(Undone::AsBefore) => {}
+                Ok(Undone::ChangedSince) => log::warn!(
+                    "managed block: {} was changed by someone else since {} rewrote it; left as it is",
+                    w.path.display(),
+                    j.id
+                ),
+                Err(e) => errors.push(format!("ROLLBACK FAILED: the managed block: {e}")),
+            }
+        }
         let mut put_back = vec![false; j.plugins.len()];
         for i in (0..j.plugins.len()).rev() {
             let s = &j.plugins[i];

@@ -11,6 +11,8 @@
 //! - [`located`]: where a field is in a state file's YAML; parse errors in words.
 //! - [`journal`]: the durable record of an apply in progress.
 //! - [`leftovers`]: temporary files of writers that died, swept at start.
+//! - [`managed_block`]: the bridge and its ports in Proxmox's interfaces
+//!   file, written (and undone) as part of an apply-state.
 //! - [`probe`]: the connectivity check after an apply.
 //! - [`audit`]: the ledger entries the manager leaves.
 //! - [`report`]: what the operations report.
@@ -23,6 +25,7 @@ pub mod journal;
 pub mod leftovers;
 pub mod located;
 pub mod lock;
+pub mod managed_block;
 pub mod manager;
 pub mod metrics;
 pub mod pipeline;

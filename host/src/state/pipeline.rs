@@ -12,6 +12,7 @@ use super::error::StateError;
 use super::file::StateFile;
 use super::journal::{Journal, Phase, Saved};
 use super::lock::Wait;
+use super::managed_block::{self, BlockError};
 use super::manager::{Loaded, Manager, classify, ms};
 use super::report::{
     ApplyReport, PendingConfirmation, PluginDiff, PluginReport, action_json, mismatch_json, mismatch_text,
@@ -20,6 +21,7 @@ use crate::ledger::Ledger;
 use crate::plugin::Plugin;
 use crate::plugin::api::{Action, ActionKind};
 use crate::util::time::{rfc3339, unix_secs};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
@@ -38,6 +40,11 @@ pub struct ApplyOptions {
     pub cancelled: Option<Arc<AtomicBool>>,
     /// Told each phase of the apply as it ends, in words.
     pub progress: Option<Progress>,
+    /// Rewrite the managed block of the interfaces file (if it has one)
+    /// when `net` changes the configured bridge, as part of this apply:
+    /// checkpointed, and undone with it (an apply-state does; the port
+    /// agent's own changes mirror theirs after).
+    pub interfaces_block: bool,
 }
 
 /// Where an apply's phases are told as they end (a line a person reads:
@@ -70,6 +77,7 @@ impl ApplyOptions {
             probe: vec![],
             cancelled: None,
             progress: None,
+            interfaces_block: false,
         }
     }
 
@@ -252,6 +260,7 @@ impl Manager {
             phase: Phase::Applying,
             deadline: None,
             plugins: saved,
+            interfaces_file: None,
             record: None,
             attempts: 0,
             errors: vec![],
@@ -304,6 +313,15 @@ impl Manager {
         report.timings_ms.insert("apply".into(), apply_ms);
         report.timings_ms.insert("verify".into(), verify_ms);
         plugin_ms += apply_ms + verify_ms;
+
+        if failure.is_none() && opts.interfaces_block {
+            let t = Instant::now();
+            match self.rewrite_block(&mut work, &mut journal) {
+                Ok(done) => report.interfaces_file = done,
+                Err(why) => failure = Some(why),
+            }
+            report.timings_ms.insert("interfaces_file".into(), ms(t));
+        }
 
         let hosts: Vec<String> = file.probe.iter().chain(&opts.probe).cloned().collect();
         if failure.is_none() && !hosts.is_empty() {
@@ -358,6 +376,53 @@ impl Manager {
         Ok(report)
     }
 
+    /// The managed block of the interfaces file rewritten to list the
+    /// configured bridge's ports as `net` now has them, if the file has a
+    /// block and `net` changed that bridge. The rewrite goes into the
+    /// journal (durably) before the file is written, so every way back
+    /// (a failure below, `rollback`, the confirm timeout, recovery after a
+    /// crash) undoes it. A malformed block is reported and left alone
+    /// (Ok); a file that cannot be read or written fails the apply.
+    fn rewrite_block(&self, work: &mut [(Step, PluginReport)], journal: &mut Journal) -> Result<Option<Value>, String> {
+        let c = &self.config;
+        let Some((s, _)) =
+            work.iter_mut().find(|(_, r)| r.plugin == "net" && r.changes_applied.contains(&c.bridge_name))
+        else {
+            return Ok(None);
+        };
+        if !managed_block::is_kept(&c.interfaces_path, &c.managed_block_tag) {
+            return Ok(None);
+        }
+        let live = s.loaded.plugin.query().map_err(|e| format!("managed block: reading net's live state: {e}"))?;
+        let live: Value = serde_json::from_str(&live).map_err(|e| format!("managed block: net's live state: {e}"))?;
+        let Some(ports) = managed_block::ports_of(&live, &c.bridge_name) else { return Ok(None) };
+        let base = json!({"path": c.interfaces_path, "tag": c.managed_block_tag, "bridge": c.bridge_name});
+        let rewrite = match managed_block::rewrite(&c.interfaces_path, &c.managed_block_tag, &c.bridge_name, &ports) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(None),
+            Err(e @ BlockError::Malformed { .. }) => {
+                log::error!("managed block: {e}");
+                let mut d = base;
+                d["result"] = "refused".into();
+                d["error"] = e.to_string().into();
+                return Ok(Some(d));
+            }
+            Err(e) => return Err(format!("managed block: {e}")),
+        };
+        journal.interfaces_file = Some(rewrite.saved());
+        journal
+            .write(self.dir())
+            .map_err(|e| format!("managed block: {}: {e}", Journal::path(self.dir()).display()))?;
+        rewrite.write().map_err(|e| format!("managed block: {e}"))?;
+        let (before, after) = rewrite.hashes();
+        let mut d = base;
+        d["result"] = "rewritten".into();
+        d["ports"] = json!(ports.len());
+        d["sha256_before"] = before.into();
+        d["sha256_after"] = after.into();
+        Ok(Some(d))
+    }
+
     /// Undoes a failed (or unrecordable) apply: every checkpoint restored
     /// in reverse order and verified.
     fn undo_apply(&self, report: &mut ApplyReport, work: &mut [(Step, PluginReport)], journal: &Journal, why: String) {
@@ -369,6 +434,11 @@ impl Manager {
         let errors = self.undo(&mut plugins, journal, &mut restored);
         report.rollback_failed = !errors.is_empty();
         report.rolled_back = errors.is_empty();
+        // Read back, not taken from the undo's word: the file as it was?
+        if let (Some(d), Some(w)) = (&mut report.interfaces_file, &journal.interfaces_file) {
+            let now = std::fs::read(&w.path).ok();
+            d["undone"] = json!(now.as_deref() == w.before.as_ref().map(|b| b.as_bytes()));
+        }
         report.errors.extend(errors);
         for ((_, r), ok) in work.iter_mut().zip(restored) {
             r.restored = ok;

@@ -94,6 +94,11 @@ pub struct ApplyReport {
     /// (`ledger show` lists it; `ledger verify` checks the chain it is in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger_hash: Option<String>,
+    /// What the apply did to the managed block of the interfaces file
+    /// (`result`: `rewritten` with the sha256 before and after, or
+    /// `refused` for a malformed block), when it touched it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interfaces_file: Option<Value>,
 }
 
 impl ApplyReport {

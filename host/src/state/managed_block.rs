@@ -4,8 +4,10 @@
 //! Proxmox's GUI shows them. Not a byte outside the block is changed; a
 //! malformed or duplicated block is reported, never overwritten.
 
-use serde::Serialize;
-use std::path::Path;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 /// One port of the bridge, as the block lists it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -108,31 +110,143 @@ pub fn splice(path: &str, text: &str, tag: &str, block: &str) -> Result<String, 
     }
 }
 
-/// Writes the block for `bridge` and `ports` into `path`, if it differs:
-/// atomically (a temp file in the same dir, fsynced, renamed), with the
-/// file's mode and owner. A missing file is created holding only the
-/// block (mode 0644). Returns the file's sha256 before and after, or None
-/// when it already said so.
-pub fn update(path: &Path, tag: &str, bridge: &str, ports: &[Port]) -> Result<Option<(String, String)>, BlockError> {
+/// A rewrite of the interfaces file, worked out and not yet made.
+#[derive(Debug)]
+pub struct Rewrite {
+    pub path: PathBuf,
+    /// The file as it is (`None`: there is none).
+    pub before: Option<String>,
+    pub after: String,
+    mode: u32,
+    owner: Option<(u32, u32)>,
+}
+
+/// The rewrite that makes the block of `path` list `bridge` and `ports`,
+/// or None when it already does.
+pub fn rewrite(path: &Path, tag: &str, bridge: &str, ports: &[Port]) -> Result<Option<Rewrite>, BlockError> {
     let shown = path.display().to_string();
     let io = |error| BlockError::Io { path: shown.clone(), error };
     let (text, meta) = match std::fs::read(path) {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|e| io(std::io::Error::other(e)))?;
-            (text, Some(std::fs::metadata(path).map_err(io)?))
+            (Some(text), Some(std::fs::metadata(path).map_err(io)?))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
         Err(e) => return Err(io(e)),
     };
-    let new = splice(&shown, &text, tag, &render(tag, bridge, ports))?;
-    if new == text {
+    let old = text.as_deref().unwrap_or_default();
+    let new = splice(&shown, old, tag, &render(tag, bridge, ports))?;
+    if text.as_deref() == Some(new.as_str()) {
         return Ok(None);
     }
     use std::os::unix::fs::MetadataExt;
     let (mode, owner) = meta.map_or((0o644, None), |m| (m.mode() & 0o7777, Some((m.uid(), m.gid()))));
-    crate::util::fs::write_atomically_as(path, new.as_bytes(), mode, owner).map_err(io)?;
-    let sha = |t: &str| crate::util::hash::sha256_hex(t.as_bytes());
-    Ok(Some((sha(&text), sha(&new))))
+    Ok(Some(Rewrite { path: path.to_path_buf(), before: text, after: new, mode, owner }))
+}
+
+impl Rewrite {
+    /// Makes it: atomically (a temp file in the same dir, fsynced,
+    /// renamed), with the file's mode and owner (a new file: 0644).
+    pub fn write(&self) -> Result<(), BlockError> {
+        crate::util::fs::write_atomically_as(&self.path, self.after.as_bytes(), self.mode, self.owner)
+            .map_err(|error| BlockError::Io { path: self.path.display().to_string(), error })
+    }
+
+    /// The file's sha256 before and after.
+    pub fn hashes(&self) -> (String, String) {
+        let sha = |t: &str| crate::util::hash::sha256_hex(t.as_bytes());
+        (sha(self.before.as_deref().unwrap_or_default()), sha(&self.after))
+    }
+
+    /// What a checkpoint keeps of it, to undo it.
+    pub fn saved(&self) -> Written {
+        Written { path: self.path.clone(), before: self.before.clone(), after: self.after.clone() }
+    }
+}
+
+/// Writes the block for `bridge` and `ports` into `path`, if it differs
+/// (see [`Rewrite::write`]). Returns the file's sha256 before and after,
+/// or None when it already said so.
+pub fn update(path: &Path, tag: &str, bridge: &str, ports: &[Port]) -> Result<Option<(String, String)>, BlockError> {
+    let Some(r) = rewrite(path, tag, bridge, ports)? else { return Ok(None) };
+    r.write()?;
+    Ok(Some(r.hashes()))
+}
+
+/// A rewrite an apply made, as its checkpoint keeps it: enough to put the
+/// file back, and to tell whether anyone changed it since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub path: PathBuf,
+    /// `None`: the apply created the file.
+    pub before: Option<String>,
+    pub after: String,
+}
+
+/// What undoing a [`Written`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Undone {
+    /// The file was as the apply left it, and is as it was before again.
+    PutBack,
+    /// The file was as it was before already (the apply stopped before
+    /// its write, or the undo ran twice).
+    AsBefore,
+    /// Someone changed the file since the apply wrote it: it is theirs
+    /// now, and left as it is.
+    ChangedSince,
+}
+
+impl Written {
+    /// Puts the file back as it was before the apply, if it is still as
+    /// the apply left it (compare-and-restore: never over a later edit).
+    pub fn undo(&self) -> Result<Undone, BlockError> {
+        let io = |error| BlockError::Io { path: self.path.display().to_string(), error };
+        let now = match std::fs::read(&self.path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(e)),
+        };
+        let before = self.before.as_ref().map(|b| b.as_bytes());
+        if now.as_deref() == before {
+            return Ok(Undone::AsBefore);
+        }
+        if now.as_deref() != Some(self.after.as_bytes()) {
+            return Ok(Undone::ChangedSince);
+        }
+        match &self.before {
+            None => std::fs::remove_file(&self.path).map_err(io)?,
+            Some(text) => {
+                use std::os::unix::fs::MetadataExt;
+                let m = std::fs::metadata(&self.path).map_err(io)?;
+                crate::util::fs::write_atomically_as(
+                    &self.path,
+                    text.as_bytes(),
+                    m.mode() & 0o7777,
+                    Some((m.uid(), m.gid())),
+                )
+                .map_err(io)?
+            }
+        }
+        Ok(Undone::PutBack)
+    }
+}
+
+/// The ports of `bridge` in `net`'s live section, as the block lists them
+/// (None when there is no such bridge).
+pub fn ports_of(net: &Value, bridge: &str) -> Option<Vec<Port>> {
+    let interfaces = net["interfaces"].as_array()?;
+    let internal: HashSet<&str> =
+        interfaces.iter().filter(|i| i["type"] == "ovs-interface").filter_map(|i| i["name"].as_str()).collect();
+    let entry = interfaces.iter().find(|i| i["name"] == bridge && i["type"] == "ovs-bridge")?;
+    Some(
+        entry["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((p.as_str().or_else(|| p["name"].as_str())?, p["dynamic"] == true)))
+            .map(|(n, dynamic)| Port { name: n.to_string(), internal: internal.contains(n), dynamic })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -209,5 +323,52 @@ mod tests {
         assert!(update(&path, TAG, "ovsbr0", &ports()[..1]).unwrap().is_some());
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "mode kept");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_undo_puts_back_only_what_the_apply_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("interfaces");
+        let admins = "auto lo\n\n# BEGIN ovs-port-agent\nold\n# END ovs-port-agent\n";
+        std::fs::write(&path, admins).unwrap();
+        let r = rewrite(&path, TAG, "ovsbr0", &ports()).unwrap().unwrap();
+        let w = r.saved();
+        assert_eq!(w.undo().unwrap(), Undone::AsBefore, "not written yet: nothing to undo");
+        r.write().unwrap();
+        assert_eq!(w.undo().unwrap(), Undone::PutBack);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), admins, "byte for byte");
+        assert_eq!(w.undo().unwrap(), Undone::AsBefore, "twice is once");
+        // Edited after the apply: the admin's now, left as it is.
+        r.write().unwrap();
+        let edited = format!("{}auto eth9\n", r.after);
+        std::fs::write(&path, &edited).unwrap();
+        assert_eq!(w.undo().unwrap(), Undone::ChangedSince);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+        // A file the apply created goes again.
+        std::fs::remove_file(&path).unwrap();
+        let r = rewrite(&path, TAG, "ovsbr0", &ports()).unwrap().unwrap();
+        assert_eq!(r.before, None);
+        r.write().unwrap();
+        assert_eq!(r.saved().undo().unwrap(), Undone::PutBack);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn the_ports_come_from_nets_live_section() {
+        let net = serde_json::json!({"interfaces": [
+            {"name": "ovsbr0", "type": "ovs-bridge", "ports": ["eth0", "ovs1", {"name": "tap1i0", "dynamic": true}]},
+            {"name": "ovs1", "type": "ovs-interface", "controller": "ovsbr0"},
+            {"name": "other", "type": "ovs-bridge", "ports": ["x"]},
+        ]});
+        let got = ports_of(&net, "ovsbr0").unwrap();
+        assert_eq!(
+            got,
+            [
+                Port { name: "eth0".into(), internal: false, dynamic: false },
+                Port { name: "ovs1".into(), internal: true, dynamic: false },
+                Port { name: "tap1i0".into(), internal: false, dynamic: true },
+            ]
+        );
+        assert_eq!(ports_of(&net, "nope"), None);
     }
 }
