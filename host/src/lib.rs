@@ -5,6 +5,8 @@
 //! - [`ledger`]: the tamper-evident audit ledger.
 //! - [`plugin`]: the component runtime, capability grants, and the installed
 //!   plugin registry. Only this module imports wasmtime.
+//! - [`ports`]: the configured bridge's ports changed as state (the port
+//!   methods, the agent's changes, guests' names), for the CLI and the daemon.
 //! - [`state`]: the state manager (diff, checkpoint, apply, verify, rollback).
 //! - [`util`]: helpers every layer needs (durable files, hashes, time).
 //! - [`cli`]: the `portagent` / `ovs-port-agent` command line.
@@ -14,5 +16,6 @@ pub mod config;
 pub mod daemon;
 pub mod ledger;
 pub mod plugin;
+pub mod ports;
 pub mod state;
 pub mod util;

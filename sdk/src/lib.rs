@@ -8,6 +8,9 @@
 //! - [`validate`]: interface names (the one rule, the host's too) and
 //!   parsing a section with bad fields named by path. Built without the
 //!   `guest` feature too: the host uses it.
+//! - [`ports`]: what the host's port agent and `net` say to each other
+//!   (a port change, `net`'s live state as the host reads it). Built
+//!   without the `guest` feature too.
 //! - [`ovsdb`]: OVSDB transactions with guards, and the wait for
 //!   ovs-vswitchd.
 //! - [`networkd`]: networkd's link states, reload, and a plugin's own
@@ -25,6 +28,7 @@
 //! portagent_sdk::export_plugin!(Hello);
 //! ```
 
+pub mod ports;
 pub mod validate;
 
 #[cfg(feature = "guest")]

@@ -7,7 +7,7 @@
 use super::remote::Remote;
 use super::{Failure, exit};
 use crate::config::Config;
-use crate::daemon::ports::{self, Created};
+use crate::ports::{self, Created};
 use crate::state::{ApplyReport, Caller, Manager, StateError};
 
 fn failure(e: StateError) -> Failure {

@@ -6,8 +6,8 @@
 //! change), and at start reconciles what changed while it was not running.
 //! After each change it rewrites the managed block of the interfaces file.
 
-use super::ports::{self, BlockState, PortChange, refresh_block};
 use super::service;
+use crate::ports::{self, BlockState, PortChange, refresh_block};
 use crate::state::{Caller, ErrorKind, Manager, StateError};
 use futures::StreamExt;
 use rtnetlink::packet_core::NetlinkPayload;

@@ -8,16 +8,12 @@
 //! - [`settle`]: confirm timers, and retries of unfinished changes.
 //! - [`access`]: who is calling (uid) and whether polkit allows it.
 //! - [`networkd`]: systemd-networkd introspection over its D-Bus API.
-//! - [`ports`]: `list_ports`, `add_port`, `del_port` as state changes.
 //! - [`agent`]: the port agent, attaching guests' links as they appear.
-//! - [`naming`]: guests' interface names from `naming_template`.
 
 pub mod access;
 pub mod agent;
 pub mod error;
-pub mod naming;
 pub mod networkd;
-pub mod ports;
 pub mod service;
 pub mod settle;
 

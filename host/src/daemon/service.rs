@@ -15,10 +15,12 @@
 
 use super::access::{self, MANAGE, PLUGINS};
 use super::error::{Error, Result};
-use super::{OBJECT_PATH, networkd, ports, settle};
+use super::{OBJECT_PATH, networkd, settle};
 use crate::ledger::store;
+use crate::ports;
 use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, Settled, StateFile};
 use futures::StreamExt;
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,6 +132,12 @@ pub async fn announce_settled_changes(conn: Connection, mut settled: tokio::sync
     }
 }
 
+/// Whether `net`'s change of an interface (its JSON Merge Patch) attaches
+/// it to a bridge (the SDK's shared reading of it).
+fn attaches(changes: &serde_json::Value) -> bool {
+    portagent_sdk::ports::ChangedInterface::deserialize(changes).is_ok_and(|c| c.controller.is_some())
+}
+
 /// Says on the bus what a change of ports did: `StateApplied` (or
 /// `RolledBack`), then `PortAdded`/`PortRemoved` for each port attached
 /// or detached. A signal that cannot be sent is logged.
@@ -147,7 +155,7 @@ pub async fn announce_port_changes(conn: &Connection, report: &ApplyReport) {
             let name = a["resource"].as_str().unwrap_or_default();
             match a["type"].as_str() {
                 Some("Delete") => Service::port_removed(&emitter, name).await?,
-                Some(_) if a["changes"]["controller"].is_string() => Service::port_added(&emitter, name).await?,
+                Some(_) if attaches(&a["changes"]) => Service::port_added(&emitter, name).await?,
                 _ => {}
             }
         }
@@ -885,5 +893,13 @@ mod tests {
         assert_eq!(short["success"], true);
         assert_eq!(short["plugins"][0]["verified"], true);
         assert_eq!(short["plugins"][0]["actions"][0]["omitted"], 1000, "{short}");
+    }
+
+    #[test]
+    fn a_port_is_added_where_nets_change_names_a_bridge() {
+        assert!(attaches(&json!({"controller": "ovsbr0", "dynamic": true})));
+        assert!(!attaches(&json!({"controller": null})), "detached");
+        assert!(!attaches(&json!({"mtu": 1400})));
+        assert!(!attaches(&serde_json::Value::Null));
     }
 }

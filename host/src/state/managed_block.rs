@@ -4,9 +4,8 @@
 //! Proxmox's GUI shows them. Not a byte outside the block is changed; a
 //! malformed or duplicated block is reported, never overwritten.
 
+use portagent_sdk::ports::LiveNet;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// One port of the bridge, as the block lists it.
@@ -233,18 +232,12 @@ impl Written {
 
 /// The ports of `bridge` in `net`'s live section, as the block lists them
 /// (None when there is no such bridge).
-pub fn ports_of(net: &Value, bridge: &str) -> Option<Vec<Port>> {
-    let interfaces = net["interfaces"].as_array()?;
-    let internal: HashSet<&str> =
-        interfaces.iter().filter(|i| i["type"] == "ovs-interface").filter_map(|i| i["name"].as_str()).collect();
-    let entry = interfaces.iter().find(|i| i["name"] == bridge && i["type"] == "ovs-bridge")?;
+pub fn ports_of(net: &LiveNet, bridge: &str) -> Option<Vec<Port>> {
+    let internal = net.internal();
     Some(
-        entry["ports"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| Some((p.as_str().or_else(|| p["name"].as_str())?, p["dynamic"] == true)))
-            .map(|(n, dynamic)| Port { name: n.to_string(), internal: internal.contains(n), dynamic })
+        net.ports_of(bridge)?
+            .iter()
+            .map(|p| Port { name: p.name().to_string(), internal: internal.contains(p.name()), dynamic: p.dynamic() })
             .collect(),
     )
 }
@@ -360,6 +353,7 @@ mod tests {
             {"name": "ovs1", "type": "ovs-interface", "controller": "ovsbr0"},
             {"name": "other", "type": "ovs-bridge", "ports": ["x"]},
         ]});
+        let net: LiveNet = serde_json::from_value(net).unwrap();
         let got = ports_of(&net, "ovsbr0").unwrap();
         assert_eq!(
             got,

@@ -394,7 +394,8 @@ impl Manager {
             return Ok(None);
         }
         let live = s.loaded.plugin.query().map_err(|e| format!("managed block: reading net's live state: {e}"))?;
-        let live: Value = serde_json::from_str(&live).map_err(|e| format!("managed block: net's live state: {e}"))?;
+        let live: portagent_sdk::ports::LiveNet =
+            serde_json::from_str(&live).map_err(|e| format!("managed block: net's live state: {e}"))?;
         let Some(ports) = managed_block::ports_of(&live, &c.bridge_name) else { return Ok(None) };
         let base = json!({"path": c.interfaces_path, "tag": c.managed_block_tag, "bridge": c.bridge_name});
         let rewrite = match managed_block::rewrite(&c.interfaces_path, &c.managed_block_tag, &c.bridge_name, &ports) {

@@ -14,25 +14,8 @@ pub struct NetState {
     pub interfaces: Vec<Interface>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// An OVS bridge (and its internal interface of the same name).
-    OvsBridge,
-    /// An OVS internal port: a kernel interface living on a bridge.
-    OvsInterface,
-    /// A kernel NIC (physical, veth, ...): it cannot be created, only
-    /// configured or attached to a bridge.
-    Ethernet,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    Up,
-    Down,
-    Absent,
-}
+/// `type:` and `state:`, shared with the host's port agent.
+pub use portagent_sdk::ports::{Kind, State};
 
 /// One entry of a bridge's `ports:`: a name, or a mapping with per-port
 /// settings (VLAN, bond, patch).
@@ -742,6 +725,46 @@ mod tests {
     fn err(v: serde_json::Value) -> (String, String) {
         let e = check(v).unwrap_err();
         (e.field, e.message)
+    }
+
+    /// The host's port agent builds these (SDK `ports`): each is one of
+    /// net's interfaces, field for field, and a section of them is valid.
+    #[test]
+    fn the_port_agents_requests_are_nets_interfaces() {
+        use portagent_sdk::ports::PortRequest;
+        let requests = [
+            PortRequest::attach("veth1", "ovsbr0"),
+            PortRequest::detach("veth2"),
+            PortRequest::detach_dynamic("veth3"),
+            PortRequest::attach_renamed("veth900i0", "vi900", "ovsbr0"),
+            PortRequest::attach_aliased("veth900i1", "vi900i1", "ovsbr0"),
+        ];
+        for r in &requests {
+            let i: Interface = serde_json::from_value(serde_json::to_value(r).unwrap()).unwrap();
+            assert_eq!(
+                (&i.name, i.kind, i.state, &i.controller, i.dynamic, &i.rename_from, &i.alias),
+                (&r.name, r.kind, r.state, &r.controller, r.dynamic, &r.rename_from, &r.alias),
+            );
+        }
+        check(serde_json::json!({"interfaces": requests})).unwrap();
+    }
+
+    /// And net's live state reads as the host's view of it.
+    #[test]
+    fn nets_live_state_reads_as_the_hosts_view() {
+        use portagent_sdk::ports::LiveNet;
+        let mut bridge = Interface::new("ovsbr0", Kind::OvsBridge);
+        let tap =
+            PortConfig { name: "tap1i0".into(), dynamic: Some(true), alias: Some("vm1".into()), ..Default::default() };
+        bridge.ports = Some(vec![PortSpec::Name("eth0".into()), PortSpec::Full(tap), PortSpec::Name("ovs1".into())]);
+        let mut internal = Interface::new("ovs1", Kind::OvsInterface);
+        internal.controller = Some("ovsbr0".into());
+        let state = NetState { interfaces: vec![bridge, internal] };
+        let live: LiveNet = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
+        let ports = live.ports_of("ovsbr0").unwrap();
+        let seen: Vec<_> = ports.iter().map(|p| (p.name(), p.dynamic(), p.alias())).collect();
+        assert_eq!(seen, [("eth0", false, None), ("tap1i0", true, Some("vm1")), ("ovs1", false, None)]);
+        assert!(live.internal().contains("ovs1"));
     }
 
     #[test]

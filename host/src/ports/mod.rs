@@ -9,57 +9,50 @@
 
 use crate::state::managed_block::{self, BlockError};
 use crate::state::{ApplyOptions, ApplyReport, Caller, Manager, StateError, StateFile};
-use serde_json::{Value, json};
+use portagent_sdk::ports::{BridgePort, LiveNet, PortRequest};
 use std::collections::{BTreeMap, HashSet};
+
+pub mod naming;
 
 fn invalid(field: &str, message: impl Into<String>) -> StateError {
     StateError::invalid(field, message)
 }
 
-fn port_name(p: &Value) -> Option<&str> {
-    p.as_str().or_else(|| p["name"].as_str())
+/// `net`'s live state, as the host reads it (the SDK's shared types).
+fn live_net(manager: &Manager) -> Result<LiveNet, StateError> {
+    let live = manager.query(Some("net"))?.plugins.remove("net").unwrap_or_default();
+    serde_json::from_value(live).map_err(|e| StateError::invalid("plugins.net", format!("net's live state: {e}")))
+}
+
+/// Why a port operation cannot run: no configured bridge yet.
+fn no_bridge(bridge: &str) -> StateError {
+    invalid("bridge_name", format!("bridge {bridge:?} does not exist; create it with apply-state first"))
 }
 
 /// The configured bridge's ports in `net`'s live state.
-fn bridge_ports(manager: &Manager) -> Result<Vec<Value>, StateError> {
-    ports_in(manager, &manager.query(Some("net"))?.plugins)
+fn bridge_ports(manager: &Manager) -> Result<Vec<BridgePort>, StateError> {
+    let bridge = &manager.config().bridge_name;
+    live_net(manager)?.ports_of(bridge).map(<[BridgePort]>::to_vec).ok_or_else(|| no_bridge(bridge))
 }
 
 /// The configured bridge's ports as the managed block lists them.
 pub fn for_block(manager: &Manager) -> Result<Vec<managed_block::Port>, StateError> {
-    let live = manager.query(Some("net"))?.plugins;
-    ports_in(manager, &live)?;
-    Ok(managed_block::ports_of(&live["net"], &manager.config().bridge_name).unwrap_or_default())
-}
-
-/// The configured bridge's entry in `live`, `net`'s live state, if it exists.
-fn bridge_entry<'a>(manager: &Manager, live: &'a BTreeMap<String, Value>) -> Option<&'a Value> {
     let bridge = &manager.config().bridge_name;
-    live["net"]["interfaces"].as_array()?.iter().find(|i| i["name"] == bridge.as_str() && i["type"] == "ovs-bridge")
-}
-
-/// The configured bridge's ports in `live`, `net`'s live state.
-fn ports_in(manager: &Manager, live: &BTreeMap<String, Value>) -> Result<Vec<Value>, StateError> {
-    let entry = bridge_entry(manager, live).ok_or_else(|| {
-        let bridge = &manager.config().bridge_name;
-        invalid("bridge_name", format!("bridge {bridge:?} does not exist; create it with apply-state first"))
-    })?;
-    Ok(entry["ports"].as_array().cloned().unwrap_or_default())
+    managed_block::ports_of(&live_net(manager)?, bridge).ok_or_else(|| no_bridge(bridge))
 }
 
 /// Names of the ports on the configured bridge.
 pub fn list(manager: &Manager) -> Result<Vec<String>, StateError> {
-    Ok(bridge_ports(manager)?.iter().filter_map(port_name).map(str::to_string).collect())
+    Ok(bridge_ports(manager)?.iter().map(|p| p.name().to_string()).collect())
 }
 
 /// Names of the dynamic ports (the agent's and `add_port`'s) on the
 /// configured bridge; `None` when there is no such bridge (yet).
 pub fn dynamic(manager: &Manager) -> Result<Option<Vec<String>>, StateError> {
-    let live = manager.query(Some("net"))?.plugins;
-    Ok(bridge_entry(manager, &live).map(|entry| {
-        let ports = entry["ports"].as_array().into_iter().flatten();
-        ports.filter(|p| p["dynamic"] == true).filter_map(port_name).map(str::to_string).collect()
-    }))
+    let live = live_net(manager)?;
+    Ok(live
+        .ports_of(&manager.config().bridge_name)
+        .map(|ports| ports.iter().filter(|p| p.dynamic()).map(|p| p.name().to_string()).collect()))
 }
 
 /// Whether this network namespace has a link named `name`.
@@ -91,20 +84,18 @@ pub enum PortChange {
 
 /// The `net` section that makes exactly `changes` on `bridge`, and
 /// nothing else: `net` reads the bridge's ports under the apply lock.
-pub fn section(bridge: &str, changes: &[PortChange]) -> Value {
-    let interfaces: Vec<Value> = changes
+pub fn section(bridge: &str, changes: &[PortChange]) -> serde_json::Value {
+    let interfaces: Vec<PortRequest> = changes
         .iter()
         .map(|c| match c {
-            PortChange::Attach(n) => json!({"name": n, "type": "ethernet", "controller": bridge, "dynamic": true}),
-            PortChange::Detach(n) => json!({"name": n, "type": "ethernet", "state": "absent"}),
-            PortChange::DetachDynamic(n) => json!({"name": n, "type": "ethernet", "state": "absent", "dynamic": true}),
-            PortChange::AttachAs { raw, name, rename: true } => json!({"name": name, "type": "ethernet",
-                "controller": bridge, "dynamic": true, "rename_from": raw}),
-            PortChange::AttachAs { raw, name, rename: false } => json!({"name": raw, "type": "ethernet",
-                "controller": bridge, "dynamic": true, "alias": name}),
+            PortChange::Attach(n) => PortRequest::attach(n, bridge),
+            PortChange::Detach(n) => PortRequest::detach(n),
+            PortChange::DetachDynamic(n) => PortRequest::detach_dynamic(n),
+            PortChange::AttachAs { raw, name, rename: true } => PortRequest::attach_renamed(raw, name, bridge),
+            PortChange::AttachAs { raw, name, rename: false } => PortRequest::attach_aliased(raw, name, bridge),
         })
         .collect();
-    json!({"interfaces": interfaces})
+    serde_json::json!({"interfaces": interfaces})
 }
 
 /// Applies `changes` to the configured bridge as one apply.
@@ -141,18 +132,18 @@ pub fn create_interface(
 ) -> Result<Created, StateError> {
     check_name(raw).map_err(|_| invalid("raw", format!("{raw:?} is not an interface name")))?;
     let config = manager.config();
-    let wanted = super::naming::render(&config.naming_template, raw, container, vmid)
-        .map_err(|e| invalid("naming_template", e))?;
+    let wanted =
+        naming::render(&config.naming_template, raw, container, vmid).map_err(|e| invalid("naming_template", e))?;
     // Taken: another link's name, or another port's (or its template
     // name, kept in OVSDB when links keep theirs): two NICs of one guest
     // (`vi{vmid}` for veth900i0 and veth900i1) get two names.
     let others: HashSet<String> = bridge_ports(manager)?
         .iter()
-        .filter(|p| port_name(p) != Some(raw))
-        .flat_map(|p| [port_name(p).map(str::to_string), p["alias"].as_str().map(str::to_string)])
+        .filter(|p| p.name() != raw)
+        .flat_map(|p| [Some(p.name().to_string()), p.alias().map(str::to_string)])
         .flatten()
         .collect();
-    let name = super::naming::fit(&wanted, raw, |n| link_exists(n) || others.contains(n));
+    let name = naming::fit(&wanted, raw, |n| link_exists(n) || others.contains(n));
     let rename = config.enable_rename;
     if !link_exists(raw) {
         return Err(invalid("raw", format!("no network device named {raw} exists")));
@@ -177,9 +168,9 @@ pub fn remove_interface(manager: &Manager, name: &str, caller: Caller) -> Result
     let ports = bridge_ports(manager)?;
     let port = ports
         .iter()
-        .find(|p| port_name(p) == Some(name))
-        .or_else(|| ports.iter().find(|p| p["alias"] == name))
-        .and_then(port_name)
+        .find(|p| p.name() == name)
+        .or_else(|| ports.iter().find(|p| p.alias() == Some(name)))
+        .map(BridgePort::name)
         .ok_or_else(|| invalid("name", format!("no port of {} is named {name}", manager.config().bridge_name)))?;
     apply(manager, &[PortChange::Detach(port.to_string())], caller)
 }
@@ -280,12 +271,5 @@ mod tests {
         for bad in ["", "a/b", "with space", "sixteen-bytes-xx", "..", "a:b", "!lo", "eth*"] {
             assert!(matches!(check_name(bad), Err(StateError::Invalid { field, .. }) if field == "port"), "{bad}");
         }
-    }
-
-    #[test]
-    fn ports_are_names_or_maps() {
-        assert_eq!(port_name(&json!("eth0")), Some("eth0"));
-        assert_eq!(port_name(&json!({"name": "vm1", "vlan": {"mode": "access", "tag": 10}})), Some("vm1"));
-        assert_eq!(port_name(&json!(3)), None);
     }
 }
