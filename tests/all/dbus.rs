@@ -16,6 +16,13 @@ fn repo_file(rel: &str) -> PathBuf {
 /// `portagent daemon`, stopped (by pid) when dropped.
 pub struct Daemon(Child);
 
+impl Daemon {
+    /// The pid of the process started (the daemon, once it has exec'd).
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -31,6 +38,13 @@ pub fn dbus_lab() -> (Lab, Daemon) {
 
 /// [`dbus_lab`], with or without portagent's polkit actions installed.
 pub fn dbus_lab_with(polkit_actions: bool) -> (Lab, Daemon) {
+    let lab = bus_lab(polkit_actions);
+    let daemon = start_daemon(&lab);
+    (lab, daemon)
+}
+
+/// [`dbus_lab_with`] before the daemon is started.
+pub fn bus_lab(polkit_actions: bool) -> Lab {
     let lab = net_lab_with(Options {
         dbus_policies: vec![repo_file("systemd/dev.ovs.PortAgent1.conf")],
         polkit: true,
@@ -39,20 +53,25 @@ pub fn dbus_lab_with(polkit_actions: bool) -> (Lab, Daemon) {
     lab.sh("groupadd -r netdev && useradd -r -M -N -g netdev -s /usr/sbin/nologin netop").unwrap();
     // dbus-daemon resolves policy group names when it loads its config.
     lab.sh("dbus-send --system --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ReloadConfig").unwrap();
-    let daemon = start_daemon(&lab);
-    (lab, daemon)
+    lab
 }
 
 /// `portagent daemon` in `lab`, once it is on the bus (with polkit).
 pub fn start_daemon(lab: &Lab) -> Daemon {
+    start_daemon_by(lab, env!("CARGO_BIN_EXE_portagent"), &["daemon"])
+}
+
+/// The daemon started by `program ARGS` (which ends up running it), once
+/// it is on the bus; its output goes to the lab's `portagent-daemon.log`.
+pub fn start_daemon_by(lab: &Lab, program: &str, args: &[&str]) -> Daemon {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(lab.dir().join("logs/portagent-daemon.log"))
         .unwrap();
     let child = lab
-        .command(env!("CARGO_BIN_EXE_portagent"))
-        .arg("daemon")
+        .command(program)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)

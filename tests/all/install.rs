@@ -1,6 +1,7 @@
 //! `scripts/install.sh` run inside a lab: the files land, the uplink's
 //! address and default route move onto the bridge with confirm-or-revert,
-//! and the gateway stays reachable. Also `systemd-analyze verify` of the unit.
+//! and the gateway stays reachable. Also `systemd-analyze verify` of the unit,
+//! and the daemon at work on the read-only root the unit gives it.
 
 use crate::net::{ledger, net_lab};
 use crate::support::text;
@@ -119,4 +120,95 @@ fn systemd_analyze_accepts_the_unit() {
 
 fn which(name: &str) -> Result<std::path::PathBuf, ()> {
     std::env::var("PATH").unwrap_or_default().split(':').map(|d| Path::new(d).join(name)).find(|p| p.exists()).ok_or(())
+}
+
+/// What the shipped unit lets the daemon write under `ProtectSystem=strict`:
+/// its `ReadWritePaths` (a leading `-`: may be missing), the dirs systemd
+/// makes for it, and `PrivateTmp`'s own /tmp and /var/tmp.
+fn unit_writable() -> Vec<String> {
+    let unit = include_str!("../../systemd/ovs-port-agent.service");
+    let mut out = vec!["/tmp".to_string(), "/var/tmp".to_string()];
+    for line in unit.lines() {
+        match line.split_once('=') {
+            Some(("ReadWritePaths", v)) => {
+                out.extend(v.split_whitespace().map(|p| p.trim_start_matches('-').to_string()))
+            }
+            Some(("StateDirectory", v)) => out.push(format!("/var/lib/{v}")),
+            Some(("LogsDirectory", v)) => out.push(format!("/var/log/{v}")),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The daemon confined as the unit confines it: a mount namespace of its
+/// own in which every mount is read-only (`/dev`, `/proc` and `/sys`
+/// aside) but the unit's writable paths, each bound on itself first.
+fn confined_daemon(lab: &Lab) -> crate::dbus::Daemon {
+    let rw = unit_writable().join(" ");
+    let script = format!(
+        r#"set -e
+mkdir -p /var/lib/ovs-port-agent /var/log/ovs-port-agent
+for p in {rw}; do if [ -e "$p" ]; then mount --rbind "$p" "$p"; fi; done
+for m in $(awk '{{print $5}}' /proc/self/mountinfo | sort -u); do
+  case "$m" in /dev|/dev/*|/proc|/proc/*|/sys|/sys/*) continue;; esac
+  keep=
+  for p in {rw}; do case "$m" in "$p"|"$p"/*) keep=1;; esac; done
+  [ -n "$keep" ] || mount -o remount,bind,ro "$m" 2>/dev/null || echo "confined: left as it is: $m" >&2
+done
+exec {bin} daemon"#,
+        bin = env!("CARGO_BIN_EXE_portagent"),
+    );
+    crate::dbus::start_daemon_by(lab, "unshare", &["-m", "--propagation", "private", "sh", "-c", &script])
+}
+
+/// Issue 28 item 8: the daemon does its whole job (an apply of net and
+/// netcfg, the port methods, the managed block, the hostname, the ledger)
+/// on the read-only root the shipped unit gives it.
+#[test]
+fn the_daemon_does_its_job_on_the_read_only_root_the_unit_gives_it() {
+    let lab = crate::dbus::bus_lab(true);
+    lab.write(
+        "/etc/network/interfaces",
+        b"auto lo\niface lo inet loopback\n\n# BEGIN ovs-port-agent\n# END ovs-port-agent\n",
+    )
+    .unwrap();
+    let daemon = confined_daemon(&lab);
+    // The confinement is real: the daemon's root is read-only.
+    let probe = lab
+        .command("nsenter")
+        .args(["-t", &daemon.pid().to_string(), "-m", "sh", "-c", "touch /etc/portagent-probe /usr/portagent-probe"])
+        .output()
+        .unwrap();
+    assert!(
+        !probe.status.success() && text(&probe.stderr).contains("Read-only file system"),
+        "{}",
+        text(&probe.stderr)
+    );
+
+    let run = |args: &[&str]| {
+        let out = lab.command(env!("CARGO_BIN_EXE_portagent")).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    };
+    lab.write("/etc/ovs-port-agent/net.yaml", crate::net::GUIDE_NET.as_bytes()).unwrap();
+    lab.write("/etc/ovs-port-agent/netcfg.yaml", portagent_lab::guide::NETCFG_STATE.as_bytes()).unwrap();
+    run(&["apply-state", "/etc/ovs-port-agent/net.yaml"]);
+    run(&["apply-state", "/etc/ovs-port-agent/netcfg.yaml"]);
+    assert_eq!(lab.sh("cat /etc/hostname").unwrap(), "netmaker-server\n", "hostname_file written");
+    lab.sh("ip link add vethro0 type veth peer name vethro1 && ip link set vethro0 up").unwrap();
+    crate::dbus::send(&lab, "add_port", "string:vethro0").unwrap();
+    assert_eq!(lab.vsctl("port-to-br vethro0").unwrap().trim(), "ovsbr0");
+    let interfaces = lab.read("/etc/network/interfaces").unwrap();
+    assert!(interfaces.contains("iface vethro0 inet manual"), "the managed block written: {interfaces}");
+
+    let entries = ledger(&lab);
+    let failed: Vec<_> = entries
+        .iter()
+        .filter(|e| e["data"]["result"] == "failed" || e["data"]["interfaces_file"]["result"] == "failed")
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(run(&["ledger", "verify"]).starts_with("VALID"));
+    let log = std::fs::read_to_string(lab.dir().join("logs/portagent-daemon.log")).unwrap();
+    assert!(!log.contains("Read-only file system"), "{log}");
 }
